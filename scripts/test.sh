@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is missing, typecheck and build, lint, then run every test
+# against real servers on loopback. Usage: npm test [-- test/dir-or-file ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ -d node_modules ] || npm ci
+bash scripts/ensure-system-deps.sh
+
+echo "== typecheck and build"
+rm -rf dist
+npx tsc -p tsconfig.json
+echo "== lint"
+npx eslint .
+
+echo "== tests"
+if [ "$#" -gt 0 ]; then
+  targets=()
+  for t in "$@"; do targets+=("dist/${t%.ts}"); done
+  targets=("${targets[@]/%/}")
+else
+  targets=(dist/test)
+fi
+# Files that match *.test.js under the targets; each file runs in its own process.
+mapfile -t files < <(find "${targets[@]}" -name '*.test.js' 2>/dev/null | sort; for t in "${targets[@]}"; do [ -f "$t.js" ] && echo "$t.js"; done)
+if [ "${#files[@]}" -eq 0 ]; then
+  echo "no test files under: ${targets[*]}" >&2
+  exit 1
+fi
+node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination=dist/test-results.tap "${files[@]}"
+status=$?
+# The runner's own closing counts, one line, for whoever reads the log from the end.
+pass=$(grep -c '^ok ' dist/test-results.tap || true)
+fail=$(grep -c '^not ok ' dist/test-results.tap || true)
+echo "$pass passed, $fail failed"
+exit $status

@@ -1,0 +1,154 @@
+/**
+ * Builds a balancer from its parsed configuration. The one place that maps algorithm names to
+ * implementations: the proxy, the client library and the lookup API all come through here, so for
+ * the same configuration they build the same key owners.
+ */
+import type { Balancer } from './balancer.js';
+import type { Clock } from './clock.js';
+import { HashingBalancer } from './hashing-balancer.js';
+import type { HashCoreBuilder } from './hashing-balancer.js';
+import { JumpHash } from './jump.js';
+import type { KeyRange } from './key-ranges.js';
+import { KeyRanges } from './key-ranges.js';
+import { LeastRequestBalancer } from './least-request.js';
+import { LoadBoard } from './load-board.js';
+import { Maglev } from './maglev.js';
+import { Ordinal } from './ordinal.js';
+import { RandomBalancer } from './random.js';
+import { Rendezvous } from './rendezvous.js';
+import { RingHash } from './ring-hash.js';
+import type { Rng } from './rng.js';
+import { RoundRobinBalancer } from './round-robin.js';
+import { TwoChoicesBalancer, inflightCost, peakEwmaCost } from './two-choices.js';
+
+export const KEYLESS_ALGORITHMS = ['random', 'round-robin', 'least-request', 'p2c', 'peak-ewma'] as const;
+export const KEYED_ALGORITHMS = ['ring-hash', 'maglev', 'rendezvous', 'jump', 'ordinal', 'ranges'] as const;
+export const ALGORITHMS = [...KEYLESS_ALGORITHMS, ...KEYED_ALGORITHMS] as const;
+
+export type KeylessAlgorithm = (typeof KEYLESS_ALGORITHMS)[number];
+export type KeyedAlgorithm = (typeof KEYED_ALGORITHMS)[number];
+export type Algorithm = (typeof ALGORITHMS)[number];
+
+/** What an ordinal or range owner's absence does: refuse (503) or move the key to the next owner. */
+export type OnMissing = 'fail' | 'next';
+
+export type KeylessConfig =
+  | { readonly algorithm: 'random' | 'round-robin' | 'least-request' | 'p2c' }
+  | { readonly algorithm: 'peak-ewma'; readonly decayMs: number; readonly defaultRttMs: number };
+
+interface HashingCommon {
+  /** Bounded loads factor c (> 1), or null for plain consistent hashing. */
+  readonly loadFactor: number | null;
+  /** Serves requests that carry no key. */
+  readonly keyless: KeylessConfig;
+}
+
+export type KeyedConfig =
+  | (HashingCommon & { readonly algorithm: 'ring-hash'; readonly minRingSize: number; readonly maxRingSize: number })
+  | (HashingCommon & { readonly algorithm: 'maglev'; readonly tableSize: number })
+  | (HashingCommon & { readonly algorithm: 'rendezvous' | 'jump' })
+  | (HashingCommon & { readonly algorithm: 'ordinal'; readonly replicas: number | null; readonly onMissing: OnMissing })
+  | (HashingCommon & { readonly algorithm: 'ranges'; readonly ranges: readonly KeyRange[]; readonly onMissing: OnMissing });
+
+export type BalancerConfig = KeylessConfig | KeyedConfig;
+
+export const DEFAULT_KEYLESS: KeylessConfig = { algorithm: 'p2c' };
+export const DEFAULT_PEAK_EWMA = { decayMs: 10_000, defaultRttMs: 10 } as const;
+export const DEFAULT_RING = { minRingSize: 1024, maxRingSize: 8_388_608 } as const;
+export const DEFAULT_MAGLEV_TABLE_SIZE = 65_537;
+
+export interface BalancerDeps {
+  readonly clock: Clock;
+  readonly rng: Rng;
+  /** Shared in-flight and latency state; one is made when absent. */
+  readonly board?: LoadBoard;
+}
+
+/**
+ * The config with every default filled in, from just an algorithm name: what `--balancer NAME`
+ * means without further options.
+ */
+export function defaultBalancerConfig(algorithm: Algorithm, loadFactor: number | null = null): BalancerConfig {
+  const common = { loadFactor, keyless: DEFAULT_KEYLESS };
+  switch (algorithm) {
+    case 'random':
+    case 'round-robin':
+    case 'least-request':
+    case 'p2c':
+      return { algorithm };
+    case 'peak-ewma':
+      return { algorithm, ...DEFAULT_PEAK_EWMA };
+    case 'ring-hash':
+      return { algorithm, ...common, ...DEFAULT_RING };
+    case 'maglev':
+      return { algorithm, ...common, tableSize: DEFAULT_MAGLEV_TABLE_SIZE };
+    case 'rendezvous':
+    case 'jump':
+      return { algorithm, ...common };
+    case 'ordinal':
+      return { algorithm, ...common, replicas: null, onMissing: 'fail' };
+    case 'ranges':
+      return { algorithm, ...common, ranges: [], onMissing: 'fail' };
+    default: {
+      const never: never = algorithm;
+      throw new Error(`unknown algorithm ${String(never)}`);
+    }
+  }
+}
+
+export function createBalancer(config: BalancerConfig, deps: BalancerDeps): Balancer {
+  const board = deps.board ?? new LoadBoard(deps.clock, config.algorithm === 'peak-ewma' ? config : {});
+  switch (config.algorithm) {
+    case 'random':
+    case 'round-robin':
+    case 'least-request':
+    case 'p2c':
+    case 'peak-ewma':
+      return createKeyless(config, board, deps.rng);
+    default:
+      return new HashingBalancer(hashCoreBuilder(config), board, {
+        loadFactor: config.loadFactor,
+        keyless: createKeyless(config.keyless, board, deps.rng),
+      });
+  }
+}
+
+function createKeyless(config: KeylessConfig, board: LoadBoard, rng: Rng): Balancer {
+  switch (config.algorithm) {
+    case 'random':
+      return new RandomBalancer(board, rng);
+    case 'round-robin':
+      return new RoundRobinBalancer(board, rng.nextUint32());
+    case 'least-request':
+      return new LeastRequestBalancer(board, rng);
+    case 'p2c':
+      return new TwoChoicesBalancer('p2c', board, rng, inflightCost);
+    case 'peak-ewma':
+      return new TwoChoicesBalancer('peak-ewma', board, rng, peakEwmaCost(config.decayMs));
+    default: {
+      const never: never = config;
+      throw new Error(`unknown keyless algorithm ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function hashCoreBuilder(config: KeyedConfig): HashCoreBuilder {
+  switch (config.algorithm) {
+    case 'ring-hash':
+      return new RingHash(config.minRingSize, config.maxRingSize);
+    case 'maglev':
+      return new Maglev(config.tableSize);
+    case 'rendezvous':
+      return new Rendezvous();
+    case 'jump':
+      return new JumpHash();
+    case 'ordinal':
+      return new Ordinal(config.replicas, config.onMissing);
+    case 'ranges':
+      return new KeyRanges(config.ranges, config.onMissing);
+    default: {
+      const never: never = config;
+      throw new Error(`unknown keyed algorithm ${JSON.stringify(never)}`);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Jump consistent hash (Lamping and Veach, 2014; arXiv 1406.2294): maps a 64-bit key to one of n
+ * buckets with no table at all, moving only 1/n of keys when a bucket is ADDED OR REMOVED AT THE
+ * END. Buckets are the endpoints in natural name order (`svc-2` before `svc-10`), so scaling a
+ * StatefulSet up or down, which adds or removes its highest ordinal, is ideal; removing a middle
+ * endpoint renumbers the ones after it and moves far more (use ring hash, maglev or rendezvous for
+ * sets that change anywhere). Jump ignores weights.
+ *
+ * The 64-bit LCG of the paper is done in two 32-bit halves, so pick allocates nothing (no BigInt).
+ * pick: O(log n) expected; update(): O(n log n) sort; memory: one array of n indices.
+ */
+import type { NoPickReason } from './balancer.js';
+import type { EndpointSet } from './endpoint.js';
+import type { RoutingKey } from './hash.js';
+import { mix32 } from './hash.js';
+import type { HashCore, HashCoreBuilder } from './hashing-balancer.js';
+
+const C_HI = 0x27bb2ee6;
+const C_LO = 0x87b0b0fd;
+
+/** High 32 bits of the 64-bit product of two unsigned 32-bit integers. */
+function mulHi32(a: number, b: number): number {
+  const a0 = a & 0xffff;
+  const a1 = a >>> 16;
+  const b0 = b & 0xffff;
+  const b1 = b >>> 16;
+  const p00 = a0 * b0;
+  const p01 = a0 * b1;
+  const p10 = a1 * b0;
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  return (a1 * b1 + Math.floor(p01 / 65536) + Math.floor(p10 / 65536) + Math.floor(mid / 65536)) >>> 0;
+}
+
+/** The paper's JumpConsistentHash(key, buckets) with key = hi * 2^32 + lo. */
+export function jumpHash(hi: number, lo: number, buckets: number): number {
+  let b = -1;
+  let j = 0;
+  let khi = hi >>> 0;
+  let klo = lo >>> 0;
+  while (j < buckets) {
+    b = j;
+    // key = key * 2862933555777941757 + 1 (mod 2^64)
+    const nhi = (Math.imul(khi, C_LO) + Math.imul(klo, C_HI) + mulHi32(klo, C_LO)) >>> 0;
+    const nlo = (Math.imul(klo, C_LO) + 1) >>> 0;
+    khi = nlo === 0 ? (nhi + 1) >>> 0 : nhi;
+    klo = nlo;
+    // j = (b + 1) * (2^31 / ((key >>> 33) + 1))
+    j = Math.floor((b + 1) * (2147483648 / ((khi >>> 1) + 1)));
+  }
+  return b;
+}
+
+const naturalOrder = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
+
+export class JumpHash implements HashCoreBuilder {
+  readonly algorithm = 'jump';
+  readonly strictOwner = false;
+
+  build(set: EndpointSet): JumpTable {
+    const order = set.endpoints
+      .map((e) => e)
+      .sort((a, b) => naturalOrder.compare(a.name, b.name) || (a.name < b.name ? -1 : 1))
+      .map((e) => e.index);
+    return new JumpTable(Uint32Array.from(order));
+  }
+}
+
+export class JumpTable implements HashCore {
+  readonly missReason: NoPickReason = 'empty';
+  /** Endpoint index of each bucket. */
+  readonly buckets: Uint32Array;
+  #hi = 0;
+  #lo = 0;
+  #attempt = 0;
+
+  constructor(buckets: Uint32Array) {
+    this.buckets = buckets;
+  }
+
+  first(key: RoutingKey): number {
+    this.#hi = key.hi;
+    this.#lo = key.lo;
+    this.#attempt = 0;
+    return this.buckets[jumpHash(key.hi, key.lo, this.buckets.length)]!;
+  }
+
+  next(): number {
+    const a = ++this.#attempt;
+    return this.buckets[jumpHash(mix32(this.#hi, a), mix32(this.#lo, a ^ 0x5bd1e995), this.buckets.length)]!;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Weighted random. update(): prefix sums of weights, O(n). pick(): one draw and a binary search,
+ * O(log n); an unavailable or excluded draw is redrawn a few times, then a scan takes the next
+ * usable endpoint. Randomness is injected.
+ */
+import type { Balancer, Exclusion, PickResult } from './balancer.js';
+import { NO_PICK } from './balancer.js';
+import type { EndpointSet } from './endpoint.js';
+import type { RoutingKey } from './hash.js';
+import type { LoadBoard } from './load-board.js';
+import type { Rng } from './rng.js';
+import { firstUsableFrom, usable } from './usable.js';
+
+const REDRAWS = 4;
+
+export class RandomBalancer implements Balancer {
+  readonly algorithm = 'random';
+  readonly keyed = false;
+  readonly #board: LoadBoard;
+  readonly #rng: Rng;
+  #cumulative = new Float64Array(0);
+  #uniform = true;
+
+  constructor(board: LoadBoard, rng: Rng) {
+    this.#board = board;
+    this.#rng = rng;
+  }
+
+  update(set: EndpointSet): void {
+    this.#board.sync(set);
+    const eps = set.endpoints;
+    const cumulative = new Float64Array(eps.length);
+    let sum = 0;
+    let uniform = true;
+    for (let i = 0; i < eps.length; i++) {
+      sum += eps[i]!.weight;
+      cumulative[i] = sum;
+      if (eps[i]!.weight !== eps[0]!.weight) uniform = false;
+    }
+    this.#cumulative = cumulative;
+    this.#uniform = uniform;
+  }
+
+  pick(_key: RoutingKey | null, exclude: Exclusion | null): PickResult {
+    const cumulative = this.#cumulative;
+    const n = cumulative.length;
+    if (n === 0) return NO_PICK.empty;
+    const board = this.#board;
+    let i = 0;
+    for (let draw = 0; draw < REDRAWS; draw++) {
+      i = this.#draw(cumulative, n);
+      if (usable(board.loads[i]!, exclude)) return board.begin(i);
+    }
+    const j = firstUsableFrom(board.loads, i, exclude);
+    return j < 0 ? NO_PICK['all-unavailable'] : board.begin(j);
+  }
+
+  #draw(cumulative: Float64Array, n: number): number {
+    const r = this.#rng.nextUint32();
+    if (this.#uniform) return r % n;
+    const target = (r / 4294967296) * cumulative[n - 1]!;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cumulative[mid]! > target) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}

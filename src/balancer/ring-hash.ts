@@ -1,0 +1,105 @@
+/**
+ * Ring hash (Karger et al., 1997; as Envoy's ring_hash and HAProxy's `hash-type consistent`).
+ * Every endpoint places virtual nodes on a 32-bit ring in proportion to its weight; a key belongs
+ * to the first node at or after its hash, and its preference order continues clockwise.
+ *
+ * Virtual nodes are placed by the endpoint's NAME (`${name}_${i}`), never its address, so a pod
+ * that restarts with a new IP keeps its keys. Ring size: 160 nodes per unit of weight (as ketama),
+ * raised to `minRingSize` and capped at `maxRingSize` (Envoy's knobs, Envoy's defaults 1024 and
+ * 8M). update(): O(R log R) for R nodes; pick: one binary search, O(log R); memory: 8 bytes a node.
+ */
+import { ConfigError } from '../errors.js';
+import type { NoPickReason } from './balancer.js';
+import type { EndpointSet } from './endpoint.js';
+import type { RoutingKey } from './hash.js';
+import { hash32 } from './hash.js';
+import type { HashCore, HashCoreBuilder } from './hashing-balancer.js';
+
+export const NODES_PER_WEIGHT = 160;
+/** Node records pack (position, endpoint index) into one float64 for a fast typed-array sort. */
+const INDEX_BITS = 2 ** 21;
+
+export class RingHash implements HashCoreBuilder {
+  readonly algorithm = 'ring-hash';
+  readonly strictOwner = false;
+  readonly minRingSize: number;
+  readonly maxRingSize: number;
+
+  constructor(minRingSize: number, maxRingSize: number) {
+    for (const [field, v] of [['minRingSize', minRingSize], ['maxRingSize', maxRingSize]] as const) {
+      if (!Number.isInteger(v) || v < 1 || v > 8_388_608) {
+        throw new ConfigError('SG_ERR_BALANCER', `balancer.${field}`, `is ${String(v)}: use an integer from 1 to 8388608`);
+      }
+    }
+    if (minRingSize > maxRingSize) {
+      throw new ConfigError('SG_ERR_BALANCER', 'balancer.minRingSize', `(${minRingSize}) is above balancer.maxRingSize (${maxRingSize}): raise the maximum or lower the minimum`);
+    }
+    this.minRingSize = minRingSize;
+    this.maxRingSize = maxRingSize;
+  }
+
+  build(set: EndpointSet): RingTable {
+    const eps = set.endpoints;
+    const target = Math.min(Math.max(NODES_PER_WEIGHT * set.totalWeight, this.minRingSize), this.maxRingSize);
+    const counts = eps.map((e) => Math.max(1, Math.round((target * e.weight) / set.totalWeight)));
+    const total = counts.reduce((a, b) => a + b, 0);
+    const packed = new Float64Array(total);
+    let k = 0;
+    eps.forEach((e, i) => {
+      for (let v = 0; v < counts[i]!; v++) packed[k++] = hash32(`${e.name}_${v}`) * INDEX_BITS + i;
+    });
+    // Ties on a position go to the endpoint first by name, so the ring never depends on input order.
+    packed.sort();
+    const positions = new Uint32Array(total);
+    const owners = new Uint32Array(total);
+    for (let j = 0; j < total; j++) {
+      const p = packed[j]!;
+      const idx = p % INDEX_BITS;
+      owners[j] = idx;
+      positions[j] = (p - idx) / INDEX_BITS;
+    }
+    return new RingTable(positions, owners, counts);
+  }
+}
+
+export class RingTable implements HashCore {
+  readonly missReason: NoPickReason = 'empty';
+  readonly positions: Uint32Array;
+  readonly owners: Uint32Array;
+  /** Virtual nodes per endpoint, by index: a table-quality gauge. */
+  readonly nodeCounts: readonly number[];
+  #cursor = 0;
+  #steps = 0;
+
+  constructor(positions: Uint32Array, owners: Uint32Array, nodeCounts: readonly number[]) {
+    this.positions = positions;
+    this.owners = owners;
+    this.nodeCounts = nodeCounts;
+  }
+
+  first(key: RoutingKey): number {
+    const pos = this.positions;
+    const h = key.hi;
+    let lo = 0;
+    let hi = pos.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (pos[mid]! < h) lo = mid + 1;
+      else hi = mid;
+    }
+    this.#cursor = lo === pos.length ? 0 : lo;
+    this.#steps = 0;
+    return this.owners[this.#cursor]!;
+  }
+
+  next(): number {
+    const len = this.owners.length;
+    if (++this.#steps >= len) return -1;
+    this.#cursor = this.#cursor + 1 === len ? 0 : this.#cursor + 1;
+    return this.owners[this.#cursor]!;
+  }
+
+  get bytes(): number {
+    return this.positions.byteLength + this.owners.byteLength;
+  }
+}

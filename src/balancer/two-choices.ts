@@ -1,0 +1,69 @@
+/**
+ * Power of two choices (Mitzenmacher, 2001): draw two distinct usable endpoints at random and take
+ * the one with the lower cost. The cost is injected: in-flight per weight for `p2c`, peak-EWMA
+ * latency times in-flight for `peak-ewma` (as Finagle and Linkerd do it). O(1) per pick.
+ */
+import type { Balancer, Exclusion, PickResult } from './balancer.js';
+import { NO_PICK } from './balancer.js';
+import type { EndpointSet } from './endpoint.js';
+import type { RoutingKey } from './hash.js';
+import type { EndpointLoad, LoadBoard } from './load-board.js';
+import type { Rng } from './rng.js';
+import { firstUsableFrom, usable } from './usable.js';
+
+export type LoadCost = (load: EndpointLoad, nowMs: number) => number;
+
+const DRAWS = 4;
+
+export class TwoChoicesBalancer implements Balancer {
+  readonly algorithm: string;
+  readonly keyed = false;
+  readonly #board: LoadBoard;
+  readonly #rng: Rng;
+  readonly #cost: LoadCost;
+
+  constructor(algorithm: string, board: LoadBoard, rng: Rng, cost: LoadCost) {
+    this.algorithm = algorithm;
+    this.#board = board;
+    this.#rng = rng;
+    this.#cost = cost;
+  }
+
+  update(set: EndpointSet): void {
+    this.#board.sync(set);
+  }
+
+  pick(_key: RoutingKey | null, exclude: Exclusion | null): PickResult {
+    const board = this.#board;
+    const loads = board.loads;
+    const n = loads.length;
+    if (n === 0) return NO_PICK.empty;
+    if (n === 1) return usable(loads[0]!, exclude) ? board.begin(0) : NO_PICK['all-unavailable'];
+    const a = this.#drawUsable(loads, n, exclude, -1);
+    if (a < 0) return NO_PICK['all-unavailable'];
+    const b = this.#drawUsable(loads, n, exclude, a);
+    if (b < 0) return board.begin(a);
+    const now = board.clock.nowMs();
+    return board.begin(this.#cost(loads[b]!, now) < this.#cost(loads[a]!, now) ? b : a);
+  }
+
+  /** A random usable endpoint other than `not`; -1 when there is none. */
+  #drawUsable(loads: readonly EndpointLoad[], n: number, exclude: Exclusion | null, not: number): number {
+    let i = 0;
+    for (let draw = 0; draw < DRAWS; draw++) {
+      i = this.#rng.nextUint32() % n;
+      if (i !== not && usable(loads[i]!, exclude)) return i;
+    }
+    const j = firstUsableFrom(loads, i, exclude);
+    if (j !== not) return j;
+    const k = firstUsableFrom(loads, (j + 1) % n, exclude);
+    return k === not ? -1 : k;
+  }
+}
+
+export const inflightCost: LoadCost = (load) => (load.inflight + 1) / load.endpoint.weight;
+
+/** Finagle's peak-EWMA cost: decayed latency estimate times (in-flight + 1), per unit of weight. */
+export function peakEwmaCost(decayMs: number): LoadCost {
+  return (load, nowMs) => (load.latencyMs(nowMs, decayMs) * (load.inflight + 1)) / load.endpoint.weight;
+}
