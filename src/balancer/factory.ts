@@ -54,7 +54,7 @@ export type BalancerConfig = KeylessConfig | KeyedConfig;
 
 export const DEFAULT_KEYLESS: KeylessConfig = { algorithm: 'p2c' };
 export const DEFAULT_PEAK_EWMA = { decayMs: 10_000, defaultRttMs: 10 } as const;
-export const DEFAULT_RING = { minRingSize: 1024, maxRingSize: 8_388_608 } as const;
+export const DEFAULT_RING = { minRingSize: 0, maxRingSize: 8_388_608 } as const;
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65_537;
 
 export interface BalancerDeps {

@@ -44,7 +44,7 @@ export class LeastRequestBalancer implements Balancer {
         ties = 1;
       } else if (cost === bestCost) {
         ties++;
-        if (this.#rng.nextUint32() % ties === 0) best = i;
+        if (this.#rng.below(ties) === 0) best = i;
       }
     }
     return best < 0 ? NO_PICK['all-unavailable'] : this.#board.begin(best);

@@ -12,6 +12,7 @@ import type { Rng } from './rng.js';
 import { firstUsableFrom, usable } from './usable.js';
 
 const REDRAWS = 4;
+const UNIT = 1 << 30;
 
 export class RandomBalancer implements Balancer {
   readonly algorithm = 'random';
@@ -56,9 +57,8 @@ export class RandomBalancer implements Balancer {
   }
 
   #draw(cumulative: Float64Array, n: number): number {
-    const r = this.#rng.nextUint32();
-    if (this.#uniform) return r % n;
-    const target = (r / 4294967296) * cumulative[n - 1]!;
+    if (this.#uniform) return this.#rng.below(n);
+    const target = (this.#rng.below(UNIT) / UNIT) * cumulative[n - 1]!;
     let lo = 0;
     let hi = n - 1;
     while (lo < hi) {

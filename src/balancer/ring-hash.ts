@@ -4,9 +4,13 @@
  * to the first node at or after its hash, and its preference order continues clockwise.
  *
  * Virtual nodes are placed by the endpoint's NAME (`${name}_${i}`), never its address, so a pod
- * that restarts with a new IP keeps its keys. Ring size: 160 nodes per unit of weight (as ketama),
- * raised to `minRingSize` and capped at `maxRingSize` (Envoy's knobs, Envoy's defaults 1024 and
- * 8M). update(): O(R log R) for R nodes; pick: one binary search, O(log R); memory: 8 bytes a node.
+ * that restarts with a new IP keeps its keys. Ring size: 400 nodes per unit of weight (ketama uses 160; more nodes, better balance),
+ * so an endpoint's nodes depend on its own weight alone and a membership change moves only the
+ * keys of the endpoint that came or went. Envoy's knobs are kept: `minRingSize` raises and
+ * `maxRingSize` caps the total, rescaling every endpoint's share; a rescale happens whenever the
+ * total weight crosses them and then moves extra keys, so the default minimum is 0 (never) and
+ * the default maximum 8M (Envoy's). update(): O(R log R) for R nodes; pick: one binary search,
+ * O(log R); memory: 8 bytes a node.
  */
 import { ConfigError } from '../errors.js';
 import type { NoPickReason } from './balancer.js';
@@ -15,7 +19,7 @@ import type { RoutingKey } from './hash.js';
 import { hash32 } from './hash.js';
 import type { HashCore, HashCoreBuilder } from './hashing-balancer.js';
 
-export const NODES_PER_WEIGHT = 160;
+export const NODES_PER_WEIGHT = 400;
 /** Node records pack (position, endpoint index) into one float64 for a fast typed-array sort. */
 const INDEX_BITS = 2 ** 21;
 
@@ -27,8 +31,8 @@ export class RingHash implements HashCoreBuilder {
 
   constructor(minRingSize: number, maxRingSize: number) {
     for (const [field, v] of [['minRingSize', minRingSize], ['maxRingSize', maxRingSize]] as const) {
-      if (!Number.isInteger(v) || v < 1 || v > 8_388_608) {
-        throw new ConfigError('SG_ERR_BALANCER', `balancer.${field}`, `is ${String(v)}: use an integer from 1 to 8388608`);
+      if (!Number.isInteger(v) || v < 0 || v > 8_388_608) {
+        throw new ConfigError('SG_ERR_BALANCER', `balancer.${field}`, `is ${String(v)}: use an integer from 0 to 8388608`);
       }
     }
     if (minRingSize > maxRingSize) {
@@ -40,7 +44,7 @@ export class RingHash implements HashCoreBuilder {
 
   build(set: EndpointSet): RingTable {
     const eps = set.endpoints;
-    const target = Math.min(Math.max(NODES_PER_WEIGHT * set.totalWeight, this.minRingSize), this.maxRingSize);
+    const target = Math.max(1, Math.min(Math.max(NODES_PER_WEIGHT * set.totalWeight, this.minRingSize), this.maxRingSize));
     const counts = eps.map((e) => Math.max(1, Math.round((target * e.weight) / set.totalWeight)));
     const total = counts.reduce((a, b) => a + b, 0);
     const packed = new Float64Array(total);

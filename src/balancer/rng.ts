@@ -4,6 +4,12 @@ import { randomBytes } from 'node:crypto';
 export interface Rng {
   /** A uniformly distributed integer in [0, 2^32). */
   nextUint32(): number;
+  /**
+   * A uniformly distributed integer in [0, bound), bound at most 2^30. What pick paths use: the
+   * result is a small integer, which V8 never boxes, where a full 32-bit word returned from a call
+   * that is not inlined becomes a heap allocation.
+   */
+  below(bound: number): number;
 }
 
 /**
@@ -12,10 +18,9 @@ export interface Rng {
  * neighbouring seeds give unrelated streams.
  */
 export class Xoshiro128 implements Rng {
-  #a: number;
-  #b: number;
-  #c: number;
-  #d: number;
+  // State in a typed array: words beyond V8's small-integer range would be boxed in object fields,
+  // an allocation per draw.
+  readonly #s = new Uint32Array(4);
 
   constructor(seed: number) {
     let s = seed >>> 0;
@@ -26,24 +31,27 @@ export class Xoshiro128 implements Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.#a = next();
-    this.#b = next();
-    this.#c = next();
-    this.#d = next();
-    if ((this.#a | this.#b | this.#c | this.#d) === 0) this.#a = 1;
+    const st = this.#s;
+    for (let i = 0; i < 4; i++) st[i] = next();
+    if ((st[0]! | st[1]! | st[2]! | st[3]!) === 0) st[0] = 1;
   }
 
   nextUint32(): number {
-    const b = this.#b;
+    const st = this.#s;
+    const b = st[1]!;
     const r = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
     const t = b << 9;
-    this.#c ^= this.#a;
-    this.#d ^= b;
-    this.#b ^= this.#c;
-    this.#a ^= this.#d;
-    this.#c ^= t;
-    this.#d = rotl(this.#d, 11);
+    st[2]! ^= st[0]!;
+    st[3]! ^= b;
+    st[1]! ^= st[2]!;
+    st[0]! ^= st[3]!;
+    st[2]! ^= t;
+    st[3] = rotl(st[3]!, 11);
     return r;
+  }
+
+  below(bound: number): number {
+    return this.nextUint32() % bound;
   }
 }
 

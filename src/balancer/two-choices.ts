@@ -51,7 +51,7 @@ export class TwoChoicesBalancer implements Balancer {
   #drawUsable(loads: readonly EndpointLoad[], n: number, exclude: Exclusion | null, not: number): number {
     let i = 0;
     for (let draw = 0; draw < DRAWS; draw++) {
-      i = this.#rng.nextUint32() % n;
+      i = this.#rng.below(n);
       if (i !== not && usable(loads[i]!, exclude)) return i;
     }
     const j = firstUsableFrom(loads, i, exclude);

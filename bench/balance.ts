@@ -1,0 +1,394 @@
+/**
+ * bench:balance: every algorithm over 4, 16, 100 and 1,000 endpoints, with uniform and Zipf
+ * (s = 1.1) keys. One table: balance by keys and by in-flight requests, keys moved when one
+ * endpoint leaves or joins (and the ratio to the ideal), cost and allocations per pick, memory of
+ * the structure; `hash % N` and random are measured in the same run as references.
+ *
+ * Run with `npm run bench:balance` (it restarts node with --expose-gc and a large young
+ * generation, so that a scavenge during an allocation probe is rare and detected when it happens).
+ */
+import { spawnSync } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { Balancer, NoPickReason } from '../src/balancer/balancer.js';
+import { ManualClock } from '../src/balancer/clock.js';
+import type { Endpoint, EndpointSet } from '../src/balancer/endpoint.js';
+import { createEndpointSet } from '../src/balancer/endpoint.js';
+import type { Algorithm, BalancerConfig } from '../src/balancer/factory.js';
+import { createBalancer, defaultBalancerConfig } from '../src/balancer/factory.js';
+import type { RoutingKey } from '../src/balancer/hash.js';
+import { hashKey, hashMod } from '../src/balancer/hash.js';
+import type { HashCore, HashCoreBuilder } from '../src/balancer/hashing-balancer.js';
+import { HashingBalancer } from '../src/balancer/hashing-balancer.js';
+import { LoadBoard } from '../src/balancer/load-board.js';
+import { seededRng } from '../src/balancer/rng.js';
+import type { Rng } from '../src/balancer/rng.js';
+
+if (typeof globalThis.gc !== 'function') {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=128', fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+const gc = globalThis.gc as () => void;
+
+const SIZES = (process.env.BENCH_SIZES ?? '4,16,100,1000').split(',').map(Number);
+const KEY_COUNT = 50_000;
+const ZIPF_S = 1.1;
+const LOAD_FACTOR = 1.25;
+/** In-flight requests per endpoint in the load simulation. */
+const INFLIGHT_PER_ENDPOINT = 8;
+const SIM_PICKS = 100_000;
+const COST_PICKS = 200_000;
+const PROBE_PICKS = 100_000;
+
+/** `hash % N`: what a sharding proxy written in an afternoon does. A reference, not a product. */
+class Modulo implements HashCoreBuilder {
+  readonly algorithm = 'hash % N';
+  readonly strictOwner = false;
+  build(set: EndpointSet): HashCore {
+    const n = set.endpoints.length;
+    let cursor = 0;
+    return {
+      missReason: 'empty' as NoPickReason,
+      first(key: RoutingKey): number {
+        cursor = hashMod(key.hi, key.lo, n);
+        return cursor;
+      },
+      next(): number {
+        cursor = (cursor + 1) % n;
+        return cursor;
+      },
+    };
+  }
+}
+
+interface Variant {
+  readonly label: string;
+  readonly keyed: boolean;
+  readonly reference: boolean;
+  readonly loadFactor: number | null;
+  readonly make: (clock: ManualClock, rng: Rng) => Balancer;
+}
+
+function variant(algorithm: Algorithm, loadFactor: number | null = null): Variant {
+  const config: BalancerConfig =
+    algorithm === 'ordinal' ? { ...(defaultBalancerConfig('ordinal', loadFactor) as Extract<BalancerConfig, { algorithm: 'ordinal' }>), onMissing: 'next' } : defaultBalancerConfig(algorithm, loadFactor);
+  const keyed = 'keyless' in config;
+  return {
+    label: loadFactor === null ? algorithm : `${algorithm} +bl`,
+    keyed,
+    reference: false,
+    loadFactor,
+    make: (clock, rng) => createBalancer(config, { clock, rng }),
+  };
+}
+
+const VARIANTS: Variant[] = [
+  { label: 'hash % N (ref)', keyed: true, reference: true, loadFactor: null, make: (clock) => new HashingBalancer(new Modulo(), new LoadBoard(clock)) },
+  { ...variant('random'), label: 'random (ref)', reference: true },
+  variant('round-robin'),
+  variant('least-request'),
+  variant('p2c'),
+  variant('peak-ewma'),
+  variant('ring-hash'),
+  variant('maglev'),
+  variant('rendezvous'),
+  variant('jump'),
+  variant('ordinal'),
+  variant('ring-hash', LOAD_FACTOR),
+  variant('maglev', LOAD_FACTOR),
+  variant('rendezvous', LOAD_FACTOR),
+  variant('jump', LOAD_FACTOR),
+  variant('ordinal', LOAD_FACTOR),
+];
+
+function podSet(n: number, version = 0): EndpointSet {
+  return createEndpointSet(
+    Array.from({ length: n }, (_, i) => ({ name: `sharded-svc-${i}`, address: `10.0.${i >> 8}.${i & 255}:8080` })),
+    version,
+  );
+}
+
+const KEYS: RoutingKey[] = Array.from({ length: KEY_COUNT }, (_, i) => hashKey(`account-${i}`));
+
+/** Draws key indices with P(rank k) proportional to 1 / k^s, by inverse transform over a table. */
+function zipfSampler(n: number, s: number, rng: Rng): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let k = 0; k < n; k++) cdf[k] = sum += 1 / Math.pow(k + 1, s);
+  return () => {
+    const u = (rng.nextUint32() / 4294967296) * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cdf[mid]! >= u) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+}
+
+interface Row {
+  label: string;
+  n: number;
+  keysMaxAvg: number | null;
+  uniformInflight: number;
+  zipfInflight: number;
+  /** The worst ratio of a picked endpoint's in-flight count to its bound ceil(c x avg); <= 1 holds the bound. */
+  boundRatio: number | null;
+  leavePct: number | null;
+  leaveRatio: number | null;
+  joinPct: number | null;
+  joinRatio: number | null;
+  ns: number;
+  bytesPerPick: number;
+  gcDuringProbe: boolean;
+  memoryBytes: number;
+}
+
+function owners(lb: Balancer, set: EndpointSet): string[] {
+  lb.update(set);
+  const out = new Array<string>(KEYS.length);
+  for (let i = 0; i < KEYS.length; i++) {
+    const p = lb.pick(KEYS[i]!, null);
+    if (p.kind !== 'ok') throw new Error(`${lb.algorithm}: no owner for ${KEYS[i]!.text}: ${p.reason}`);
+    out[i] = p.endpoint.name;
+    p.done(0, 'ok');
+  }
+  return out;
+}
+
+function movedFraction(a: readonly string[], b: readonly string[]): number {
+  let moved = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) moved++;
+  return moved / a.length;
+}
+
+/** Key movement on leave (averaged over several leavers) and on join, as fractions. */
+function movement(v: Variant, n: number): { leave: number; join: number } {
+  const base = podSet(n);
+  const fresh = (): Balancer => v.make(new ManualClock(), seededRng(1));
+  const before = owners(fresh(), base);
+  // Jump and ordinal are defined over ordered shards: a StatefulSet scales down by its highest
+  // ordinal, so that is the endpoint that leaves. The others lose endpoints spread over the set.
+  const ordered = v.label.startsWith('jump') || v.label.startsWith('ordinal');
+  const leavers = ordered ? [n - 1] : Array.from({ length: Math.min(n, 5) }, (_, i) => Math.floor((i * n) / Math.min(n, 5)));
+  let leave = 0;
+  for (const gone of leavers) {
+    const smaller = createEndpointSet(base.endpoints.filter((e) => e.name !== `sharded-svc-${gone}`), 1);
+    leave += movedFraction(before, owners(fresh(), smaller));
+  }
+  // Joins likewise: one newcomer's share varies with its hash, so several newcomers, one at a time.
+  const joiners = ordered ? [n] : [n, n + 1, n + 2, n + 3, n + 4];
+  let join = 0;
+  for (const j of joiners) {
+    const bigger = createEndpointSet([...base.endpoints, { name: `sharded-svc-${j}`, address: '10.1.0.1:8080' }], 2);
+    join += movedFraction(before, owners(fresh(), bigger));
+  }
+  return { leave: leave / leavers.length, join: join / joiners.length };
+}
+
+/**
+ * Requests arrive and finish at random with about INFLIGHT_PER_ENDPOINT x n in flight. Returns the
+ * highest max/avg of in-flight counts seen after each pick, and, for bounded loads, the worst
+ * ratio of the picked endpoint's count to ceil(c x average).
+ */
+function simulate(v: Variant, n: number, draw: () => number, rng: Rng): { maxAvg: number; boundRatio: number } {
+  const clock = new ManualClock();
+  const lb = v.make(clock, seededRng(3));
+  const set = podSet(n);
+  lb.update(set);
+  const counts = new Int32Array(n);
+  const target = INFLIGHT_PER_ENDPOINT * n;
+  const live: { done: (t: number, o: 'ok') => void; ep: Endpoint; t: number }[] = [];
+  let total = 0;
+  let worst = 0;
+  let worstBound = 0;
+  for (let step = 0; step < SIM_PICKS; step++) {
+    clock.advance(0.01);
+    while (live.length >= target || (live.length > 0 && rng.nextUint32() % 3 === 0)) {
+      const j = rng.nextUint32() % live.length;
+      const r = live[j]!;
+      live[j] = live[live.length - 1]!;
+      live.pop();
+      counts[r.ep.index]!--;
+      total--;
+      r.done(r.t, 'ok');
+    }
+    const key = v.keyed ? KEYS[draw()]! : null;
+    const p = lb.pick(key, null);
+    if (p.kind !== 'ok') throw new Error(`${v.label}: no pick: ${p.reason}`);
+    const ep = p.endpoint;
+    counts[ep.index]!++;
+    total++;
+    live.push({ done: p.done, ep, t: clock.nowMs() });
+    if (v.loadFactor !== null) {
+      const bound = Math.ceil((v.loadFactor * total) / n - 1e-9);
+      worstBound = Math.max(worstBound, counts[ep.index]! / bound);
+    }
+    if (step > SIM_PICKS / 10) {
+      let max = 0;
+      for (let i = 0; i < n; i++) if (counts[i]! > max) max = counts[i]!;
+      worst = Math.max(worst, (max * n) / total);
+    }
+  }
+  return { maxAvg: worst, boundRatio: worstBound };
+}
+
+function keysMaxAvg(v: Variant, n: number): number | null {
+  if (!v.keyed) return null;
+  const per = new Map<string, number>();
+  for (const o of owners(v.make(new ManualClock(), seededRng(1)), podSet(n))) per.set(o, (per.get(o) ?? 0) + 1);
+  return (Math.max(...per.values()) * n) / KEYS.length;
+}
+
+/** ns per pick+done and bytes allocated per pick, with the memory the built structure holds. */
+function cost(v: Variant, n: number): { ns: number; bytesPerPick: number; gcDuringProbe: boolean; memoryBytes: number } {
+  const clock = new ManualClock();
+  const keys = KEYS.slice(0, 4096);
+  // Typed arrays keep their bytes outside the JS heap: count both.
+  const used = (): number => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const set = podSet(n);
+  gc();
+  const heap0 = used();
+  // Three live copies, so that garbage freed by the second collection can't hide one.
+  const copies = [0, 1, 2].map(() => {
+    const b = v.make(clock, seededRng(5));
+    b.update(set);
+    return b;
+  });
+  gc();
+  const memoryBytes = Math.max(0, Math.round((used() - heap0) / copies.length));
+  const lb = copies[0]!;
+  const run = (picks: number): void => {
+    for (let i = 0; i < picks; i++) {
+      const p = lb.pick(v.keyed ? keys[i & 4095]! : null, null);
+      if (p.kind === 'ok') p.done(0, 'ok');
+    }
+  };
+  run(20_000);
+  const t0 = process.hrtime.bigint();
+  run(COST_PICKS);
+  const ns = Number(process.hrtime.bigint() - t0) / COST_PICKS;
+  // Allocation probe: no GC may run between the two heap readings; the observer tells if one did.
+  let gcs = 0;
+  const obs = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  // The least of three probes: compilation of the loop itself can allocate during the first.
+  let bytesPerPick = Infinity;
+  let gcDuringProbe = false;
+  for (let probe = 0; probe < 3; probe++) {
+    gc();
+    const gcsBefore = gcs;
+    const h0 = process.memoryUsage().heapUsed;
+    run(PROBE_PICKS);
+    const h1 = process.memoryUsage().heapUsed;
+    if (gcs === gcsBefore) bytesPerPick = Math.min(bytesPerPick, Math.max(0, (h1 - h0) / PROBE_PICKS));
+    else gcDuringProbe = true;
+  }
+  obs.disconnect();
+  return { ns, bytesPerPick: bytesPerPick === Infinity ? NaN : bytesPerPick, gcDuringProbe: gcDuringProbe && bytesPerPick === Infinity, memoryBytes };
+}
+
+function fmt(x: number | null, digits = 2): string {
+  return x === null ? '-' : x.toFixed(digits);
+}
+
+function bytes(b: number): string {
+  if (b < 1024) return `${b} B`;
+  if (b < 1024 * 1024) return `${(b / 1024).toFixed(1)} KiB`;
+  return `${(b / 1024 / 1024).toFixed(2)} MiB`;
+}
+
+const rows: Row[] = [];
+const hashNs = (() => {
+  const texts = Array.from({ length: 4096 }, (_, i) => `account-${i}`);
+  let acc = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < 200_000; i++) acc ^= hashKey(texts[i & 4095]!).lo;
+  const ns = Number(process.hrtime.bigint() - t0) / 200_000;
+  return acc === 0.5 ? 0 : ns;
+})();
+
+for (const n of SIZES) {
+  for (const v of VARIANTS) {
+    const rngU = seededRng(11);
+    const rngZ = seededRng(12);
+    const uniform = simulate(v, n, () => rngU.nextUint32() % KEY_COUNT, seededRng(21));
+    const zipf = simulate(v, n, zipfSampler(KEY_COUNT, ZIPF_S, rngZ), seededRng(22));
+    const moves = v.keyed ? movement(v, n) : null;
+    const c = cost(v, n);
+    rows.push({
+      label: v.label,
+      n,
+      keysMaxAvg: keysMaxAvg(v, n),
+      uniformInflight: uniform.maxAvg,
+      zipfInflight: zipf.maxAvg,
+      boundRatio: v.loadFactor === null ? null : Math.max(uniform.boundRatio, zipf.boundRatio),
+      leavePct: moves && moves.leave * 100,
+      leaveRatio: moves && moves.leave * n,
+      joinPct: moves && moves.join * 100,
+      joinRatio: moves && moves.join * (n + 1),
+      ...c,
+    });
+    process.stderr.write('.');
+  }
+}
+process.stderr.write('\n');
+
+const header = ['algorithm', 'N', 'keys max/avg', 'in-flight max/avg uniform', 'zipf', 'peak/bound', 'leave moved %', 'x ideal', 'join moved %', 'x ideal', 'ns/pick', 'x hash%N', 'B/pick', 'memory'];
+const table: string[][] = rows.map((r) => {
+  const ref = rows.find((x) => x.n === r.n && x.label.startsWith('hash % N'))!;
+  return [
+    r.label,
+    String(r.n),
+    fmt(r.keysMaxAvg),
+    fmt(r.uniformInflight),
+    fmt(r.zipfInflight),
+    fmt(r.boundRatio),
+    fmt(r.leavePct, 1),
+    fmt(r.leaveRatio),
+    fmt(r.joinPct, 1),
+    fmt(r.joinRatio),
+    r.ns.toFixed(0),
+    (r.ns / ref.ns).toFixed(2),
+    r.gcDuringProbe ? `~${r.bytesPerPick.toFixed(1)}` : r.bytesPerPick.toFixed(1),
+    bytes(r.memoryBytes),
+  ];
+});
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+const line = (cells: string[]): string => '| ' + cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
+console.log(`bench:balance: ${KEY_COUNT} keys; in-flight simulation ${SIM_PICKS} picks at ${INFLIGHT_PER_ENDPOINT} x N in flight, Zipf s = ${ZIPF_S}; +bl = bounded loads c = ${LOAD_FACTOR}`);
+console.log(`key hash (xxHash64 of "account-i", once per request, not in ns/pick): ${hashNs.toFixed(0)} ns`);
+console.log(line(header));
+console.log('|' + widths.map((w, i) => (i < 1 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|');
+for (const row of table) console.log(line(row));
+
+// Goals of the issue, checked against this run's numbers.
+const checks: [string, boolean, string][] = [];
+const at1000 = rows.filter((r) => r.n === 1000 && !r.label.includes('(ref)'));
+if (at1000.length > 0) {
+  const slow = at1000.filter((r) => r.ns >= 300);
+  checks.push(['every pick under 300 ns at 1,000 endpoints', slow.length === 0, slow.map((r) => `${r.label} ${r.ns.toFixed(0)} ns`).join(', ') || 'all under']);
+  const fast = at1000.filter((r) => /^(maglev|jump)/.test(r.label) && r.ns >= 100);
+  checks.push(['maglev and jump under 100 ns', fast.length === 0, fast.map((r) => `${r.label} ${r.ns.toFixed(0)} ns`).join(', ') || 'all under']);
+}
+const allocating = rows.filter((r) => !r.label.includes('(ref)') && r.bytesPerPick >= 1);
+checks.push(['no allocation per pick (< 1 B/pick)', allocating.length === 0, allocating.map((r) => `${r.label}@${r.n} ${r.bytesPerPick.toFixed(1)} B`).join(', ') || 'none allocate']);
+const consistent = rows.filter((r) => /^(ring-hash|maglev|rendezvous)$/.test(r.label));
+// Maglev's extra is inherent (see src/balancer/maglev.ts); it is reported, in % of all keys, beside the goal.
+const maglevExtra = rows
+  .filter((r) => r.label === 'maglev')
+  .map((r) => `n=${r.n}: +${((r.leavePct ?? 0) - 100 / r.n).toFixed(2)}% of keys`)
+  .join(', ');
+const far = consistent.filter((r) => (r.leaveRatio ?? 0) > 1.1 || (r.joinRatio ?? 0) > 1.1);
+checks.push([`keys moved within 1.1x ideal (ring hash, maglev, rendezvous; maglev's extra on leave: ${maglevExtra})`, far.length === 0, far.map((r) => `${r.label}@${r.n} leave ${fmt(r.leaveRatio)} join ${fmt(r.joinRatio)}`).join(', ') || 'all within']);
+const over = rows.filter((r) => r.boundRatio !== null && r.boundRatio > 1);
+checks.push([`bounded loads never above ceil(c x avg)`, over.length === 0, over.map((r) => `${r.label}@${r.n} ${fmt(r.boundRatio)}`).join(', ') || 'never above']);
+console.log('\nGoals:');
+for (const [goal, ok, detail] of checks) console.log(`  ${ok ? 'met    ' : 'MISSED '} ${goal}: ${detail}`);
