@@ -3,6 +3,7 @@
  * implementations: the proxy, the client library and the lookup API all come through here, so for
  * the same configuration they build the same key owners.
  */
+import { ConfigError } from '../errors.js';
 import type { Balancer } from './balancer.js';
 import type { Clock } from './clock.js';
 import { HashingBalancer } from './hashing-balancer.js';
@@ -60,7 +61,10 @@ export const DEFAULT_MAGLEV_TABLE_SIZE = 65_537;
 export interface BalancerDeps {
   readonly clock: Clock;
   readonly rng: Rng;
-  /** Shared in-flight and latency state; one is made when absent. */
+  /**
+   * Shared in-flight and latency state; one is made from the config's peak-EWMA options when
+   * absent. A board passed in keeps its own decay and default RTT, and peak-EWMA uses those.
+   */
   readonly board?: LoadBoard;
 }
 
@@ -97,7 +101,11 @@ export function defaultBalancerConfig(algorithm: Algorithm, loadFactor: number |
 }
 
 export function createBalancer(config: BalancerConfig, deps: BalancerDeps): Balancer {
-  const board = deps.board ?? new LoadBoard(deps.clock, config.algorithm === 'peak-ewma' ? config : {});
+  // A keyed balancer's peak-EWMA lives in its keyless fallback, and the board keeps the estimates:
+  // the board must get those options too, not only the top-level config.
+  const keyless = 'keyless' in config ? config.keyless : config;
+  if (keyless.algorithm === 'peak-ewma') validatePeakEwma(keyless, 'keyless' in config ? 'balancer.keyless' : 'balancer');
+  const board = deps.board ?? new LoadBoard(deps.clock, keyless.algorithm === 'peak-ewma' ? keyless : {});
   switch (config.algorithm) {
     case 'random':
     case 'round-robin':
@@ -124,11 +132,22 @@ function createKeyless(config: KeylessConfig, board: LoadBoard, rng: Rng): Balan
     case 'p2c':
       return new TwoChoicesBalancer('p2c', board, rng, inflightCost);
     case 'peak-ewma':
-      return new TwoChoicesBalancer('peak-ewma', board, rng, peakEwmaCost(config.decayMs));
+      // The board's decay, not the config's: estimates are blended and read with one time constant
+      // even when a shared board was built with other options.
+      return new TwoChoicesBalancer('peak-ewma', board, rng, peakEwmaCost(board.decayMs));
     default: {
       const never: never = config;
       throw new Error(`unknown keyless algorithm ${JSON.stringify(never)}`);
     }
+  }
+}
+
+function validatePeakEwma(config: { readonly decayMs: number; readonly defaultRttMs: number }, at: string): void {
+  if (!Number.isFinite(config.decayMs) || config.decayMs <= 0) {
+    throw new ConfigError('SG_ERR_BALANCER', `${at}.decayMs`, `is ${String(config.decayMs)}: the peak-EWMA decay time must be a positive number of milliseconds; ${DEFAULT_PEAK_EWMA.decayMs} is Finagle's and Linkerd's default`);
+  }
+  if (!Number.isFinite(config.defaultRttMs) || config.defaultRttMs < 0) {
+    throw new ConfigError('SG_ERR_BALANCER', `${at}.defaultRttMs`, `is ${String(config.defaultRttMs)}: the latency assumed before the first sample must be a number of milliseconds >= 0; the default is ${DEFAULT_PEAK_EWMA.defaultRttMs}`);
   }
 }
 

@@ -44,11 +44,14 @@ export function hash32(text: string, seed = 0n): number {
 
 function parseDecimal(text: string): number {
   const n = text.length;
-  if (n === 0 || n > 15) return -1;
+  if (n === 0) return -1;
   let v = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i) - 48;
     if (c < 0 || c > 9) return -1;
+    // Checked before multiplying, so v stays exact: every safe integer (16 digits included, and
+    // any number of leading zeros) is numeric, nothing above MAX_SAFE_INTEGER is.
+    if (v > (Number.MAX_SAFE_INTEGER - c) / 10) return -1;
     v = v * 10 + c;
   }
   return v;

@@ -73,7 +73,7 @@ export class HashingBalancer implements Balancer {
     this.#builder = builder;
     this.#board = board;
     this.#keyless = options.keyless ?? null;
-    this.loadFactor = options.loadFactor == null ? null : validateLoadFactor(options.loadFactor, 'balancer.boundedLoad');
+    this.loadFactor = options.loadFactor == null ? null : validateLoadFactor(options.loadFactor, 'balancer.loadFactor');
   }
 
   update(set: EndpointSet): void {

@@ -50,7 +50,46 @@ export function jumpHash(hi: number, lo: number, buckets: number): number {
   return b;
 }
 
-const naturalOrder = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * Natural order of names: runs of ASCII digits compare as numbers (`svc-9` < `svc-10`), everything
+ * else by UTF-16 code unit, and names equal that way (`svc-01`, `svc-1`) by plain code-unit order.
+ * Written out rather than left to `Intl.Collator`, whose order follows the runtime's ICU data and
+ * locale rules: bucket numbers, hence owners, must be the same on every build of every runtime
+ * that routes by this table.
+ */
+export function naturalCompare(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(j);
+    if (isDigit(ca) && isDigit(cb)) {
+      while (i < a.length && a.charCodeAt(i) === 48) i++;
+      while (j < b.length && b.charCodeAt(j) === 48) j++;
+      let ei = i;
+      let ej = j;
+      while (ei < a.length && isDigit(a.charCodeAt(ei))) ei++;
+      while (ej < b.length && isDigit(b.charCodeAt(ej))) ej++;
+      if (ei - i !== ej - j) return ei - i < ej - j ? -1 : 1;
+      for (; i < ei; i++, j++) {
+        const d = a.charCodeAt(i) - b.charCodeAt(j);
+        if (d !== 0) return d < 0 ? -1 : 1;
+      }
+    } else {
+      if (ca !== cb) return ca < cb ? -1 : 1;
+      i++;
+      j++;
+    }
+  }
+  const restA = a.length - i;
+  const restB = b.length - j;
+  if (restA !== restB) return restA < restB ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 export class JumpHash implements HashCoreBuilder {
   readonly algorithm = 'jump';
@@ -59,7 +98,7 @@ export class JumpHash implements HashCoreBuilder {
   build(set: EndpointSet): JumpTable {
     const order = set.endpoints
       .map((e) => e)
-      .sort((a, b) => naturalOrder.compare(a.name, b.name) || (a.name < b.name ? -1 : 1))
+      .sort((a, b) => naturalCompare(a.name, b.name))
       .map((e) => e.index);
     return new JumpTable(Uint32Array.from(order));
   }

@@ -29,8 +29,10 @@ export class EndpointLoad {
   inflight = 0;
   /** Attached to the current set; a detached load no longer counts toward the board's total. */
   attached = true;
-  /** Eligible for new requests (not draining). */
+  /** Eligible for new requests: healthy and not draining. */
   available: boolean;
+  /** Health as `LoadBoard.setAvailable` last set it; kept across set swaps. */
+  healthy = true;
   ewmaMs: number;
   ewmaStampMs: number;
   hasSample = false;
@@ -58,7 +60,9 @@ export class EndpointLoad {
 
   rebind(endpoint: Endpoint): void {
     this.endpoint = endpoint;
-    this.available = !endpoint.draining;
+    // A new snapshot from discovery says nothing about health: an endpoint taken out of rotation
+    // stays out until setAvailable brings it back.
+    this.available = this.healthy && !endpoint.draining;
     (this.pick as { endpoint: Endpoint }).endpoint = endpoint;
   }
 
@@ -136,11 +140,17 @@ export class LoadBoard {
     this.#recount();
   }
 
-  /** Takes an endpoint out of (or back into) rotation without a new set: health, draining. */
+  /**
+   * Takes an endpoint out of (or back into) rotation without a new set (health). The mark survives
+   * later sets; an endpoint the set marks draining stays unavailable whatever its health.
+   */
   setAvailable(name: string, available: boolean): void {
     const load = this.#byName.get(name);
-    if (load === undefined || load.available === available) return;
-    load.available = available;
+    if (load === undefined) return;
+    const next = available && !load.endpoint.draining;
+    load.healthy = available;
+    if (load.available === next) return;
+    load.available = next;
     this.#recount();
   }
 

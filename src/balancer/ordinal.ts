@@ -2,7 +2,9 @@
  * StatefulSet ordinal sharding: key mod N goes to the pod whose NAME ends in `-<ordinal>`. The
  * ordinal is parsed from the name (`sharded-svc-2` -> 2), never taken from a list position, and N
  * is the number of ordinals (the configured replica count, or the highest ordinal seen + 1), not the
- * number of ready pods: one pod down does not remap everyone else's keys.
+ * number of ready pods: one pod down does not remap everyone else's keys. Without `replicas`, the
+ * HIGHEST ordinal leaving the set does shrink N and remaps most keys, exactly as a scale-down
+ * would; set `replicas` wherever pods can be absent while the StatefulSet keeps its size.
  *
  * A decimal key is used as a number (`12345` mod N, digit by digit for keys of any length); any
  * other key is hashed first (xxHash64 mod N). While the owner is missing or draining, `onMissing`
@@ -10,8 +12,9 @@
  * `next` (the next present ordinal serves it). Bounded loads may spill a hot key to the next
  * ordinals either way.
  *
- * Names without an ordinal suffix, ordinals at or above a configured replica count, and later
- * duplicates of an ordinal (in name order) are ignored; `ignored` lists them for diagnostics.
+ * Names without an ordinal suffix, ordinals at or above a configured replica count (or at or above
+ * MAX_REPLICAS), and later duplicates of an ordinal (in name order) are ignored; `ignored` lists
+ * them for diagnostics.
  * pick: O(digits) or O(1); update(): O(n).
  */
 import { ConfigError } from '../errors.js';
@@ -23,6 +26,8 @@ import { hashMod } from './hash.js';
 import type { HashCore, HashCoreBuilder } from './hashing-balancer.js';
 
 const ORDINAL = /-(\d{1,9})$/;
+/** The most ordinals a table holds, configured or inferred: one stray `x-999999999` must not size it. */
+export const MAX_REPLICAS = 1_000_000;
 
 /** The StatefulSet ordinal at the end of a pod name, or -1. */
 export function parseOrdinal(name: string): number {
@@ -37,7 +42,7 @@ export class Ordinal implements HashCoreBuilder {
   readonly onMissing: OnMissing;
 
   constructor(replicas: number | null, onMissing: OnMissing) {
-    if (replicas !== null && (!Number.isInteger(replicas) || replicas < 1 || replicas > 1_000_000)) {
+    if (replicas !== null && (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS)) {
       throw new ConfigError('SG_ERR_BALANCER', 'balancer.replicas', `is ${String(replicas)}: give the StatefulSet's replica count, an integer from 1 to 1000000 (or leave it out to use the highest ordinal seen + 1)`);
     }
     this.replicas = replicas;
@@ -47,7 +52,10 @@ export class Ordinal implements HashCoreBuilder {
 
   build(set: EndpointSet): OrdinalTable {
     let highest = -1;
-    for (const e of set.endpoints) highest = Math.max(highest, parseOrdinal(e.name));
+    for (const e of set.endpoints) {
+      const o = parseOrdinal(e.name);
+      if (o < MAX_REPLICAS && o > highest) highest = o;
+    }
     const n = this.replicas ?? highest + 1;
     const slots = new Int32Array(Math.max(n, 1)).fill(-1);
     const ignored: string[] = [];

@@ -1,15 +1,17 @@
 /**
  * Weighted random. update(): prefix sums of weights, O(n). pick(): one draw and a binary search,
- * O(log n); an unavailable or excluded draw is redrawn a few times, then a scan takes the next
- * usable endpoint. Randomness is injected.
+ * O(log n); an unavailable or excluded draw is redrawn a few times, then one weighted draw over the
+ * usable endpoints alone, O(n). Both steps choose in proportion to weight among the usable
+ * endpoints, so skipping some does not favour their neighbours (as "take the next usable one"
+ * would). Randomness is injected.
  */
 import type { Balancer, Exclusion, PickResult } from './balancer.js';
 import { NO_PICK } from './balancer.js';
 import type { EndpointSet } from './endpoint.js';
 import type { RoutingKey } from './hash.js';
-import type { LoadBoard } from './load-board.js';
+import type { EndpointLoad, LoadBoard } from './load-board.js';
 import type { Rng } from './rng.js';
-import { firstUsableFrom, usable } from './usable.js';
+import { usable } from './usable.js';
 
 const REDRAWS = 4;
 const UNIT = 1 << 30;
@@ -47,13 +49,32 @@ export class RandomBalancer implements Balancer {
     const n = cumulative.length;
     if (n === 0) return NO_PICK.empty;
     const board = this.#board;
-    let i = 0;
     for (let draw = 0; draw < REDRAWS; draw++) {
-      i = this.#draw(cumulative, n);
+      const i = this.#draw(cumulative, n);
       if (usable(board.loads[i]!, exclude)) return board.begin(i);
     }
-    const j = firstUsableFrom(board.loads, i, exclude);
+    const j = this.#drawUsable(board.loads, exclude);
     return j < 0 ? NO_PICK['all-unavailable'] : board.begin(j);
+  }
+
+  /** A weighted draw among usable endpoints only; -1 when there is none. */
+  #drawUsable(loads: readonly EndpointLoad[], exclude: Exclusion | null): number {
+    let total = 0;
+    let last = -1;
+    for (let i = 0; i < loads.length; i++) {
+      if (usable(loads[i]!, exclude)) {
+        total += loads[i]!.endpoint.weight;
+        last = i;
+      }
+    }
+    if (last < 0) return -1;
+    let target = (this.#rng.below(UNIT) / UNIT) * total;
+    for (let i = 0; i < last; i++) {
+      if (!usable(loads[i]!, exclude)) continue;
+      target -= loads[i]!.endpoint.weight;
+      if (target < 0) return i;
+    }
+    return last;
   }
 
   #draw(cumulative: Float64Array, n: number): number {

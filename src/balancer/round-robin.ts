@@ -3,19 +3,31 @@
  * endpoint's weight to its current value, takes the highest, and subtracts the total from it. With
  * weights 5, 1, 1 the order is a a b a c a a, not a a a a a b c.
  *
- * nginx's loop is O(n) per pick. The sequence is periodic with period = total weight, so update()
- * precomputes one period (up to MAX_SCHEDULE entries) and pick() is O(1): an index into it. Larger
- * totals fall back to nginx's O(n) loop. Unavailable or excluded endpoints are skipped in order, so
- * the rest keep their proportions.
+ * nginx's loop is O(n) per pick. The sequence is periodic with period = total weight / gcd of the
+ * weights (scaling every weight by g scales every running value by g and changes no comparison),
+ * so update() precomputes one period and pick() is O(1): an index into it; unavailable or excluded
+ * endpoints are skipped in order, so the rest keep their proportions. Precomputing costs
+ * O(period x n), so past SCHEDULE_BUDGET steps pick() runs nginx's O(n) loop itself, over usable
+ * endpoints only, as nginx skips down and already-tried peers.
  */
 import type { Balancer, Exclusion, PickResult } from './balancer.js';
 import { NO_PICK } from './balancer.js';
 import type { EndpointSet } from './endpoint.js';
 import type { RoutingKey } from './hash.js';
-import type { LoadBoard } from './load-board.js';
+import type { EndpointLoad, LoadBoard } from './load-board.js';
 import { usable } from './usable.js';
 
-const MAX_SCHEDULE = 1 << 20;
+/** Precompute one period when period x n stays under this many steps (tens of ms in update()). */
+const SCHEDULE_BUDGET = 1 << 26;
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) {
+    const t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
 
 export class RoundRobinBalancer implements Balancer {
   readonly algorithm = 'round-robin';
@@ -39,17 +51,27 @@ export class RoundRobinBalancer implements Balancer {
     this.#board.sync(set);
     const eps = set.endpoints;
     const n = eps.length;
+    let g = 0;
+    for (const e of eps) g = gcd(e.weight, g);
     const weights = new Float64Array(n);
-    for (let i = 0; i < n; i++) weights[i] = eps[i]!.weight;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      weights[i] = eps[i]!.weight / g;
+      total += weights[i]!;
+    }
     this.#weights = weights;
     this.#current = new Float64Array(n);
-    this.#total = set.totalWeight;
-    this.#precomputed = set.totalWeight <= MAX_SCHEDULE;
+    this.#total = total;
+    this.#precomputed = total === n || total * n <= SCHEDULE_BUDGET;
     if (this.#precomputed) {
-      const schedule = new Uint32Array(set.totalWeight);
-      for (let s = 0; s < schedule.length; s++) schedule[s] = this.#smoothNext(n);
+      const schedule = new Uint32Array(total);
+      // Equal weights: nginx's order is the endpoints in order (ties go to the first).
+      if (total === n) for (let s = 0; s < n; s++) schedule[s] = s;
+      else for (let s = 0; s < total; s++) schedule[s] = this.#smoothNext(n);
       this.#schedule = schedule;
-      this.#cursor = schedule.length === 0 ? 0 : this.#cursor % schedule.length;
+      this.#cursor = total === 0 ? 0 : this.#cursor % total;
+    } else {
+      this.#schedule = new Uint32Array(0);
     }
   }
 
@@ -57,6 +79,8 @@ export class RoundRobinBalancer implements Balancer {
     const loads = this.#board.loads;
     const n = loads.length;
     if (n === 0) return NO_PICK.empty;
+    // Spares a walk over a whole period when nothing can take the request.
+    if (this.#board.availableCount === 0) return NO_PICK['all-unavailable'];
     if (this.#precomputed) {
       const schedule = this.#schedule;
       const len = schedule.length;
@@ -68,11 +92,27 @@ export class RoundRobinBalancer implements Balancer {
       }
       return NO_PICK['all-unavailable'];
     }
-    for (let step = 0; step < n; step++) {
-      const i = this.#smoothNext(n);
-      if (usable(loads[i]!, exclude)) return this.#board.begin(i);
+    const i = this.#smoothNextUsable(loads, exclude);
+    return i < 0 ? NO_PICK['all-unavailable'] : this.#board.begin(i);
+  }
+
+  /**
+   * nginx's step over the usable endpoints only. Skipping after the fact would not do: with one
+   * heavy endpoint excluded, n steps in a row can all land on it while light ones are usable.
+   */
+  #smoothNextUsable(loads: readonly EndpointLoad[], exclude: Exclusion | null): number {
+    const current = this.#current;
+    const weights = this.#weights;
+    let best = -1;
+    let total = 0;
+    for (let i = 0; i < loads.length; i++) {
+      if (!usable(loads[i]!, exclude)) continue;
+      current[i]! += weights[i]!;
+      total += weights[i]!;
+      if (best < 0 || current[i]! > current[best]!) best = i;
     }
-    return NO_PICK['all-unavailable'];
+    if (best >= 0) current[best]! -= total;
+    return best;
   }
 
   #smoothNext(n: number): number {

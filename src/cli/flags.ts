@@ -1,0 +1,101 @@
+/**
+ * The `serve` flags, each mapped onto a config field. Flags are not validated here: their values go
+ * into the config document and through the same schema as the file, so a value is refused with
+ * the same words wherever it was written, and the error names the flag it came from.
+ */
+import { ALGORITHMS, DEFAULT_KEYLESS, DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_PEAK_EWMA, DEFAULT_RING, KEYLESS_ALGORITHMS } from '../balancer/factory.js';
+import type { FlagLayer } from '../config/config.js';
+import { DEFAULTS, LOG_LEVELS } from '../config/defaults.js';
+import { splitEndpointsFlag } from '../config/endpoints.js';
+
+export interface FlagSpec {
+  /** Commander's syntax: `--bounded-load <c>`. */
+  readonly syntax: string;
+  /** The config field it sets: `balancer.boundedLoad`. */
+  readonly field: string;
+  readonly kind: 'string' | 'number' | 'endpoints' | 'negated';
+  readonly description: string;
+  /** Shown by --help; the config's own default, never applied from here. */
+  readonly shownDefault?: string | number | boolean;
+}
+
+const t = DEFAULTS.timeouts;
+
+export const SERVE_FLAGS: readonly FlagSpec[] = [
+  { syntax: '--listen <host:port>', field: 'listen', kind: 'string', description: 'address to listen on; port 0 picks a free one (the "listening" log line names it)', shownDefault: DEFAULTS.listen },
+  { syntax: '--endpoints <list>', field: 'endpoints', kind: 'endpoints', description: 'fixed endpoints, NAME=HOST:PORT,... (the name owns keys: use pod names)' },
+  { syntax: '--endpoints-file <file>', field: 'endpointsFile', kind: 'string', description: 'YAML or JSON list of endpoints, watched: changes apply without restart' },
+  { syntax: '--balancer <name>', field: 'balancer.algorithm', kind: 'string', description: `algorithm: ${ALGORITHMS.join(', ')}`, shownDefault: DEFAULTS.algorithm },
+  { syntax: '--key <source>', field: 'key', kind: 'string', description: 'where keyed balancers read the key: header:NAME, cookie:NAME, query:NAME, path:INDEX' },
+  { syntax: '--bounded-load <c>', field: 'balancer.boundedLoad', kind: 'number', description: 'keyed: bounded loads factor c > 1, no endpoint above c x average in-flight (e.g. 1.25); off when absent' },
+  { syntax: '--keyless <name>', field: 'balancer.keyless', kind: 'string', description: `keyed: serves requests without a key: ${KEYLESS_ALGORITHMS.join(', ')}`, shownDefault: DEFAULT_KEYLESS.algorithm },
+  { syntax: '--replicas <n>', field: 'balancer.replicas', kind: 'number', description: 'ordinal: the StatefulSet replica count N (key mod N); default: highest ordinal seen + 1' },
+  { syntax: '--on-missing <policy>', field: 'balancer.onMissing', kind: 'string', description: "ordinal, ranges: when a key's owner is missing, fail (503) or next (the next pod serves it)", shownDefault: 'fail' },
+  { syntax: '--min-ring-size <n>', field: 'balancer.minRingSize', kind: 'number', description: 'ring-hash: fewest virtual nodes in the ring', shownDefault: DEFAULT_RING.minRingSize },
+  { syntax: '--max-ring-size <n>', field: 'balancer.maxRingSize', kind: 'number', description: 'ring-hash: most virtual nodes in the ring', shownDefault: DEFAULT_RING.maxRingSize },
+  { syntax: '--table-size <n>', field: 'balancer.tableSize', kind: 'number', description: 'maglev: table size, a prime >= 100 x endpoints', shownDefault: DEFAULT_MAGLEV_TABLE_SIZE },
+  { syntax: '--decay-ms <ms>', field: 'balancer.decayMs', kind: 'number', description: 'peak-ewma (as --balancer or --keyless): latency decay time', shownDefault: DEFAULT_PEAK_EWMA.decayMs },
+  { syntax: '--default-rtt-ms <ms>', field: 'balancer.defaultRttMs', kind: 'number', description: 'peak-ewma: latency assumed before the first response', shownDefault: DEFAULT_PEAK_EWMA.defaultRttMs },
+  { syntax: '--no-endpoint-header', field: 'proxy.endpointHeader', kind: 'negated', description: 'do not add x-shardgate-endpoint: <name> to responses (added by default)' },
+  { syntax: '--connect-timeout-ms <ms>', field: 'proxy.timeouts.connectMs', kind: 'number', description: 'connecting to an endpoint', shownDefault: t.connectMs },
+  { syntax: '--upstream-headers-timeout-ms <ms>', field: 'proxy.timeouts.upstreamHeadersMs', kind: 'number', description: "waiting for an endpoint's response headers (then 504); 0 disables", shownDefault: t.upstreamHeadersMs },
+  { syntax: '--upstream-body-timeout-ms <ms>', field: 'proxy.timeouts.upstreamBodyMs', kind: 'number', description: "longest silence within an endpoint's response body; 0 disables", shownDefault: t.upstreamBodyMs },
+  { syntax: '--client-headers-timeout-ms <ms>', field: 'proxy.timeouts.clientHeadersMs', kind: 'number', description: "waiting for a client's whole request head (then 408); 0 disables", shownDefault: t.clientHeadersMs },
+  { syntax: '--client-idle-timeout-ms <ms>', field: 'proxy.timeouts.clientIdleMs', kind: 'number', description: 'closing an idle keep-alive client connection; 0 disables', shownDefault: t.clientIdleMs },
+  { syntax: '--shutdown-grace-ms <ms>', field: 'proxy.timeouts.shutdownGraceMs', kind: 'number', description: 'on SIGTERM, time in-flight requests get to finish', shownDefault: t.shutdownGraceMs },
+  { syntax: '--max-header-bytes <n>', field: 'proxy.maxHeaderBytes', kind: 'number', description: 'larger request headers get 431', shownDefault: DEFAULTS.maxHeaderBytes },
+  { syntax: '--log-level <level>', field: 'logLevel', kind: 'string', description: `${LOG_LEVELS.join(', ')}`, shownDefault: DEFAULTS.logLevel },
+];
+
+/** `--bounded-load <c>` -> `--bounded-load`. */
+export function flagName(spec: FlagSpec): string {
+  return spec.syntax.split(' ')[0]!;
+}
+
+/** The property commander stores a flag's value under: `--no-endpoint-header` -> `endpointHeader`. */
+export function attributeName(spec: FlagSpec): string {
+  const bare = flagName(spec).replace(/^--(no-)?/, '');
+  return bare.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/**
+ * The flags the user gave (`given` holds only those, by attribute name) as a config layer. Numbers
+ * that do not parse stay text, for the schema to refuse with the flag's name.
+ * @throws ConfigError for an `--endpoints` entry that is not NAME=ADDRESS
+ */
+export function flagLayer(given: ReadonlyMap<string, unknown>): FlagLayer {
+  const values: Record<string, unknown> = {};
+  const flags = new Map<string, string>();
+  for (const spec of SERVE_FLAGS) {
+    const raw = given.get(attributeName(spec));
+    if (raw === undefined) continue;
+    const name = flagName(spec);
+    let value: unknown = raw;
+    if (spec.kind === 'number' && typeof raw === 'string') value = toNumber(raw);
+    else if (spec.kind === 'endpoints' && typeof raw === 'string') value = splitEndpointsFlag(raw, name);
+    setPath(values, spec.field, value);
+    flags.set(spec.field, name);
+  }
+  // A balancer option given without --balancer leaves the algorithm to the file; if the file has
+  // none either, the fix is the flag.
+  if (!flags.has('balancer.algorithm') && [...flags.keys()].some((f) => f.startsWith('balancer.'))) {
+    flags.set('balancer.algorithm', '--balancer');
+  }
+  return { values, flags };
+}
+
+function toNumber(text: string): number | string {
+  const s = text.trim();
+  return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s) ? Number(s) : text;
+}
+
+function setPath(target: Record<string, unknown>, field: string, value: unknown): void {
+  const parts = field.split('.');
+  let node = target;
+  for (const p of parts.slice(0, -1)) {
+    const next = node[p];
+    if (typeof next === 'object' && next !== null) node = next as Record<string, unknown>;
+    else node = node[p] = {};
+  }
+  node[parts[parts.length - 1]!] = value;
+}

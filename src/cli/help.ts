@@ -1,0 +1,46 @@
+/**
+ * Reference text shown by `--help`: the algorithms and key sources. A test checks that every
+ * algorithm the factory knows is described here.
+ */
+import type { Algorithm } from '../balancer/factory.js';
+
+export interface AlgorithmInfo {
+  readonly keyed: boolean;
+  readonly pick: string;
+  readonly use: string;
+}
+
+export const ALGORITHM_INFO: Readonly<Record<Algorithm, AlgorithmInfo>> = {
+  random: { keyed: false, pick: 'O(log n)', use: 'weighted random' },
+  'round-robin': { keyed: false, pick: 'O(1)', use: 'smooth weighted round robin (nginx)' },
+  'least-request': { keyed: false, pick: 'O(n)', use: 'fewest in flight, full scan' },
+  p2c: { keyed: false, pick: 'O(1)', use: 'power of two choices on in-flight (the default)' },
+  'peak-ewma': { keyed: false, pick: 'O(1)', use: 'two choices on latency x in-flight (Finagle, Linkerd)' },
+  'ring-hash': { keyed: true, pick: 'O(log R)', use: 'consistent hash ring; only the keys of a pod that comes or goes move' },
+  maglev: { keyed: true, pick: 'O(1)', use: 'Maglev table; fastest, moves a little more on change' },
+  rendezvous: { keyed: true, pick: 'O(n)', use: 'highest random weight; moves exactly the keys of the changed pod' },
+  jump: { keyed: true, pick: 'O(log n)', use: 'jump hash; ideal when a StatefulSet scales at its end' },
+  ordinal: { keyed: true, pick: 'O(1)', use: 'key mod N to the pod named -<ordinal> (StatefulSet sharding)' },
+  ranges: { keyed: true, pick: 'O(log r)', use: 'explicit key ranges per pod (balancer.ranges in the config file)' },
+};
+
+export function algorithmsHelp(): string {
+  const names = Object.keys(ALGORITHM_INFO) as Algorithm[];
+  const width = Math.max(...names.map((n) => n.length));
+  const lines = names.map((n) => {
+    const a = ALGORITHM_INFO[n];
+    return `  ${n.padEnd(width)}  ${a.keyed ? 'keyed  ' : 'keyless'}  ${a.pick.padEnd(8)}  ${a.use}`;
+  });
+  return ['Balancers (--balancer):', ...lines].join('\n');
+}
+
+export const KEY_SOURCES_HELP = [
+  'Key sources (--key), for keyed balancers:',
+  '  header:NAME   a request header, e.g. header:x-affinity',
+  '  cookie:NAME   a cookie',
+  '  query:NAME    a query parameter',
+  '  path:INDEX    a path segment, 0 for the first',
+].join('\n');
+
+export const SERVE_EXAMPLE =
+  'shardgate serve --listen 127.0.0.1:8080 --endpoints pod-0=127.0.0.1:9000,pod-1=127.0.0.1:9001 --balancer ring-hash --bounded-load 1.25 --key header:x-affinity';

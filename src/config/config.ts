@@ -1,0 +1,294 @@
+/**
+ * Configuration: unknown input (a YAML file, flags, or both) parsed once into typed values. Nothing
+ * past this module looks at raw config; it switches on `balancer.algorithm` and
+ * `endpoints.kind`. Flags override the file field by field; a list (endpoints, ranges) is replaced
+ * whole, and an endpoint list from one layer replaces an endpoints file from the other.
+ *
+ * Every refusal is a ConfigError naming the field path, the value and what is allowed, prefixed
+ * with the flag or file the value came from.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { EndpointSpec } from '../balancer/endpoint.js';
+import { createBalancer, DEFAULT_KEYLESS, DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_PEAK_EWMA, DEFAULT_RING } from '../balancer/factory.js';
+import type { BalancerConfig, KeyedConfig, KeylessConfig } from '../balancer/factory.js';
+import { ManualClock } from '../balancer/clock.js';
+import type { LoadBoardOptions } from '../balancer/load-board.js';
+import { seededRng } from '../balancer/rng.js';
+import { ConfigError } from '../errors.js';
+import type { HostPort } from './address.js';
+import { parseHostPort } from './address.js';
+import { DEFAULTS } from './defaults.js';
+import type { LogLevel } from './defaults.js';
+import { parseEndpointList } from './endpoints.js';
+import { describeIssue, show, zodErrorMap } from './issues.js';
+import type { Origin } from './origin.js';
+import { attribute, configError, detailOf } from './origin.js';
+import type { BalancerDocument, ConfigDocument } from './schema.js';
+import { documentSchema } from './schema.js';
+import { parseYaml } from './yaml.js';
+
+export type EndpointsConfig =
+  /** A fixed list, from the config file or `--endpoints`. */
+  | { readonly kind: 'inline'; readonly specs: readonly EndpointSpec[] }
+  /** A YAML or JSON file of endpoints, watched for changes; `path` is absolute. */
+  | { readonly kind: 'file'; readonly path: string };
+
+export interface ProxyTimeouts {
+  /** Opening a connection to an endpoint. */
+  readonly connectMs: number;
+  /** From the request sent upstream to the endpoint's response headers; 0 disables. */
+  readonly upstreamHeadersMs: number;
+  /** Longest silence between chunks of an endpoint's response body; 0 disables. */
+  readonly upstreamBodyMs: number;
+  /** A client's whole request head must arrive within this; 0 disables. */
+  readonly clientHeadersMs: number;
+  /** An idle keep-alive client connection is closed after this; 0 disables. */
+  readonly clientIdleMs: number;
+  /** On shutdown, in-flight requests get this long before their connections are cut. */
+  readonly shutdownGraceMs: number;
+}
+
+export interface ProxyConfig {
+  /** Adds `x-shardgate-endpoint: <name>` to every response. */
+  readonly endpointHeader: boolean;
+  readonly timeouts: ProxyTimeouts;
+  /** Larger request headers get 431. */
+  readonly maxHeaderBytes: number;
+}
+
+export interface ShardgateConfig {
+  readonly listen: HostPort;
+  readonly balancer: BalancerConfig;
+  /** Key source spec (`header:x-affinity`), null for keyless algorithms. */
+  readonly key: string | null;
+  readonly endpoints: EndpointsConfig;
+  readonly proxy: ProxyConfig;
+  readonly logLevel: LogLevel;
+}
+
+/** Flag values in the config file's shape, and the flag that set each field path. */
+export interface FlagLayer {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly flags: ReadonlyMap<string, string>;
+}
+
+/**
+ * Parses one config document. Relative `endpointsFile` paths resolve against `baseDir`.
+ * @throws ConfigError naming the field, the value and what is allowed
+ */
+export function parseConfig(input: unknown, origin: Origin = {}, baseDir = process.cwd()): ShardgateConfig {
+  const r = documentSchema.safeParse(input, { reportInput: true, error: zodErrorMap });
+  if (!r.success) {
+    const { field, detail } = describeIssue(r.error.issues[0]!);
+    if (field === '') throw configError('SG_ERR_CONFIG', origin.file ?? 'config', detail.replace(/^is /, 'holds '), {});
+    throw configError(codeFor(field), field, detail, origin);
+  }
+  const doc = r.data;
+  const balancer = toBalancer(doc.balancer);
+  const endpoints = toEndpoints(doc, origin, baseDir);
+  const key = doc.key ?? null;
+  checkKey(balancer, key, origin);
+  checkBalancer(balancer, endpoints, origin);
+  const t = doc.proxy?.timeouts;
+  const d = DEFAULTS.timeouts;
+  return {
+    listen: toListen(doc.listen ?? DEFAULTS.listen, origin),
+    balancer,
+    key,
+    endpoints,
+    proxy: {
+      endpointHeader: doc.proxy?.endpointHeader ?? DEFAULTS.endpointHeader,
+      maxHeaderBytes: doc.proxy?.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes,
+      timeouts: {
+        connectMs: t?.connectMs ?? d.connectMs,
+        upstreamHeadersMs: t?.upstreamHeadersMs ?? d.upstreamHeadersMs,
+        upstreamBodyMs: t?.upstreamBodyMs ?? d.upstreamBodyMs,
+        clientHeadersMs: t?.clientHeadersMs ?? d.clientHeadersMs,
+        clientIdleMs: t?.clientIdleMs ?? d.clientIdleMs,
+        shutdownGraceMs: t?.shutdownGraceMs ?? d.shutdownGraceMs,
+      },
+    },
+    logLevel: doc.logLevel ?? DEFAULTS.logLevel,
+  };
+}
+
+export interface LoadOptions {
+  /** A YAML (or JSON) config file, as the user named it. */
+  readonly configFile?: string | undefined;
+  /** Values from flags; they override the file. */
+  readonly flags?: FlagLayer | undefined;
+  /** Where relative paths given as flags resolve; the process's working directory by default. */
+  readonly cwd?: string | undefined;
+}
+
+/**
+ * Reads the config file (if any), lays the flags over it and parses the result once.
+ * @throws ConfigError naming the field, the value and its flag or file
+ */
+export async function loadConfig(options: LoadOptions): Promise<ShardgateConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const flags = options.flags ?? { values: {}, flags: new Map<string, string>() };
+  let fileLayer: Record<string, unknown> = {};
+  const file = options.configFile;
+  if (file !== undefined) {
+    const path = resolve(cwd, file);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      throw new ConfigError('SG_ERR_CONFIG', file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}): give the path of a YAML config file`, { cause: e });
+    }
+    const data = parseYaml(text, file);
+    if (data !== null && !isPlainObject(data)) {
+      throw new ConfigError('SG_ERR_CONFIG', file, `holds ${show(data)}: a config file is a mapping of settings (listen:, balancer:, endpoints:, ...)`);
+    }
+    fileLayer = { ...(data ?? {}) };
+    // A path in the file means a path next to the file, wherever shardgate was started.
+    const ef = fileLayer.endpointsFile;
+    if (typeof ef === 'string' && ef.length > 0 && !isAbsolute(ef)) fileLayer.endpointsFile = resolve(dirname(path), ef);
+  }
+  if ('endpoints' in flags.values || 'endpointsFile' in flags.values) {
+    delete fileLayer.endpoints;
+    delete fileLayer.endpointsFile;
+  }
+  return parseConfig(mergeLayers(fileLayer, flags.values), { file, flags: flags.flags }, cwd);
+}
+
+/** `over` laid on `base`: mappings merge key by key, anything else (lists included) is replaced. */
+export function mergeLayers(base: Readonly<Record<string, unknown>>, over: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? mergeLayers(b, v) : v;
+  }
+  return out;
+}
+
+/** The peak-EWMA settings of whichever balancer uses it (top level or keyless fallback), for the shared LoadBoard. */
+export function loadBoardOptions(config: BalancerConfig): LoadBoardOptions {
+  if (config.algorithm === 'peak-ewma') return { decayMs: config.decayMs, defaultRttMs: config.defaultRttMs };
+  if ('keyless' in config && config.keyless.algorithm === 'peak-ewma') {
+    return { decayMs: config.keyless.decayMs, defaultRttMs: config.keyless.defaultRttMs };
+  }
+  return {};
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function codeFor(field: string): 'SG_ERR_CONFIG' | 'SG_ERR_BALANCER' | 'SG_ERR_ENDPOINTS' | 'SG_ERR_KEY_SOURCE' | 'SG_ERR_LISTEN' {
+  if (field.startsWith('balancer')) return 'SG_ERR_BALANCER';
+  if (field.startsWith('endpoints')) return 'SG_ERR_ENDPOINTS';
+  if (field === 'key') return 'SG_ERR_KEY_SOURCE';
+  if (field === 'listen') return 'SG_ERR_LISTEN';
+  return 'SG_ERR_CONFIG';
+}
+
+function toListen(text: string, origin: Origin): HostPort {
+  const r = parseHostPort(text, 0);
+  // The schema has checked a given value; this catches only a bad default.
+  if (!r.ok) throw configError('SG_ERR_LISTEN', 'listen', `is ${show(text)}: ${r.reason}`, origin);
+  return r.value;
+}
+
+function toBalancer(b: BalancerDocument | undefined): BalancerConfig {
+  if (b === undefined) return { algorithm: DEFAULTS.algorithm };
+  switch (b.algorithm) {
+    case 'random':
+    case 'round-robin':
+    case 'least-request':
+    case 'p2c':
+      return { algorithm: b.algorithm };
+    case 'peak-ewma':
+      return { algorithm: b.algorithm, decayMs: b.decayMs ?? DEFAULT_PEAK_EWMA.decayMs, defaultRttMs: b.defaultRttMs ?? DEFAULT_PEAK_EWMA.defaultRttMs };
+    default:
+      return toKeyed(b);
+  }
+}
+
+function toKeyed(b: Extract<BalancerDocument, { keyless?: unknown }>): KeyedConfig {
+  const keyless: KeylessConfig =
+    b.keyless === undefined
+      ? DEFAULT_KEYLESS
+      : b.keyless === 'peak-ewma'
+        ? { algorithm: 'peak-ewma', decayMs: b.decayMs ?? DEFAULT_PEAK_EWMA.decayMs, defaultRttMs: b.defaultRttMs ?? DEFAULT_PEAK_EWMA.defaultRttMs }
+        : { algorithm: b.keyless };
+  const common = { loadFactor: b.boundedLoad ?? null, keyless };
+  switch (b.algorithm) {
+    case 'ring-hash':
+      return { ...common, algorithm: b.algorithm, minRingSize: b.minRingSize ?? DEFAULT_RING.minRingSize, maxRingSize: b.maxRingSize ?? DEFAULT_RING.maxRingSize };
+    case 'maglev':
+      return { ...common, algorithm: b.algorithm, tableSize: b.tableSize ?? DEFAULT_MAGLEV_TABLE_SIZE };
+    case 'rendezvous':
+    case 'jump':
+      return { ...common, algorithm: b.algorithm };
+    case 'ordinal':
+      return { ...common, algorithm: b.algorithm, replicas: b.replicas ?? null, onMissing: b.onMissing ?? 'fail' };
+    case 'ranges':
+      return { ...common, algorithm: b.algorithm, ranges: b.ranges, onMissing: b.onMissing ?? 'fail' };
+    default: {
+      const never: never = b;
+      throw new Error(`unhandled algorithm ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function toEndpoints(doc: ConfigDocument, origin: Origin, baseDir: string): EndpointsConfig {
+  if (doc.endpoints !== undefined && doc.endpointsFile !== undefined) {
+    throw configError('SG_ERR_ENDPOINTS', 'endpointsFile', `is ${show(doc.endpointsFile)}, and an endpoints list is given too: use one of endpoints and endpointsFile`, origin);
+  }
+  if (doc.endpointsFile !== undefined) return { kind: 'file', path: resolve(baseDir, doc.endpointsFile) };
+  if (doc.endpoints === undefined) {
+    throw configError('SG_ERR_ENDPOINTS', 'endpoints', 'is missing: list the endpoints (endpoints: in the config file, or --endpoints NAME=HOST:PORT,...) or name a file of them (endpointsFile:, or --endpoints-file)', origin);
+  }
+  if (doc.endpoints.length === 0) {
+    throw configError('SG_ERR_ENDPOINTS', 'endpoints', 'is an empty list: give at least one endpoint, for example pod-0=127.0.0.1:9000', origin);
+  }
+  const set = parseEndpointList(doc.endpoints, 'endpoints', origin);
+  return { kind: 'inline', specs: set.endpoints.map((e) => ({ name: e.name, address: e.address, weight: e.weight, zone: e.zone, draining: e.draining })) };
+}
+
+function checkKey(balancer: BalancerConfig, key: string | null, origin: Origin): void {
+  const keyed = 'keyless' in balancer;
+  if (keyed && key === null) {
+    throw configError('SG_ERR_KEY_SOURCE', 'key', `is missing, but ${balancer.algorithm} routes by key: name where the key is read, for example header:x-affinity (also cookie:NAME, query:NAME, path:INDEX)`, origin);
+  }
+  if (!keyed && key !== null) {
+    throw configError('SG_ERR_KEY_SOURCE', 'key', `is ${show(key)}, but ${balancer.algorithm} does not route by key: choose a keyed algorithm (ring-hash, maglev, rendezvous, jump, ordinal, ranges) or remove the key`, origin);
+  }
+}
+
+/** BalancerConfig field names the balancers report, as the config document spells them. */
+const DOCUMENT_FIELD: Readonly<Record<string, string>> = {
+  'balancer.loadFactor': 'balancer.boundedLoad',
+  'balancer.keyless.decayMs': 'balancer.decayMs',
+  'balancer.keyless.defaultRttMs': 'balancer.defaultRttMs',
+};
+
+/**
+ * Builds the balancer once, with a throwaway clock and rng, so that its constructors' checks
+ * (bounded-load factor, ring sizes, prime table size, replicas, overlapping ranges) run now, with
+ * their own messages, instead of at the first request.
+ */
+function checkBalancer(balancer: BalancerConfig, endpoints: EndpointsConfig, origin: Origin): void {
+  try {
+    createBalancer(balancer, { clock: new ManualClock(0), rng: seededRng(0) });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const field = DOCUMENT_FIELD[e.field];
+    throw attribute(field === undefined ? e : new ConfigError(e.code, field, detailOf(e), { cause: e }), origin);
+  }
+  if (balancer.algorithm === 'ranges' && endpoints.kind === 'inline') {
+    // With a fixed list a range owner that is not in it can only be a typo; a watched file may
+    // still bring it.
+    const names = new Set(endpoints.specs.map((s) => s.name));
+    balancer.ranges.forEach((r, i) => {
+      if (!names.has(r.endpoint)) {
+        throw configError('SG_ERR_BALANCER', `balancer.ranges[${i}].endpoint`, `is ${show(r.endpoint)}, which is not an endpoint: use one of ${[...names].join(', ')}`, origin);
+      }
+    });
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The shape of a config document as people write it (YAML file, or flags mapped onto the same
+ * fields). Objects are strict, so a misspelt field is refused rather than ignored. The balancer is a
+ * union on `algorithm`: each algorithm accepts exactly its own options. Checks that need the
+ * algorithms' own knowledge (a prime table size, overlapping ranges, the bounded-load factor) are
+ * left to the balancer constructors, which validate with field-naming messages of their own.
+ */
+import { z } from 'zod';
+import { KEYLESS_ALGORITHMS } from '../balancer/factory.js';
+import { MAX_WEIGHT } from '../balancer/endpoint.js';
+import { ConfigError } from '../errors.js';
+import { parseEndpointAddress } from '../proxy/address.js';
+import { parseKeySource } from '../proxy/key-source.js';
+import { parseHostPort } from './address.js';
+import { LOG_LEVELS, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_HEADER_BYTES } from './defaults.js';
+import { show } from './issues.js';
+import { detailOf } from './origin.js';
+
+/** Runs a parser that throws ConfigError and turns its refusal into an issue at the current field. */
+function refuseWith(parse: () => unknown, input: string, ctx: z.RefinementCtx): void {
+  try {
+    parse();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    ctx.addIssue({ code: 'custom', input, message: detailOf(e) });
+  }
+}
+
+const ms = z.int().min(1).max(MAX_MS);
+
+export const endpointSpecSchema = z.strictObject({
+  name: z.string().min(1),
+  // The proxy's own parser, so that config accepts exactly the addresses the proxy can dial.
+  address: z.string().superRefine((address, ctx) => refuseWith(() => parseEndpointAddress(address), address, ctx)),
+  weight: z.int().min(1).max(MAX_WEIGHT).optional(),
+  zone: z.string().min(1).nullable().optional(),
+  draining: z.boolean().optional(),
+});
+
+export const endpointListSchema = z.array(endpointSpecSchema);
+
+const range = z.strictObject({
+  from: z.int().min(0),
+  to: z.int().min(0),
+  endpoint: z.string().min(1),
+});
+
+const onMissing = z.enum(['fail', 'next']);
+const keyless = z.enum(KEYLESS_ALGORITHMS);
+
+const peakEwmaOptions = {
+  decayMs: ms.optional(),
+  defaultRttMs: z.int().min(0).max(MAX_MS).optional(),
+};
+
+/** Options every keyed algorithm takes; decayMs and defaultRttMs tune a peak-ewma keyless fallback. */
+const keyedCommon = {
+  boundedLoad: z.number().nullable().optional(),
+  keyless: keyless.optional(),
+  ...peakEwmaOptions,
+};
+
+interface KeylessTuning {
+  readonly keyless?: string | undefined;
+  readonly decayMs?: number | undefined;
+  readonly defaultRttMs?: number | undefined;
+}
+
+function peakEwmaOnly(v: KeylessTuning, ctx: z.RefinementCtx): void {
+  for (const f of ['decayMs', 'defaultRttMs'] as const) {
+    const value = v[f];
+    if (value !== undefined && v.keyless !== 'peak-ewma') {
+      ctx.addIssue({
+        code: 'custom',
+        path: [f],
+        input: value,
+        message: `is ${value}, but it tunes peak-ewma and balancer.keyless is ${v.keyless ?? 'p2c (the default)'}: set balancer.keyless to peak-ewma or remove ${f}`,
+      });
+    }
+  }
+}
+
+export const balancerSchema = z.discriminatedUnion('algorithm', [
+  z.strictObject({ algorithm: z.enum(['random', 'round-robin', 'least-request', 'p2c']) }),
+  z.strictObject({ algorithm: z.literal('peak-ewma'), ...peakEwmaOptions }),
+  z.strictObject({ algorithm: z.literal('ring-hash'), ...keyedCommon, minRingSize: z.int().optional(), maxRingSize: z.int().optional() }).superRefine(peakEwmaOnly),
+  z.strictObject({ algorithm: z.literal('maglev'), ...keyedCommon, tableSize: z.int().optional() }).superRefine(peakEwmaOnly),
+  z.strictObject({ algorithm: z.enum(['rendezvous', 'jump']), ...keyedCommon }).superRefine(peakEwmaOnly),
+  z.strictObject({ algorithm: z.literal('ordinal'), ...keyedCommon, replicas: z.int().nullable().optional(), onMissing: onMissing.optional() }).superRefine(peakEwmaOnly),
+  z.strictObject({ algorithm: z.literal('ranges'), ...keyedCommon, ranges: z.array(range), onMissing: onMissing.optional() }).superRefine(peakEwmaOnly),
+]);
+
+/** A bound that may be switched off with 0. */
+const msOrOff = z.int().min(0).max(MAX_MS);
+
+const timeouts = z.strictObject({
+  connectMs: ms.optional(),
+  upstreamHeadersMs: msOrOff.optional(),
+  upstreamBodyMs: msOrOff.optional(),
+  clientHeadersMs: msOrOff.optional(),
+  clientIdleMs: msOrOff.optional(),
+  shutdownGraceMs: ms.optional(),
+});
+
+export const documentSchema = z.strictObject({
+  listen: z
+    .string()
+    .superRefine((text, ctx) => {
+      const r = parseHostPort(text, 0);
+      if (!r.ok) ctx.addIssue({ code: 'custom', input: text, message: `is ${show(text)}: ${r.reason}` });
+    })
+    .optional(),
+  key: z
+    .string()
+    .superRefine((spec, ctx) => refuseWith(() => parseKeySource(spec, 'key'), spec, ctx))
+    .nullable()
+    .optional(),
+  logLevel: z.enum(LOG_LEVELS).optional(),
+  balancer: balancerSchema.optional(),
+  endpoints: endpointListSchema.optional(),
+  endpointsFile: z.string().min(1).optional(),
+  proxy: z
+    .strictObject({
+      endpointHeader: z.boolean().optional(),
+      maxHeaderBytes: z.int().min(MIN_HEADER_BYTES).max(MAX_HEADER_BYTES_LIMIT).optional(),
+      timeouts: timeouts.optional(),
+    })
+    .optional(),
+});
+
+export type ConfigDocument = z.infer<typeof documentSchema>;
+export type BalancerDocument = z.infer<typeof balancerSchema>;

@@ -1,0 +1,97 @@
+/**
+ * The proxy's own responses: a status and a small JSON body `{"error":"...","code":"..."}` with a
+ * stable code. Bodies and header lists are built once at module load; sending one allocates only
+ * the header list when the endpoint name is added.
+ *
+ * The codes live here rather than in src/errors.ts because they are answers on the wire, not
+ * exceptions: src/errors.ts catalogues what config and startup throw.
+ */
+import type { ServerResponse } from 'node:http';
+import type { NoPickReason } from '../balancer/balancer.js';
+import { ENDPOINT_HEADER } from './headers.js';
+
+export const PROXY_ERROR_CODES = {
+  SG_ERR_NO_ENDPOINT: '503: no endpoint can take the request; the message names the balancer\'s reason (empty, all-unavailable, owner-missing, no-range, no-key)',
+  SG_ERR_UPSTREAM_CONNECT: '502: the endpoint refused or could not be reached',
+  SG_ERR_UPSTREAM_CONNECT_TIMEOUT: '504: connecting to the endpoint took longer than timeouts.connectMs',
+  SG_ERR_UPSTREAM_RESET: '502: the connection to the endpoint closed or failed before the response was complete',
+  SG_ERR_UPSTREAM_TIMEOUT: '504: the endpoint sent no response headers within timeouts.upstreamHeadersMs',
+  SG_ERR_UPSTREAM_PROTOCOL: '502: the endpoint sent a response that is not valid HTTP/1.1',
+  SG_ERR_SHUTTING_DOWN: '503: the proxy is shutting down',
+  SG_ERR_BAD_REQUEST: '400: the request is not valid HTTP/1.1 (syntax, framing, Host)',
+  SG_ERR_HEADERS_TOO_LARGE: '431: the request head is larger than maxHeaderBytes',
+  SG_ERR_REQUEST_TIMEOUT: '408: the request head did not arrive within timeouts.clientHeadersMs',
+  SG_ERR_METHOD: '405: CONNECT is not proxied',
+  SG_ERR_INTERNAL: '500: the proxy failed on this request (a bug; it keeps serving others)',
+} as const;
+
+export type ProxyErrorCode = keyof typeof PROXY_ERROR_CODES;
+
+export interface ErrorReply {
+  readonly status: number;
+  readonly code: ProxyErrorCode;
+  readonly body: Buffer;
+  /** For `writeHead`, without Connection. */
+  readonly headers: readonly string[];
+  /** The whole response as bytes, with `Connection: close`, for sockets Node has no response object for. */
+  readonly raw: Buffer;
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function errorReply(status: number, code: ProxyErrorCode, message: string): ErrorReply {
+  const body = Buffer.from(JSON.stringify({ error: message, code }));
+  const length = String(body.length);
+  const headers = Object.freeze(['content-type', 'application/json', 'content-length', length, 'cache-control', 'no-store']);
+  const head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n`;
+  return Object.freeze({ status, code, body, headers, raw: Buffer.concat([Buffer.from(head, 'latin1'), body]) });
+}
+
+export const NO_ENDPOINT_REPLIES: Readonly<Record<NoPickReason, ErrorReply>> = Object.freeze({
+  empty: errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: empty (the endpoint set is empty)'),
+  'all-unavailable': errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: all-unavailable (every endpoint is draining, excluded or unhealthy)'),
+  'owner-missing': errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: owner-missing (the owner of the key is not in the endpoint set)'),
+  'no-range': errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: no-range (no key range holds the key)'),
+  'no-key': errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: no-key (the request has no routing key and the balancer has no keyless fallback)'),
+});
+
+export const REPLIES = Object.freeze({
+  connectFailed: errorReply(502, 'SG_ERR_UPSTREAM_CONNECT', 'the endpoint could not be reached (connection refused or unreachable)'),
+  connectTimeout: errorReply(504, 'SG_ERR_UPSTREAM_CONNECT_TIMEOUT', 'connecting to the endpoint timed out'),
+  reset: errorReply(502, 'SG_ERR_UPSTREAM_RESET', 'the connection to the endpoint failed before the response was complete'),
+  headersTimeout: errorReply(504, 'SG_ERR_UPSTREAM_TIMEOUT', 'the endpoint did not answer in time'),
+  badResponse: errorReply(502, 'SG_ERR_UPSTREAM_PROTOCOL', 'the endpoint sent an invalid HTTP response'),
+  shuttingDown: errorReply(503, 'SG_ERR_SHUTTING_DOWN', 'the proxy is shutting down'),
+  badRequest: errorReply(400, 'SG_ERR_BAD_REQUEST', 'malformed HTTP request'),
+  badHost: errorReply(400, 'SG_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)'),
+  badTarget: errorReply(400, 'SG_ERR_BAD_REQUEST', 'the request target must be a path (/...) or an absolute http URL'),
+  headersTooLarge: errorReply(431, 'SG_ERR_HEADERS_TOO_LARGE', 'the request headers are too large'),
+  requestTimeout: errorReply(408, 'SG_ERR_REQUEST_TIMEOUT', 'the request headers did not arrive in time'),
+  connectMethod: errorReply(405, 'SG_ERR_METHOD', 'CONNECT is not supported'),
+  internal: errorReply(500, 'SG_ERR_INTERNAL', 'internal proxy error'),
+});
+
+/**
+ * Answers with `reply`. `close` ends the client connection after it (set when the request body
+ * was not read, so that Node need not drain an upload nobody wants).
+ */
+export function sendReply(res: ServerResponse, reply: ErrorReply, endpoint: string | null, close: boolean): void {
+  let headers = reply.headers;
+  if (endpoint !== null || close) {
+    const list = headers.slice();
+    if (endpoint !== null) list.push(ENDPOINT_HEADER, endpoint);
+    if (close) list.push('connection', 'close');
+    headers = list;
+  }
+  res.writeHead(reply.status, headers as string[]);
+  res.end(reply.body);
+}

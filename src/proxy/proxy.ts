@@ -1,0 +1,394 @@
+/**
+ * The HTTP/1.1 sharding proxy: every request, not every connection, gets its own
+ * `balancer.pick()`, so one keep-alive client spreads over all pods and every request for a key
+ * reaches the pod that owns it.
+ *
+ * Client side: Node's HTTP server (llhttp, strict parsing) with keep-alive; malformed requests,
+ * oversized heads and slow heads are answered from 'clientError' with a status and a JSON body
+ * rather than a dropped connection. Pod side: one undici Pool per endpoint (upstreams.ts), bodies
+ * streamed both ways with back-pressure (exchange.ts).
+ *
+ * Request path per request: one pass over the raw headers (headers.ts), the key read with indexOf
+ * scans (key-source.ts) and hashed by `hashKey()` (R7), one pick, one Map lookup, one Exchange,
+ * one dispatch. Injected: the balancer and its load board, the clock, the logger.
+ *
+ * Contract: `updateEndpoints()` is synchronous and validates before it changes anything;
+ * `listen()` once; `close()` is idempotent and resolves when connections and pools are closed.
+ */
+import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import type { Balancer } from '../balancer/balancer.js';
+import type { Clock } from '../balancer/clock.js';
+import { monotonicClock } from '../balancer/clock.js';
+import type { EndpointSet } from '../balancer/endpoint.js';
+import type { RoutingKey } from '../balancer/hash.js';
+import { hashKey } from '../balancer/hash.js';
+import type { LoadBoard } from '../balancer/load-board.js';
+import { ConfigError } from '../errors.js';
+import { NO_ENDPOINT_REPLIES, REPLIES, sendReply } from './error-reply.js';
+import type { ErrorReply } from './error-reply.js';
+import type { ExchangeContext } from './exchange.js';
+import { Exchange, ProxyResponse } from './exchange.js';
+import { RequestHeadReader } from './headers.js';
+import type { KeySource } from './key-source.js';
+import { keyText } from './key-source.js';
+import { UpstreamPools } from './upstreams.js';
+
+export interface ProxyOptions {
+  /** From createBalancer() in src/balancer/factory.ts. */
+  readonly balancer: Balancer;
+  /** The board the balancer was built with (for in-flight metrics). */
+  readonly board: LoadBoard;
+  /** null: every request is keyless. */
+  readonly keySource: KeySource | null;
+  /** Default monotonicClock. */
+  readonly clock?: Clock;
+  /** Add `x-shardgate-endpoint: <endpoint name>` to responses; default true. */
+  readonly endpointHeader?: boolean;
+  readonly timeouts?: Partial<ProxyTimeouts>;
+  /** Largest request (and response) head; default 16384. */
+  readonly maxHeaderBytes?: number;
+  /** Default: a silent logger. */
+  readonly logger?: Logger;
+}
+
+/** Every duration in milliseconds; 0 disables the ones marked so. */
+export interface ProxyTimeouts {
+  /** Connecting to a pod. */
+  connectMs: number;
+  /** From the request sent to the pod's response head. 0 disables. */
+  upstreamHeadersMs: number;
+  /** Longest silence between chunks of a pod's response body; default 300 s. 0 disables. */
+  upstreamBodyMs?: number;
+  /** A client's whole request head must arrive within this (slowloris). 0 disables. */
+  clientHeadersMs: number;
+  /** An idle keep-alive client connection is closed after this. 0 disables. */
+  clientIdleMs: number;
+  /** close() waits this long for in-flight requests before cutting them. */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Readonly<Required<ProxyTimeouts>> = Object.freeze({
+  // Within a cluster a healthy pod accepts in well under a second.
+  connectMs: 2_000,
+  upstreamHeadersMs: 30_000,
+  // undici's own default: long enough for streaming and long-poll responses.
+  upstreamBodyMs: 300_000,
+  clientHeadersMs: 10_000,
+  clientIdleMs: 60_000,
+  // Leaves room inside Kubernetes' default 30 s termination grace period.
+  shutdownGraceMs: 10_000,
+});
+
+export const DEFAULT_MAX_HEADER_BYTES = 16_384;
+
+const MAX_MS = 86_400_000;
+const SLASH = 47;
+const kResponse = Symbol('shardgate.response');
+
+/** A client connection and its latest response still under way (several only when pipelining). */
+interface TrackedSocket extends Socket {
+  [kResponse]: ProxyResponse | null;
+}
+
+export class ShardingProxy {
+  readonly #balancer: Balancer;
+  readonly #board: LoadBoard;
+  readonly #keySource: KeySource | null;
+  readonly #keyField: string | null;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #timeouts: Readonly<Required<ProxyTimeouts>>;
+  readonly #ctx: ExchangeContext;
+  readonly #pools: UpstreamPools;
+  readonly #reader = new RequestHeadReader();
+  readonly #server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
+  readonly #onResponseClose: (this: ProxyResponse) => void;
+  /** Requests whose response has not closed yet. */
+  #active = 0;
+  #onIdle: (() => void) | null = null;
+  #closed: Promise<void> | null = null;
+
+  constructor(options: ProxyOptions) {
+    this.#balancer = options.balancer;
+    this.#board = options.board;
+    this.#keySource = options.keySource;
+    this.#keyField = options.keySource?.header ?? null;
+    this.#clock = options.clock ?? monotonicClock;
+    this.#log = options.logger ?? pino({ level: 'silent' });
+    const t = resolveTimeouts(options.timeouts ?? {});
+    this.#timeouts = t;
+    const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+    if (!Number.isInteger(maxHeaderBytes) || maxHeaderBytes < 1024 || maxHeaderBytes > 1_048_576) {
+      throw new ConfigError('SG_ERR_CONFIG', 'proxy.maxHeaderBytes', `is ${String(maxHeaderBytes)}: use an integer from 1024 to 1048576 (Node's default is 16384)`);
+    }
+    this.#ctx = { clock: this.#clock, log: this.#log, endpointHeader: options.endpointHeader ?? true, closing: false };
+    this.#pools = new UpstreamPools({ connectMs: t.connectMs, headersMs: t.upstreamHeadersMs, bodyMs: t.upstreamBodyMs, maxHeaderBytes }, this.#log);
+
+    // One listener for every response, made once: it finds the exchange through the response.
+    const responseClosed = (res: ProxyResponse): void => this.#responseClosed(res);
+    this.#onResponseClose = function onResponseClose(this: ProxyResponse): void {
+      responseClosed(this);
+    };
+    const server = http.createServer<typeof IncomingMessage, typeof ProxyResponse>(
+      {
+        ServerResponse: ProxyResponse,
+        maxHeaderSize: maxHeaderBytes,
+        // Answered here, as JSON, together with duplicate Host lines, which Node lets through.
+        requireHostHeader: false,
+        headersTimeout: t.clientHeadersMs,
+        // Uploads stream to the pod for as long as they take; the head alone is bounded.
+        requestTimeout: 0,
+        keepAliveTimeout: t.clientIdleMs,
+        // Node enforces headersTimeout from a periodic sweep (default every 30 s): sweep often
+        // enough that the bound holds within a quarter of it.
+        connectionsCheckingInterval: t.clientHeadersMs === 0 ? 30_000 : Math.max(10, Math.min(1_000, Math.floor(t.clientHeadersMs / 4))),
+        noDelay: true,
+      },
+      (req, res) => this.#onRequest(req, res),
+    );
+    server.keepAliveTimeout = t.clientIdleMs;
+    server.on('connection', onConnection);
+    server.on('clientError', (err: Error, socket: Duplex) => this.#onClientError(err, socket));
+    server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.#onConnectMethod(socket));
+    server.on('error', (err: Error) => this.#log.error({ err }, 'proxy server error'));
+    this.#server = server;
+  }
+
+  /**
+   * Replaces the endpoint set: balancer.update(set), then upstream pool reconciliation. Every
+   * address is checked first, so a bad set changes nothing.
+   * @throws ConfigError SG_ERR_ENDPOINTS naming the endpoint whose address cannot be used
+   */
+  updateEndpoints(set: EndpointSet): void {
+    const parsed = this.#pools.check(set);
+    this.#balancer.update(set);
+    this.#pools.reconcile(set, parsed);
+    this.#log.debug({ version: set.version, endpoints: set.endpoints.length }, 'endpoint set updated');
+  }
+
+  /**
+   * Starts accepting connections. `host` defaults to Node's (every interface).
+   * @throws ConfigError SG_ERR_LISTEN when the address cannot be bound
+   */
+  listen(port: number, host?: string): Promise<{ host: string; port: number }> {
+    const server = this.#server;
+    const where = `${host ?? '*'}:${port}`;
+    if (this.#closed !== null) {
+      return Promise.reject(new ConfigError('SG_ERR_LISTEN', 'listen', `${where}: the proxy is closed; create a new one`));
+    }
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        server.off('listening', onListening);
+        reject(new ConfigError('SG_ERR_LISTEN', 'listen', `${where} cannot be bound: ${err.message}`, { cause: err }));
+      };
+      const onListening = (): void => {
+        server.off('error', onError);
+        const a = server.address() as AddressInfo;
+        this.#log.info({ host: a.address, port: a.port }, 'proxy listening');
+        resolve({ host: a.address, port: a.port });
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(port, host);
+    });
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, lets in-flight requests finish for up to
+   * `timeouts.shutdownGraceMs` (their responses ask clients to close), closes idle keep-alive
+   * connections, then cuts whatever is left and closes the upstream pools. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#ctx.closing = true;
+    const server = this.#server;
+    // net.Server calls back once every connection is gone; Node's close() also drops idle ones.
+    const serverClosed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const drained = await this.#whenIdle(this.#timeouts.shutdownGraceMs);
+    if (!drained) {
+      this.#log.warn({ requests: this.#active, inflight: this.#board.totalInflight }, 'shutdown grace period over: cutting in-flight requests');
+    }
+    // What is left is idle keep-alive connections, heads still arriving, or (past the grace
+    // period) requests that overstayed.
+    server.closeAllConnections();
+    await serverClosed;
+    await this.#pools.close(!drained);
+    this.#log.info('proxy closed');
+  }
+
+  #whenIdle(graceMs: number): Promise<boolean> {
+    if (this.#active === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#onIdle = null;
+        resolve(false);
+      }, graceMs);
+      this.#onIdle = () => {
+        clearTimeout(timer);
+        this.#onIdle = null;
+        resolve(true);
+      };
+    });
+  }
+
+  #onRequest(req: IncomingMessage, res: ProxyResponse): void {
+    this.#active++;
+    res.on('close', this.#onResponseClose);
+    (req.socket as TrackedSocket)[kResponse] = res;
+    try {
+      this.#route(req, res);
+    } catch (err) {
+      // A bug, not bad input: answer this request and keep serving the rest.
+      this.#log.error({ err }, 'request handler failed');
+      if (!res.headersSent) sendReply(res, REPLIES.internal, null, true);
+      else res.destroy();
+    }
+  }
+
+  #route(req: IncomingMessage, res: ProxyResponse): void {
+    const reader = this.#reader;
+    reader.read(req.rawHeaders, this.#keyField, req.socket.remoteAddress);
+    const hasBody = reader.hasBody;
+    if (reader.hostLines > 1 || (reader.hostLines === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor === 1)) {
+      this.#refuse(req, res, REPLIES.badHost, hasBody);
+      return;
+    }
+    let path = req.url ?? '';
+    if (path.charCodeAt(0) !== SLASH) {
+      const origin = originForm(path);
+      if (origin === null) {
+        this.#refuse(req, res, REPLIES.badTarget, hasBody);
+        return;
+      }
+      path = origin;
+    }
+    let key: RoutingKey | null = null;
+    const source = this.#keySource;
+    if (source !== null) {
+      const text = keyText(source, path, reader.key);
+      if (text !== null) key = hashKey(text);
+    }
+    const pick = this.#balancer.pick(key, null);
+    if (pick.kind === 'none') {
+      this.#refuse(req, res, NO_ENDPOINT_REPLIES[pick.reason], hasBody);
+      return;
+    }
+    const startedMs = this.#clock.nowMs();
+    // Read at once: Pick objects are shared and rebound when the set changes.
+    const endpoint = pick.endpoint.name;
+    const upstream = this.#pools.get(endpoint);
+    if (upstream === undefined) {
+      // The balancer and the pools are updated together; an endpoint without a pool is a bug.
+      pick.done(startedMs, 'cancelled');
+      this.#log.error({ endpoint }, 'picked endpoint has no upstream pool');
+      this.#refuse(req, res, REPLIES.internal, hasBody);
+      return;
+    }
+    const exchange = new Exchange(this.#ctx, req, res, endpoint, pick.done, startedMs, hasBody);
+    res.exchange = exchange;
+    // The return value is undici's back-pressure signal; with no connection limit the pool
+    // always has or opens a connection, so there is no queue to wait on.
+    upstream.pool.dispatch({ path, method: req.method ?? 'GET', headers: reader.out, body: hasBody ? req : null }, exchange);
+  }
+
+  #refuse(req: IncomingMessage, res: ProxyResponse, reply: ErrorReply, hasBody: boolean): void {
+    sendReply(res, reply, null, (hasBody && !req.complete) || this.#ctx.closing);
+  }
+
+  #responseClosed(res: ProxyResponse): void {
+    const exchange = res.exchange;
+    if (exchange !== null) {
+      res.exchange = null;
+      exchange.clientClosed();
+    }
+    const socket = res.req.socket as TrackedSocket | null;
+    if (socket !== null && socket[kResponse] === res) socket[kResponse] = null;
+    if (--this.#active === 0 && this.#onIdle !== null) this.#onIdle();
+  }
+
+  /**
+   * Node's parser refused bytes from a client. With no response under way the answer goes
+   * straight to the socket; when the current request's body broke its framing before the pod
+   * answered, that request is answered instead; otherwise (a response already started, or a bad
+   * request pipelined behind a good one) the connection is closed, as Node itself would.
+   */
+  #onClientError(err: Error, socket: Duplex): void {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const reply = code === 'HPE_HEADER_OVERFLOW' ? REPLIES.headersTooLarge : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? REPLIES.requestTimeout : REPLIES.badRequest;
+    if (this.#log.isLevelEnabled('debug')) this.#log.debug({ code, status: reply.status, err: err.message }, 'malformed request');
+    const res = (socket as TrackedSocket)[kResponse] ?? null;
+    if (res === null) {
+      socket.end(reply.raw, () => socket.destroy());
+    } else if (res.writableEnded) {
+      // The answer is written (a refusal of this very request, say): let it flush, then close.
+      socket.end();
+    } else if (!res.headersSent && !res.req.complete) {
+      const exchange = res.exchange;
+      if (exchange !== null) {
+        res.exchange = null;
+        exchange.abandon(reply);
+      } else {
+        sendReply(res, reply, null, true);
+      }
+    } else {
+      socket.destroy();
+    }
+  }
+
+  #onConnectMethod(socket: Duplex): void {
+    // Node hands the socket over without its own error listener.
+    socket.on('error', onDetachedSocketError);
+    socket.end(REPLIES.connectMethod.raw, () => socket.destroy());
+  }
+}
+
+function onConnection(socket: Socket): void {
+  (socket as TrackedSocket)[kResponse] = null;
+}
+
+function onDetachedSocketError(this: Duplex, _err: Error): void {
+  // The connection is being refused anyway; a reset during that changes nothing.
+  this.destroy();
+}
+
+/**
+ * The origin form (`/path?query`) of an absolute-form target (`http://host/path?query`, RFC 9112
+ * section 3.2.2), which a server must accept; null for anything else (`*`, authority form).
+ */
+function originForm(target: string): string | null {
+  const scheme = target.indexOf('://');
+  if (scheme < 0) return null;
+  const name = target.slice(0, scheme).toLowerCase();
+  if (name !== 'http' && name !== 'https') return null;
+  const slash = target.indexOf('/', scheme + 3);
+  const query = target.indexOf('?', scheme + 3);
+  if (slash < 0 || (query >= 0 && query < slash)) return query < 0 ? '/' : `/${target.slice(query)}`;
+  return target.slice(slash);
+}
+
+function resolveTimeouts(given: Partial<ProxyTimeouts>): Readonly<Required<ProxyTimeouts>> {
+  const t = { ...DEFAULT_TIMEOUTS };
+  for (const name of Object.keys(DEFAULT_TIMEOUTS) as (keyof ProxyTimeouts)[]) {
+    const v = given[name];
+    if (v === undefined) continue;
+    const min = name === 'connectMs' || name === 'shutdownGraceMs' ? 1 : 0;
+    if (!Number.isInteger(v) || v < min || v > MAX_MS) {
+      throw new ConfigError('SG_ERR_CONFIG', `proxy.timeouts.${name}`, `is ${String(v)}: use whole milliseconds from ${min} to ${MAX_MS}${min === 0 ? ' (0 disables)' : ''}`);
+    }
+    t[name] = v;
+  }
+  return Object.freeze(t);
+}

@@ -1,0 +1,137 @@
+/**
+ * One undici Pool per endpoint, keyed by endpoint NAME and reconciled against each new endpoint
+ * set (R2): a new name gets a pool, a removed one is closed after its in-flight requests finish
+ * (undici's `close()` waits for them), a name whose address changed gets a new pool while the old
+ * one drains. A pool keeps idle keep-alive connections to its pod and opens more while all are
+ * busy (no connection limit: a request never waits in a pool queue, so there is no unbounded
+ * queue to fill; concurrency is bounded by the client connections the proxy accepts).
+ *
+ * Reconciliation runs off the request path; the request path does one Map lookup by name.
+ */
+import { Pool } from 'undici';
+import type { Logger } from 'pino';
+import type { EndpointSet } from '../balancer/endpoint.js';
+import type { UpstreamAddress } from './address.js';
+import { parseEndpointAddress } from './address.js';
+
+export interface UpstreamOptions {
+  readonly connectMs: number;
+  readonly headersMs: number;
+  /** Longest silence between response body chunks; 0 disables. */
+  readonly bodyMs: number;
+  readonly maxHeaderBytes: number;
+}
+
+export interface Upstream {
+  readonly name: string;
+  readonly address: string;
+  readonly origin: string;
+  readonly pool: Pool;
+}
+
+export class UpstreamPools {
+  readonly #options: UpstreamOptions;
+  readonly #log: Logger;
+  #byName = new Map<string, Upstream>();
+  /** Pools of removed or re-addressed endpoints, closing once their requests finish. */
+  readonly #retiring = new Map<Pool, Promise<void>>();
+  #closed = false;
+
+  constructor(options: UpstreamOptions, log: Logger) {
+    this.#options = options;
+    this.#log = log;
+  }
+
+  /**
+   * Validates every address of `set` before changing anything, so a bad set leaves the pools as
+   * they were. Call before publishing the set to the balancer (see `reconcile`).
+   * @throws ConfigError SG_ERR_ENDPOINTS naming the endpoint
+   */
+  check(set: EndpointSet): ReadonlyMap<string, UpstreamAddress> {
+    const parsed = new Map<string, UpstreamAddress>();
+    for (const ep of set.endpoints) {
+      const current = this.#byName.get(ep.name);
+      if (current !== undefined && current.address === ep.address) continue;
+      parsed.set(ep.name, parseEndpointAddress(ep.address, `endpoints[${ep.index}].address (${ep.name})`));
+    }
+    return parsed;
+  }
+
+  /** Aligns the pools with `set`, using the addresses `check(set)` returned. Idempotent. */
+  reconcile(set: EndpointSet, parsed: ReadonlyMap<string, UpstreamAddress>): void {
+    if (this.#closed) return;
+    const next = new Map<string, Upstream>();
+    for (const ep of set.endpoints) {
+      const current = this.#byName.get(ep.name);
+      if (current !== undefined && current.address === ep.address) {
+        next.set(ep.name, current);
+        continue;
+      }
+      const address = parsed.get(ep.name) ?? parseEndpointAddress(ep.address, `endpoints[${ep.index}].address (${ep.name})`);
+      next.set(ep.name, { name: ep.name, address: ep.address, origin: address.origin, pool: this.#createPool(address.origin) });
+      if (current !== undefined) {
+        this.#log.info({ endpoint: ep.name, from: current.address, to: ep.address }, 'endpoint address changed: new pool, the old one drains');
+        this.#retire(current);
+      }
+    }
+    for (const [name, up] of this.#byName) {
+      if (!next.has(name)) {
+        this.#log.info({ endpoint: name }, 'endpoint removed: its pool closes after its in-flight requests');
+        this.#retire(up);
+      }
+    }
+    this.#byName = next;
+  }
+
+  get(name: string): Upstream | undefined {
+    return this.#byName.get(name);
+  }
+
+  get size(): number {
+    return this.#byName.size;
+  }
+
+  /**
+   * Closes every pool: gracefully (in-flight requests finish) or, with `force`, at once (in-flight
+   * requests fail, which ends their picks as `cancelled` or `reset`).
+   */
+  async close(force: boolean): Promise<void> {
+    this.#closed = true;
+    const tasks: Promise<void>[] = [];
+    for (const up of this.#byName.values()) tasks.push(force ? up.pool.destroy() : up.pool.close());
+    for (const [pool, closing] of this.#retiring) tasks.push(force ? pool.destroy() : closing);
+    this.#byName = new Map();
+    await Promise.all(tasks.map(settleClosed));
+  }
+
+  #retire(up: Upstream): void {
+    const pool = up.pool;
+    const closing = settleClosed(pool.close())
+      .catch((err: unknown) => this.#log.warn({ endpoint: up.name, err }, 'closing the pool of a removed endpoint failed'))
+      .finally(() => this.#retiring.delete(pool));
+    this.#retiring.set(pool, closing);
+  }
+
+  #createPool(origin: string): Pool {
+    const o = this.#options;
+    return new Pool(origin, {
+      connections: null,
+      pipelining: 1,
+      connectTimeout: o.connectMs,
+      headersTimeout: o.headersMs,
+      bodyTimeout: o.bodyMs,
+      maxHeaderSize: o.maxHeaderBytes,
+      strictContentLength: true,
+    });
+  }
+}
+
+/** A pool that is already closed or destroyed is what close() wants; anything else is reported. */
+async function settleClosed(p: Promise<void>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code !== 'UND_ERR_DESTROYED' && code !== 'UND_ERR_CLOSED') throw err;
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * Shared fixtures for the balancer tests: endpoint specs, keys, a balancer factory with a visible
+ * load board, and the contract every algorithm must keep (R1, R4). Everything is seeded.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Balancer, NoPickReason, Outcome, Pick } from '../../src/balancer/balancer.js';
+import { ManualClock } from '../../src/balancer/clock.js';
+import type { Endpoint, EndpointSet, EndpointSpec } from '../../src/balancer/endpoint.js';
+import { createEndpointSet } from '../../src/balancer/endpoint.js';
+import type { BalancerConfig } from '../../src/balancer/factory.js';
+import { createBalancer } from '../../src/balancer/factory.js';
+import type { RoutingKey } from '../../src/balancer/hash.js';
+import { hashKey } from '../../src/balancer/hash.js';
+import { HashingBalancer } from '../../src/balancer/hashing-balancer.js';
+import { LoadBoard } from '../../src/balancer/load-board.js';
+import type { Rng } from '../../src/balancer/rng.js';
+import { seededRng } from '../../src/balancer/rng.js';
+
+/** `svc-0` .. `svc-(n-1)`, weight 1, in order. */
+export function specs(n: number, prefix = 'svc'): EndpointSpec[] {
+  return Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i}`, address: `10.0.${i >> 8}.${i & 255}:8080` }));
+}
+
+export function weighted(weights: readonly number[], prefix = 'svc'): EndpointSpec[] {
+  return weights.map((weight, i) => ({ name: `${prefix}-${i}`, address: `10.1.0.${i}:8080`, weight }));
+}
+
+export function setOf(list: readonly EndpointSpec[], version = 1): EndpointSet {
+  return createEndpointSet(list, version);
+}
+
+/** Fisher-Yates with the seeded Rng. */
+export function shuffle<T>(list: readonly T[], rng: Rng): T[] {
+  const out = [...list];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.nextUint32() % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** `count` distinct keys that look like real ones (`user-<random>`), from a seeded Rng. */
+export function makeKeys(count: number, seed = 1): RoutingKey[] {
+  const rng = seededRng(seed);
+  return Array.from({ length: count }, (_, i) => hashKey(`user-${rng.nextUint32().toString(36)}-${i}`));
+}
+
+export interface Harness {
+  readonly balancer: Balancer;
+  readonly board: LoadBoard;
+  readonly clock: ManualClock;
+}
+
+export function harness(config: BalancerConfig, list: readonly EndpointSpec[] | null, seed = 7): Harness {
+  const clock = new ManualClock(1_000);
+  const board = new LoadBoard(clock, config.algorithm === 'peak-ewma' ? config : {});
+  const balancer = createBalancer(config, { clock, rng: seededRng(seed), board });
+  if (list !== null) balancer.update(setOf(list));
+  return { balancer, board, clock };
+}
+
+export function asHashing(b: Balancer): HashingBalancer {
+  assert.ok(b instanceof HashingBalancer, `${b.algorithm} is a HashingBalancer`);
+  return b;
+}
+
+/** Every key's owner name (or null), as the lookup API answers it. */
+export function ownersOf(b: Balancer, keys: readonly RoutingKey[]): (string | null)[] {
+  const h = asHashing(b);
+  return keys.map((k) => h.owner(k)?.name ?? null);
+}
+
+export function countMoved(before: readonly (string | null)[], after: readonly (string | null)[]): number {
+  let moved = 0;
+  for (let i = 0; i < before.length; i++) if (before[i] !== after[i]) moved++;
+  return moved;
+}
+
+export function countOf(owners: readonly (string | null)[], name: string): number {
+  let c = 0;
+  for (const o of owners) if (o === name) c++;
+  return c;
+}
+
+export function expectOk(r: ReturnType<Balancer['pick']>, what = 'pick'): Pick {
+  assert.equal(r.kind, 'ok', `${what} returned ${r.kind === 'none' ? r.reason : 'ok'}`);
+  return r;
+}
+
+export function expectNone(r: ReturnType<Balancer['pick']>, reason: NoPickReason): void {
+  assert.equal(r.kind, 'none', `expected no pick (${reason}), got ${r.kind === 'ok' ? r.endpoint.name : ''}`);
+  assert.equal(r.kind === 'none' ? r.reason : null, reason);
+}
+
+/** Names chosen by `count` picks that end at once. */
+export function pickNames(b: Balancer, count: number, key: RoutingKey | null = null): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const p = expectOk(b.pick(key, null));
+    out.push(p.endpoint.name);
+    // 'cancelled' leaves no latency sample, so that peak-EWMA sees only what a test feeds it.
+    p.done(0, 'cancelled');
+  }
+  return out;
+}
+
+export function assertIdle(board: LoadBoard, what: string): void {
+  assert.equal(board.totalInflight, 0, `${what}: total in-flight back to zero`);
+  for (const l of board.loads) assert.equal(l.inflight, 0, `${what}: ${l.endpoint.name} in-flight back to zero`);
+}
+
+/** A set excluding endpoints by name. */
+export function excluding(set: EndpointSet, names: readonly string[]): Set<Endpoint> {
+  return new Set(names.map((n) => set.byName.get(n)!));
+}
+
+/** Zipf(s) over `count` keys, plus one key that alone takes `hotShare` of the traffic. */
+export class SkewedKeys {
+  readonly keys: RoutingKey[];
+  readonly hot: RoutingKey;
+  readonly #cdf: Float64Array;
+  readonly #hotShare: number;
+  readonly #rng: Rng;
+
+  constructor(count: number, s: number, hotShare: number, rng: Rng) {
+    this.keys = makeKeys(count, 99);
+    this.hot = hashKey('the-hot-key');
+    this.#hotShare = hotShare;
+    this.#rng = rng;
+    this.#cdf = new Float64Array(count);
+    let sum = 0;
+    for (let i = 0; i < count; i++) {
+      sum += 1 / Math.pow(i + 1, s);
+      this.#cdf[i] = sum;
+    }
+    for (let i = 0; i < count; i++) this.#cdf[i]! /= sum;
+  }
+
+  next(): RoutingKey {
+    if (uniform(this.#rng) < this.#hotShare) return this.hot;
+    const u = uniform(this.#rng);
+    let lo = 0;
+    let hi = this.#cdf.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#cdf[mid]! > u) hi = mid;
+      else lo = mid + 1;
+    }
+    return this.keys[lo]!;
+  }
+}
+
+export function uniform(rng: Rng): number {
+  return rng.nextUint32() / 4294967296;
+}
+
+export interface ContractCase {
+  readonly label: string;
+  readonly config: BalancerConfig;
+  /** Endpoint specs to use; names must suit the algorithm (ordinals, ranges). */
+  readonly endpoints: readonly EndpointSpec[];
+  /** What a pick says when every endpoint is draining. */
+  readonly allDraining: NoPickReason;
+  /** What a keyed pick says when its owner is excluded and so is everything else. */
+  readonly allExcluded: NoPickReason;
+  /** Keys to pick with; null for keyless algorithms. */
+  readonly keys: readonly RoutingKey[] | null;
+}
+
+const OUTCOMES: readonly Outcome[] = ['ok', 'http-5xx', 'connect-failed', 'reset', 'timeout', 'cancelled'];
+
+/** R1 and R4 for one algorithm: results, not exceptions, exclusions honoured, in-flight accounted. */
+export function contract(c: ContractCase): void {
+  const keyAt = (i: number): RoutingKey | null => (c.keys === null ? null : c.keys[i % c.keys.length]!);
+
+  test(`${c.label}: a balancer with no set, or an empty one, answers 'empty'`, () => {
+    const fresh = harness(c.config, null);
+    expectNone(fresh.balancer.pick(keyAt(0), null), 'empty');
+    const h = harness(c.config, []);
+    for (let i = 0; i < 5; i++) expectNone(h.balancer.pick(keyAt(i), null), 'empty');
+    assertIdle(h.board, c.label);
+  });
+
+  test(`${c.label}: every endpoint draining answers '${c.allDraining}', and nothing is counted`, () => {
+    const h = harness(c.config, c.endpoints.map((e) => ({ ...e, draining: true })));
+    for (let i = 0; i < 50; i++) expectNone(h.balancer.pick(keyAt(i), null), c.allDraining);
+    assertIdle(h.board, c.label);
+  });
+
+  test(`${c.label}: a pick never returns an excluded or draining endpoint`, () => {
+    const rng = seededRng(11);
+    const list = c.endpoints.map((e, i) => ({ ...e, draining: i === 1 }));
+    const h = harness(c.config, list);
+    const set = h.board.set;
+    for (let round = 0; round < 300; round++) {
+      const exclude = new Set<Endpoint>();
+      for (const e of set.endpoints) if (rng.nextUint32() % 3 === 0) exclude.add(e);
+      const r = h.balancer.pick(keyAt(round), exclude);
+      if (r.kind === 'ok') {
+        assert.ok(!exclude.has(r.endpoint), `round ${round}: picked excluded ${r.endpoint.name}`);
+        assert.ok(!r.endpoint.draining, `round ${round}: picked draining ${r.endpoint.name}`);
+        r.done(0, 'ok');
+      } else {
+        assert.ok(['all-unavailable', 'owner-missing'].includes(r.reason), `round ${round}: ${r.reason}`);
+      }
+    }
+    for (let i = 0; i < 20; i++) expectNone(h.balancer.pick(keyAt(i), new Set(set.endpoints)), c.allExcluded);
+    assertIdle(h.board, c.label);
+  });
+
+  test(`${c.label}: in-flight returns to zero after done() for every pick, whatever the outcome`, () => {
+    const rng = seededRng(5);
+    const h = harness(c.config, c.endpoints);
+    const open: Pick[] = [];
+    let picked = 0;
+    for (let step = 0; step < 4_000; step++) {
+      if (open.length > 0 && rng.nextUint32() % 2 === 0) {
+        const at = rng.nextUint32() % open.length;
+        const p = open[at]!;
+        open[at] = open[open.length - 1]!;
+        open.pop();
+        h.clock.advance(rng.nextUint32() % 20);
+        p.done(h.clock.nowMs() - 5, OUTCOMES[rng.nextUint32() % OUTCOMES.length]!);
+      } else {
+        const p = expectOk(h.balancer.pick(keyAt(step), null));
+        picked++;
+        open.push(p);
+        const sum = h.board.loads.reduce((a, l) => a + l.inflight, 0);
+        assert.equal(h.board.totalInflight, sum, 'total in-flight is the sum over endpoints');
+        assert.equal(h.board.totalInflight, open.length);
+      }
+    }
+    for (const p of open) p.done(h.clock.nowMs(), 'ok');
+    assert.ok(picked > 1_000);
+    assertIdle(h.board, c.label);
+    assert.equal(h.board.loads.reduce((a, l) => a + l.picks, 0), picked, 'every pick is counted once');
+  });
+}
+
+/** A keyed balancer from its config and endpoints, for owner questions (no load involved). */
+export function keyed(config: BalancerConfig, list: readonly EndpointSpec[]): HashingBalancer {
+  return asHashing(harness(config, list).balancer);
+}
+
+export interface Movement {
+  /** Keys whose owner changed. */
+  readonly moved: number;
+  /** Keys the removed (or added) endpoint owned before (or after). */
+  readonly owned: number;
+  /** Moved keys that did not involve that endpoint. */
+  readonly strays: number;
+}
+
+/** What removing `name` from `list` does to the owners of `keys`. */
+export function removal(config: BalancerConfig, list: readonly EndpointSpec[], name: string, keys: readonly RoutingKey[]): Movement {
+  const before = ownersOf(keyed(config, list), keys);
+  const after = ownersOf(keyed(config, list.filter((e) => e.name !== name)), keys);
+  let strays = 0;
+  for (let i = 0; i < keys.length; i++) if (before[i] !== after[i] && before[i] !== name) strays++;
+  return { moved: countMoved(before, after), owned: countOf(before, name), strays };
+}
+
+/** What adding `extra` to `list` does to the owners of `keys`. */
+export function addition(config: BalancerConfig, list: readonly EndpointSpec[], extra: EndpointSpec, keys: readonly RoutingKey[]): Movement {
+  const before = ownersOf(keyed(config, list), keys);
+  const after = ownersOf(keyed(config, [...list, extra]), keys);
+  let strays = 0;
+  for (let i = 0; i < keys.length; i++) if (before[i] !== after[i] && after[i] !== extra.name) strays++;
+  return { moved: countMoved(before, after), owned: countOf(after, extra.name), strays };
+}
+
+/** Shares of keys per endpoint name. */
+export function shares(config: BalancerConfig, list: readonly EndpointSpec[], keys: readonly RoutingKey[]): Map<string, number> {
+  const owners = ownersOf(keyed(config, list), keys);
+  const out = new Map<string, number>();
+  for (const e of list) out.set(e.name, countOf(owners, e.name) / keys.length);
+  return out;
+}
+
+/** The same keys, same owners, whatever the order the endpoints arrive in. */
+export function assertOrderFree(config: BalancerConfig, list: readonly EndpointSpec[], keys: readonly RoutingKey[], seed = 3): void {
+  const rng = seededRng(seed);
+  const reference = ownersOf(keyed(config, list), keys);
+  for (let round = 0; round < 4; round++) {
+    assert.deepEqual(ownersOf(keyed(config, shuffle(list, rng)), keys), reference, `shuffle ${round}`);
+  }
+}
+
+/** Keys belong to names: new addresses for every endpoint move no key. */
+export function assertAddressFree(config: BalancerConfig, list: readonly EndpointSpec[], keys: readonly RoutingKey[]): void {
+  const reference = ownersOf(keyed(config, list), keys);
+  const readdressed = list.map((e, i) => ({ ...e, address: `[fd00::${i + 1}]:9${i}` }));
+  assert.equal(countMoved(reference, ownersOf(keyed(config, readdressed), keys)), 0);
+  // Also on a live balancer, across an update.
+  const b = keyed(config, list);
+  b.update(setOf(readdressed, 99));
+  assert.deepEqual(ownersOf(b, keys), reference);
+}

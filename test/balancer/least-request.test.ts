@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Pick } from '../../src/balancer/balancer.js';
+import { assertIdle, contract, countOf, expectOk, harness, pickNames, specs, weighted } from './helpers.js';
+
+contract({ label: 'least-request', config: { algorithm: 'least-request' }, endpoints: specs(5), allDraining: 'all-unavailable', allExcluded: 'all-unavailable', keys: null });
+
+test('least-request: picks the endpoint with the fewest in-flight requests', () => {
+  const h = harness({ algorithm: 'least-request' }, specs(4));
+  const held: Pick[] = [];
+  const hold = (index: number, count: number): void => {
+    for (let i = 0; i < count; i++) held.push(h.board.begin(index));
+  };
+  hold(0, 3);
+  hold(1, 1);
+  hold(2, 5);
+  hold(3, 2);
+  for (let i = 0; i < 20; i++) {
+    const p = expectOk(h.balancer.pick(null, null));
+    assert.equal(p.endpoint.name, 'svc-1');
+    p.done(0, 'ok');
+  }
+  // Picks that stay open fill the least loaded first: the in-flight counts level out.
+  for (let i = 0; i < 9; i++) held.push(expectOk(h.balancer.pick(null, null)));
+  assert.deepEqual(h.board.loads.map((l) => l.inflight), [5, 5, 5, 5]);
+  for (const p of held) p.done(0, 'ok');
+  assertIdle(h.board, 'least-request');
+});
+
+test('least-request: in-flight is weighed by weight', () => {
+  const h = harness({ algorithm: 'least-request' }, weighted([1, 4]));
+  const held: Pick[] = [];
+  for (let i = 0; i < 50; i++) held.push(expectOk(h.balancer.pick(null, null)));
+  assert.deepEqual(h.board.loads.map((l) => l.inflight), [10, 40]);
+  for (const p of held) p.done(0, 'ok');
+});
+
+test('least-request: ties are shared, not always won by the first', () => {
+  const h = harness({ algorithm: 'least-request' }, specs(4));
+  const names = pickNames(h.balancer, 4_000);
+  for (let i = 0; i < 4; i++) {
+    const c = countOf(names, `svc-${i}`);
+    assert.ok(c > 850 && c < 1150, `svc-${i}: ${c} of 4000`);
+  }
+});
+
+test('least-request: skips the least loaded when it is excluded', () => {
+  const h = harness({ algorithm: 'least-request' }, specs(3));
+  const held = [h.board.begin(1), h.board.begin(2), h.board.begin(2)];
+  const p = expectOk(h.balancer.pick(null, new Set([h.board.set.endpoints[0]!])));
+  assert.equal(p.endpoint.name, 'svc-1');
+  p.done(0, 'ok');
+  for (const q of held) q.done(0, 'ok');
+});

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ALGORITHMS } from '../../src/balancer/factory.js';
+import { attributeName, flagLayer, flagName, SERVE_FLAGS } from '../../src/cli/flags.js';
+import { ALGORITHM_INFO } from '../../src/cli/help.js';
+import { parseConfig } from '../../src/config/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+test('flags: the documented serve command becomes the config it describes', () => {
+  const given = new Map<string, unknown>([
+    ['listen', '127.0.0.1:8080'],
+    ['endpoints', 'pod-0=127.0.0.1:9000,pod-1=127.0.0.1:9001'],
+    ['balancer', 'ring-hash'],
+    ['boundedLoad', '1.25'],
+    ['key', 'header:x-affinity'],
+    ['endpointHeader', false],
+    ['connectTimeoutMs', '500'],
+  ]);
+  const layer = flagLayer(given);
+  const c = parseConfig(layer.values, { flags: layer.flags });
+  assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
+  assert.ok(c.balancer.algorithm === 'ring-hash');
+  assert.equal(c.balancer.loadFactor, 1.25);
+  assert.equal(c.key, 'header:x-affinity');
+  assert.equal(c.proxy.endpointHeader, false);
+  assert.equal(c.proxy.timeouts.connectMs, 500);
+  assert.ok(c.endpoints.kind === 'inline');
+  assert.deepEqual(c.endpoints.specs.map((s) => s.name), ['pod-0', 'pod-1']);
+});
+
+test('flags: each flag sets one distinct config field, under the attribute commander uses', () => {
+  const fields = SERVE_FLAGS.map((s) => s.field);
+  assert.equal(new Set(fields).size, fields.length);
+  assert.equal(attributeName(SERVE_FLAGS.find((s) => flagName(s) === '--no-endpoint-header')!), 'endpointHeader');
+  assert.equal(attributeName(SERVE_FLAGS.find((s) => flagName(s) === '--upstream-headers-timeout-ms')!), 'upstreamHeadersTimeoutMs');
+});
+
+test('flags: a number that does not parse stays text, for the schema to refuse by flag name', () => {
+  const layer = flagLayer(new Map([['boundedLoad', '1.2.5'], ['balancer', 'maglev']]));
+  assert.deepEqual(layer.values, { balancer: { boundedLoad: '1.2.5', algorithm: 'maglev' } });
+  assert.equal(layer.flags.get('balancer.boundedLoad'), '--bounded-load');
+});
+
+test('flags: a balancer option without --balancer points a missing algorithm at --balancer', () => {
+  const layer = flagLayer(new Map([['boundedLoad', '1.25'], ['endpoints', 'a=127.0.0.1:1'], ['key', 'header:k']]));
+  assert.throws(
+    () => parseConfig(layer.values, { flags: layer.flags }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'balancer.algorithm' && e.message.startsWith('--balancer (balancer.algorithm): is missing'),
+  );
+});
+
+test('help: every algorithm is described', () => {
+  assert.deepEqual(Object.keys(ALGORITHM_INFO).sort(), [...ALGORITHMS].sort());
+});

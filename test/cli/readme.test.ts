@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import { ALGORITHMS, KEYLESS_ALGORITHMS } from '../../src/balancer/factory.js';
+import { SERVE_EXAMPLE } from '../../src/cli/help.js';
+import { mergeLayers, parseConfig } from '../../src/config/config.js';
+import { parseEndpointsText } from '../../src/config/endpoints.js';
+import { ROOT, runToEnd } from './run.js';
+
+const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+
+function blocks(lang: string): string[] {
+  const out: string[] = [];
+  const re = new RegExp('^```' + lang + '\\n([\\s\\S]*?)^```$', 'gm');
+  for (let m = re.exec(readme); m !== null; m = re.exec(readme)) out.push(m[1]!);
+  return out;
+}
+
+test('README: a title, then the two commands for a fresh machine', () => {
+  const lines = readme.split('\n');
+  assert.match(lines[0]!, /^# /);
+  assert.deepEqual(lines.slice(2, 6), [
+    '```',
+    'npm ci && npx shardgate demo      # 4 pods, the problem and the fix, in under 30 s',
+    'npm test                          # typecheck, lint and every test',
+    '```',
+  ]);
+});
+
+test('README: the serve example is the one --help shows', () => {
+  assert.ok(readme.includes('```\n' + SERVE_EXAMPLE + '\n```'));
+});
+
+test('README: the balancer table lists every algorithm, keyed or not as it is', () => {
+  for (const name of ALGORITHMS) {
+    const row = new RegExp('^\\| `' + name + '` \\| (yes|no) \\|', 'm').exec(readme);
+    assert.ok(row !== null, `a row for ${name}`);
+    assert.equal(row[1], (KEYLESS_ALGORITHMS as readonly string[]).includes(name) ? 'no' : 'yes', name);
+  }
+});
+
+test('README: every YAML example is valid', () => {
+  const yaml = blocks('yaml');
+  assert.ok(yaml.length >= 4);
+  const base = { key: 'header:x', endpoints: [0, 1, 2, 3].map((i) => ({ name: `sharded-svc-${i}`, address: `10.0.0.1${i}:8080` })) };
+  for (const text of yaml) {
+    const data: unknown = parse(text);
+    if (Array.isArray(data)) {
+      assert.ok(parseEndpointsText(text, 'README endpoints').endpoints.length > 0);
+    } else if (typeof data === 'object' && data !== null && 'listen' in data) {
+      parseConfig(data, { file: 'README config' });
+    } else {
+      parseConfig(mergeLayers(base, data as Record<string, unknown>), { file: 'README fragment' });
+    }
+  }
+});
+
+test('README: the error example is what the binary prints', async () => {
+  const m = /^\$ shardgate (serve .*)\n(error: .*)$/m.exec(readme);
+  assert.ok(m !== null, 'the README shows a refused command');
+  const r = await runToEnd(m[1]!.split(' '));
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim(), m[2]);
+});

@@ -1,0 +1,319 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ALGORITHMS } from '../../src/balancer/factory.js';
+import { loadBoardOptions, loadConfig, mergeLayers, parseConfig } from '../../src/config/config.js';
+import type { FlagLayer } from '../../src/config/config.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { ConfigError, ERROR_CODES } from '../../src/errors.js';
+import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS } from '../../src/proxy/proxy.js';
+
+const TWO = [
+  { name: 'pod-0', address: '127.0.0.1:9000' },
+  { name: 'pod-1', address: '127.0.0.1:9001' },
+];
+
+function ringHash(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { endpoints: TWO, key: 'header:x-affinity', balancer: { algorithm: 'ring-hash', ...extra } };
+}
+
+/** Asserts `fn` throws a ConfigError for `field` whose message holds every one of `parts`. */
+function refuses(fn: () => unknown, field: string, ...parts: string[]): ConfigError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${field}, got ${String(caught)}`);
+  assert.equal(caught.field, field, caught.message);
+  assert.ok(caught.code in ERROR_CODES, `code ${caught.code} is catalogued`);
+  assert.ok(caught.message.includes(field), `message names the field: ${caught.message}`);
+  for (const p of parts) assert.ok(caught.message.includes(p), `message holds ${JSON.stringify(p)}: ${caught.message}`);
+  // zod's raw wording names neither the value nor the choices; it must never reach the user.
+  assert.doesNotMatch(caught.message, /Invalid input|Invalid option|Too small|Too big|received/);
+  return caught;
+}
+
+test('config: a minimal document gets every default', () => {
+  const c = parseConfig({ endpoints: TWO });
+  assert.deepEqual(c.listen, { host: '0.0.0.0', port: 8080 });
+  assert.deepEqual(c.balancer, { algorithm: 'p2c' });
+  assert.equal(c.key, null);
+  assert.equal(c.endpoints.kind, 'inline');
+  assert.equal(c.logLevel, 'info');
+  assert.deepEqual(c.proxy, { endpointHeader: true, maxHeaderBytes: 16_384, timeouts: { ...DEFAULTS.timeouts } });
+});
+
+test("config: defaults agree with the proxy's own", () => {
+  assert.deepEqual({ ...DEFAULTS.timeouts }, { ...DEFAULT_TIMEOUTS });
+  assert.equal(DEFAULTS.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES);
+});
+
+test('config: ring-hash with bounded loads becomes a typed BalancerConfig', () => {
+  const c = parseConfig(ringHash({ boundedLoad: 1.25, minRingSize: 1024 }));
+  assert.deepEqual(c.balancer, {
+    algorithm: 'ring-hash',
+    loadFactor: 1.25,
+    keyless: { algorithm: 'p2c' },
+    minRingSize: 1024,
+    maxRingSize: 8_388_608,
+  });
+  assert.equal(c.key, 'header:x-affinity');
+});
+
+test('config: every algorithm parses with its defaults', () => {
+  for (const algorithm of ALGORITHMS) {
+    const keyed = !['random', 'round-robin', 'least-request', 'p2c', 'peak-ewma'].includes(algorithm);
+    const balancer: Record<string, unknown> = { algorithm };
+    if (algorithm === 'ranges') balancer.ranges = [{ from: 0, to: 9, endpoint: 'pod-0' }];
+    const c = parseConfig({ endpoints: TWO, balancer, ...(keyed ? { key: 'query:k' } : {}) });
+    assert.equal(c.balancer.algorithm, algorithm);
+  }
+});
+
+test('config: peak-ewma as the keyless fallback carries its options to the load board', () => {
+  const c = parseConfig(ringHash({ keyless: 'peak-ewma', decayMs: 5000, defaultRttMs: 3 }));
+  assert.ok('keyless' in c.balancer);
+  assert.deepEqual(c.balancer.keyless, { algorithm: 'peak-ewma', decayMs: 5000, defaultRttMs: 3 });
+  assert.deepEqual(loadBoardOptions(c.balancer), { decayMs: 5000, defaultRttMs: 3 });
+  const top = parseConfig({ endpoints: TWO, balancer: { algorithm: 'peak-ewma', decayMs: 2000 } });
+  assert.deepEqual(loadBoardOptions(top.balancer), { decayMs: 2000, defaultRttMs: 10 });
+  assert.deepEqual(loadBoardOptions(parseConfig({ endpoints: TWO }).balancer), {});
+});
+
+test('config error: unknown algorithm lists every algorithm', () => {
+  refuses(() => parseConfig({ endpoints: TWO, balancer: { algorithm: 'consistent' } }), 'balancer.algorithm', '"consistent"', ALGORITHMS.join(', '));
+});
+
+test('config error: a balancer without an algorithm', () => {
+  refuses(() => parseConfig({ endpoints: TWO, balancer: { boundedLoad: 1.25 } }), 'balancer.algorithm', 'missing', 'ring-hash');
+});
+
+test('config error: bounded-load factor at or below 1', () => {
+  refuses(() => parseConfig(ringHash({ boundedLoad: 1 })), 'balancer.boundedLoad', 'is 1', 'above 1');
+  refuses(() => parseConfig(ringHash({ boundedLoad: 0.5 })), 'balancer.boundedLoad', 'is 0.5');
+});
+
+test('config error: bounded-load factor that is not a number', () => {
+  refuses(() => parseConfig(ringHash({ boundedLoad: 'lots' })), 'balancer.boundedLoad', '"lots"', 'a number');
+});
+
+test('config error: an option of another algorithm names the algorithm and its options', () => {
+  refuses(() => parseConfig(ringHash({ tableSize: 65537 })), 'balancer.tableSize', '65537', 'ring-hash has no such option', 'minRingSize');
+  refuses(() => parseConfig({ endpoints: TWO, balancer: { algorithm: 'p2c', boundedLoad: 1.25 } }), 'balancer.boundedLoad', 'p2c has no such option');
+});
+
+test('config error: a misspelt field is refused, with the known ones', () => {
+  refuses(() => parseConfig({ endpoints: TWO, lissten: '0.0.0.0:80' }), 'lissten', 'no such setting', 'listen');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { timeouts: { connectTimeout: 5 } } }), 'proxy.timeouts.connectTimeout', 'connectMs');
+});
+
+test('config error: bad listen address', () => {
+  refuses(() => parseConfig({ endpoints: TWO, listen: '127.0.0.1' }), 'listen', '"127.0.0.1"', 'port is missing');
+  refuses(() => parseConfig({ endpoints: TWO, listen: '127.0.0.1:70000' }), 'listen', '70000');
+  refuses(() => parseConfig({ endpoints: TWO, listen: '::1:80' }), 'listen', 'brackets');
+  assert.deepEqual(parseConfig({ endpoints: TWO, listen: '[::1]:0' }).listen, { host: '::1', port: 0 });
+});
+
+test('config error: bad endpoint address', () => {
+  const eps = [TWO[0], { name: 'pod-1', address: 'localhost' }];
+  refuses(() => parseConfig({ endpoints: eps }), 'endpoints[1].address', '"localhost"', 'host:port');
+  refuses(() => parseConfig({ endpoints: [{ name: 'a', address: 'https://x:1' }] }), 'endpoints[0].address', 'https');
+});
+
+test('config error: duplicate endpoint names', () => {
+  const eps = [...TWO, { name: 'pod-0', address: '127.0.0.1:9002' }];
+  refuses(() => parseConfig({ endpoints: eps }), 'endpoints[2].name', '"pod-0"', 'twice');
+});
+
+test('config error: endpoint weight out of range', () => {
+  refuses(() => parseConfig({ endpoints: [{ name: 'a', address: '10.0.0.1:80', weight: 0 }] }), 'endpoints[0].weight', 'is 0', 'at least 1');
+});
+
+test('config error: endpoints missing, empty, or given twice', () => {
+  refuses(() => parseConfig({}), 'endpoints', 'missing', '--endpoints');
+  refuses(() => parseConfig({ endpoints: [] }), 'endpoints', 'empty');
+  refuses(() => parseConfig({ endpoints: TWO, endpointsFile: 'eps.yaml' }), 'endpointsFile', 'use one of');
+});
+
+test('config error: bad key source', () => {
+  refuses(() => parseConfig({ ...ringHash(), key: 'hdr:x-affinity' }), 'key', '"hdr:x-affinity"', 'header:NAME');
+  refuses(() => parseConfig({ ...ringHash(), key: 'path:x' }), 'key', '"path:x"', 'index');
+});
+
+test('config error: keyed algorithm without a key, keyless algorithm with one', () => {
+  refuses(() => parseConfig({ endpoints: TWO, balancer: { algorithm: 'maglev' } }), 'key', 'missing', 'maglev routes by key');
+  refuses(() => parseConfig({ endpoints: TWO, key: 'header:x' }), 'key', 'p2c does not route by key');
+});
+
+test('config error: overlapping ranges', () => {
+  const ranges = [
+    { from: 0, to: 999, endpoint: 'pod-0' },
+    { from: 500, to: 1999, endpoint: 'pod-1' },
+  ];
+  refuses(() => parseConfig(ringHash({ algorithm: 'ranges', ranges })), 'balancer.ranges[1]', '500-1999', 'overlaps 0-999');
+});
+
+test('config error: a range owned by an endpoint not in the list', () => {
+  const ranges = [{ from: 0, to: 9, endpoint: 'pod-7' }];
+  refuses(() => parseConfig(ringHash({ algorithm: 'ranges', ranges })), 'balancer.ranges[0].endpoint', '"pod-7"', 'pod-0, pod-1');
+});
+
+test('config error: ranges missing or empty', () => {
+  refuses(() => parseConfig(ringHash({ algorithm: 'ranges' })), 'balancer.ranges', 'missing', 'a list');
+  refuses(() => parseConfig(ringHash({ algorithm: 'ranges', ranges: [] })), 'balancer.ranges', 'empty');
+});
+
+test('config error: maglev table size that is not prime', () => {
+  refuses(() => parseConfig(ringHash({ algorithm: 'maglev', tableSize: 65536 })), 'balancer.tableSize', '65536', 'prime');
+});
+
+test('config error: ring sizes out of order', () => {
+  refuses(() => parseConfig(ringHash({ minRingSize: 2048, maxRingSize: 1024 })), 'balancer.minRingSize', '2048', '1024');
+});
+
+test('config error: ordinal replicas and onMissing', () => {
+  const ordinal = (extra: Record<string, unknown>): Record<string, unknown> => ringHash({ algorithm: 'ordinal', ...extra });
+  refuses(() => parseConfig(ordinal({ replicas: 0 })), 'balancer.replicas', 'is 0');
+  refuses(() => parseConfig(ordinal({ replicas: 2.5 })), 'balancer.replicas', '2.5', 'an integer');
+  refuses(() => parseConfig(ordinal({ onMissing: 'skip' })), 'balancer.onMissing', '"skip"', 'fail, next');
+  const c = parseConfig(ordinal({ replicas: 4, onMissing: 'next' }));
+  assert.deepEqual(c.balancer, { algorithm: 'ordinal', loadFactor: null, keyless: { algorithm: 'p2c' }, replicas: 4, onMissing: 'next' });
+});
+
+test('config error: peak-ewma options without peak-ewma', () => {
+  refuses(() => parseConfig(ringHash({ decayMs: 5000 })), 'balancer.decayMs', 'is 5000', 'balancer.keyless to peak-ewma');
+});
+
+test('config error: keyless fallback that is keyed', () => {
+  refuses(() => parseConfig(ringHash({ keyless: 'maglev' })), 'balancer.keyless', '"maglev"', 'p2c');
+});
+
+test('config error: timeouts and header size', () => {
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { timeouts: { connectMs: 0 } } }), 'proxy.timeouts.connectMs', 'is 0', 'at least 1');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { timeouts: { clientIdleMs: 1.5 } } }), 'proxy.timeouts.clientIdleMs', '1.5', 'an integer');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { maxHeaderBytes: 100 } }), 'proxy.maxHeaderBytes', 'is 100', '1024');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { endpointHeader: 'yes' } }), 'proxy.endpointHeader', '"yes"', 'true or false');
+  assert.equal(parseConfig({ endpoints: TWO, proxy: { timeouts: { clientIdleMs: 0 } } }).proxy.timeouts.clientIdleMs, 0);
+});
+
+test('config error: log level', () => {
+  refuses(() => parseConfig({ endpoints: TWO, logLevel: 'loud' }), 'logLevel', '"loud"', 'info');
+});
+
+test('config error: a document that is not a mapping', () => {
+  assert.throws(() => parseConfig(['a']), (e: unknown) => e instanceof ConfigError && /holds \["a"\]/.test(e.message));
+});
+
+test('config error: names the flag when a flag set the value', () => {
+  const flags = new Map([['balancer.boundedLoad', '--bounded-load'], ['endpoints', '--endpoints']]);
+  const e = refuses(() => parseConfig(ringHash({ boundedLoad: 0.9 }), { flags }), 'balancer.boundedLoad', '--bounded-load', 'is 0.9');
+  assert.match(e.message, /^--bounded-load \(balancer\.boundedLoad\): /);
+  const dup = refuses(() => parseConfig({ endpoints: [TWO[0], TWO[0]] }, { flags }), 'endpoints[1].name');
+  assert.match(dup.message, /^--endpoints \(endpoints\[1\]\.name\): /);
+});
+
+test('config error: names the file when the file set the value', () => {
+  const e = refuses(() => parseConfig(ringHash({ boundedLoad: 0.9 }), { file: 'shardgate.yaml' }), 'balancer.boundedLoad');
+  assert.match(e.message, /^shardgate\.yaml: balancer\.boundedLoad: is 0\.9/);
+});
+
+test('mergeLayers: mappings merge, lists and values are replaced', () => {
+  const merged = mergeLayers({ a: { b: 1, c: 2 }, list: [1, 2], v: 1 }, { a: { c: 3 }, list: [9], v: undefined });
+  assert.deepEqual(merged, { a: { b: 1, c: 3 }, list: [9], v: 1 });
+});
+
+async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'shardgate-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const FILE = `
+listen: 127.0.0.1:7000
+key: header:x-affinity
+balancer:
+  algorithm: ring-hash
+  boundedLoad: 1.5
+  minRingSize: 512
+endpoints:
+  - { name: pod-0, address: 127.0.0.1:9000 }
+proxy:
+  timeouts:
+    connectMs: 700
+logLevel: debug
+`;
+
+test('loadConfig: reads YAML, and flags override the file field by field', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'shardgate.yaml');
+  await writeFile(file, FILE);
+  const fromFile = await loadConfig({ configFile: file });
+  assert.deepEqual(fromFile.listen, { host: '127.0.0.1', port: 7000 });
+  assert.equal(fromFile.logLevel, 'debug');
+
+  const flags: FlagLayer = {
+    values: { listen: '127.0.0.1:0', balancer: { boundedLoad: 1.25 }, proxy: { timeouts: { upstreamHeadersMs: 900 } } },
+    flags: new Map([['listen', '--listen'], ['balancer.boundedLoad', '--bounded-load'], ['proxy.timeouts.upstreamHeadersMs', '--upstream-headers-timeout-ms']]),
+  };
+  const c = await loadConfig({ configFile: file, flags });
+  assert.deepEqual(c.listen, { host: '127.0.0.1', port: 0 });
+  assert.ok(c.balancer.algorithm === 'ring-hash');
+  assert.equal(c.balancer.loadFactor, 1.25);
+  assert.equal(c.balancer.minRingSize, 512, 'the file still supplies what no flag set');
+  assert.equal(c.proxy.timeouts.connectMs, 700);
+  assert.equal(c.proxy.timeouts.upstreamHeadersMs, 900);
+  assert.equal(c.logLevel, 'debug');
+});
+
+test("loadConfig: an endpoints flag replaces the file's endpoints; a file's endpointsFile is relative to it", async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'shardgate.yaml');
+  await writeFile(file, 'endpointsFile: eps.yaml\n');
+  const c = await loadConfig({ configFile: file, cwd: '/' });
+  assert.deepEqual(c.endpoints, { kind: 'file', path: join(dir, 'eps.yaml') });
+
+  const flags: FlagLayer = { values: { endpoints: TWO }, flags: new Map([['endpoints', '--endpoints']]) };
+  const over = await loadConfig({ configFile: file, flags });
+  assert.equal(over.endpoints.kind, 'inline');
+});
+
+test('loadConfig: a bad value in the file names the file and the field, even when a flag made it bad', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'shardgate.yaml');
+  await writeFile(file, FILE.replace('boundedLoad: 1.5', 'boundedLoad: 0.8'));
+  await assert.rejects(loadConfig({ configFile: file }), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.field, 'balancer.boundedLoad');
+    assert.ok(e.message.startsWith(`${file}: balancer.boundedLoad: is 0.8`), e.message);
+    return true;
+  });
+  const flags: FlagLayer = { values: { balancer: { algorithm: 'maglev' } }, flags: new Map([['balancer.algorithm', '--balancer']]) };
+  await assert.rejects(loadConfig({ configFile: file, flags }), (e: unknown) => {
+    // The file's ring-hash option no longer fits the algorithm the flag chose: the file is at fault.
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.field, 'balancer.minRingSize');
+    assert.ok(e.message.startsWith(`${file}: balancer.minRingSize: is 512, but maglev has no such option`), e.message);
+    return true;
+  });
+});
+
+test('loadConfig: YAML syntax errors name the file, line and column', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'broken.yaml');
+  await writeFile(file, 'listen: 127.0.0.1:80\nbalancer:\n  algorithm: [ring-hash\n');
+  await assert.rejects(loadConfig({ configFile: file }), (e: unknown) => e instanceof ConfigError && e.field.startsWith(`${file}:`) && /:\d+:\d+$/.test(e.field));
+  await writeFile(file, 'listen: 127.0.0.1:80\nlisten: 127.0.0.1:81\n');
+  await assert.rejects(loadConfig({ configFile: file }), (e: unknown) => e instanceof ConfigError && /unique/.test(e.message) && e.field === `${file}:2:1`);
+});
+
+test('loadConfig: a missing or non-mapping config file', async (t) => {
+  const dir = await tempDir(t);
+  await assert.rejects(loadConfig({ configFile: join(dir, 'absent.yaml') }), (e: unknown) => e instanceof ConfigError && /ENOENT/.test(e.message));
+  const list = join(dir, 'list.yaml');
+  await writeFile(list, '- a\n- b\n');
+  await assert.rejects(loadConfig({ configFile: list }), (e: unknown) => e instanceof ConfigError && e.field === list && /mapping/.test(e.message));
+});

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, test } from 'node:test';
+import { Client } from 'undici';
+import { seededRng } from '../../src/balancer/rng.js';
+import { PodFleet } from '../../src/demo/pods.js';
+import { Report } from '../../src/demo/report.js';
+import { serveUntilStopped } from '../../src/demo/serve.js';
+import { getPod, sendSequential, withDispatcher } from '../../src/demo/traffic.js';
+
+let fleet: PodFleet;
+
+before(async () => {
+  fleet = await PodFleet.start(4, { keyHeader: 'x-account', rng: seededRng(1) });
+});
+
+after(async () => {
+  await fleet.close();
+});
+
+function collector(): { out: Writable; text: () => string } {
+  let text = '';
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      text += chunk.toString();
+      callback();
+    },
+  });
+  return { out, text: () => text };
+}
+
+async function waitFor(text: () => string, needle: string): Promise<void> {
+  for (let i = 0; i < 250 && !text().includes(needle); i++) await sleep(20);
+  assert.ok(text().includes(needle), `"${needle}" never appeared in:\n${text()}`);
+}
+
+test('serve: falls back to an ephemeral port when the preferred one is taken, and stops on SIGINT', async () => {
+  const squatter = createServer();
+  squatter.listen(0, '127.0.0.1');
+  await once(squatter, 'listening');
+  const taken = (squatter.address() as AddressInfo).port;
+  const { out, text } = collector();
+  try {
+    const serving = serveUntilStopped(fleet, new Report(out), { port: taken, loadFactor: 1.25, seed: 1 });
+    await waitFor(text, 'SIGTERM stops the demo');
+    const origin = /Serving: shardgate on (http:\/\/127\.0\.0\.1:\d+)/.exec(text())?.[1];
+    assert.ok(origin !== undefined, text());
+    assert.notEqual(new URL(origin).port, String(taken));
+    assert.ok(text().includes(`(port ${taken} is taken)`), text());
+    assert.ok(text().includes(`curl -s -H 'x-account: 42' ${origin}/`), text());
+
+    const keyed = await withDispatcher(new Client(origin), (c) => sendSequential(c, 6, () => ({ 'x-account': '42' })));
+    assert.equal(new Set(keyed.map((r) => r.pod)).size, 1, 'one account, one pod');
+    const keyless = await withDispatcher(new Client(origin), (c) => getPod(c));
+    assert.match(keyless.pod, /^pod-\d$/, 'requests without a key are served (p2c)');
+
+    process.emit('SIGINT', 'SIGINT');
+    await serving;
+    assert.match(text(), /SIGINT: stopping/);
+    const served = [...text().matchAll(/^\s*pod-\d\s+(\d+)\s+(\d+)$/gm)].map((m) => Number(m[1]));
+    assert.equal(served.reduce((a, b) => a + b, 0), 7, text());
+    assert.equal(process.listenerCount('SIGINT'), 0, 'signal handlers removed after stopping');
+  } finally {
+    squatter.close();
+  }
+});
+
+test('serve: an abort signal stops it as SIGINT does, and the proxy is closed', async () => {
+  const { out, text } = collector();
+  const stop = new AbortController();
+  const serving = serveUntilStopped(fleet, new Report(out), { port: 0, loadFactor: 1.25, seed: 1, signal: stop.signal });
+  await waitFor(text, 'SIGTERM stops the demo');
+  assert.ok(!text().includes('is taken'), 'port 0 asks for an ephemeral port; nothing was taken');
+  const origin = /Serving: shardgate on (http:\/\/127\.0\.0\.1:\d+)/.exec(text())![1]!;
+  stop.abort();
+  await serving;
+  assert.match(text(), /aborted: stopping/);
+  const client = new Client(origin);
+  try {
+    await assert.rejects(getPod(client), 'the proxy no longer listens');
+  } finally {
+    await client.destroy();
+  }
+});

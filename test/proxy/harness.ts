@@ -1,0 +1,121 @@
+/**
+ * A proxy in front of real backends, all on 127.0.0.1 ephemeral ports, with a seeded balancer and
+ * a visible load board, for the proxy tests. `stop()` closes the proxy and the backends.
+ */
+import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
+import { Client } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { EndpointSpec } from '../../src/balancer/endpoint.js';
+import { createEndpointSet } from '../../src/balancer/endpoint.js';
+import type { Algorithm, BalancerConfig } from '../../src/balancer/factory.js';
+import { createBalancer, defaultBalancerConfig } from '../../src/balancer/factory.js';
+import { LoadBoard } from '../../src/balancer/load-board.js';
+import { monotonicClock } from '../../src/balancer/clock.js';
+import { seededRng } from '../../src/balancer/rng.js';
+import type { ExchangeEvent } from '../../src/proxy/exchange.js';
+import { parseKeySource } from '../../src/proxy/key-source.js';
+import type { ProxyTimeouts } from '../../src/proxy/proxy.js';
+import { ShardingProxy } from '../../src/proxy/proxy.js';
+import type { Backend } from '../helpers/backends.js';
+import { closeBackends, endpointSpecs } from '../helpers/backends.js';
+
+export interface HarnessOptions {
+  readonly algorithm?: Algorithm;
+  /** A full balancer config; overrides `algorithm`. */
+  readonly config?: BalancerConfig;
+  /** A key source spec, or null for keyless; default `header:x-affinity`. */
+  readonly keySource?: string | null;
+  readonly backends?: readonly Backend[];
+  /** Extra endpoints (dead ones, say) besides the backends. */
+  readonly endpoints?: readonly EndpointSpec[];
+  readonly timeouts?: Partial<ProxyTimeouts>;
+  readonly endpointHeader?: boolean;
+  readonly maxHeaderBytes?: number;
+  readonly seed?: number;
+}
+
+export interface Harness {
+  readonly proxy: ShardingProxy;
+  readonly board: LoadBoard;
+  readonly port: number;
+  readonly origin: string;
+  readonly backends: readonly Backend[];
+  /** Closes the proxy, then the backends. */
+  stop(): Promise<void>;
+}
+
+export async function startProxy(options: HarnessOptions = {}): Promise<Harness> {
+  const clock = monotonicClock;
+  const board = new LoadBoard(clock);
+  const config = options.config ?? defaultBalancerConfig(options.algorithm ?? 'ring-hash');
+  const balancer = createBalancer(config, { clock, rng: seededRng(options.seed ?? 1), board });
+  const keySource = options.keySource === undefined ? 'header:x-affinity' : options.keySource;
+  const proxy = new ShardingProxy({
+    balancer,
+    board,
+    keySource: keySource === null ? null : parseKeySource(keySource),
+    clock,
+    ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
+    ...(options.endpointHeader === undefined ? {} : { endpointHeader: options.endpointHeader }),
+    ...(options.maxHeaderBytes === undefined ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
+  });
+  const backends = options.backends ?? [];
+  proxy.updateEndpoints(createEndpointSet([...endpointSpecs(backends), ...(options.endpoints ?? [])], 1));
+  const { port } = await proxy.listen(0, '127.0.0.1');
+  return {
+    proxy,
+    board,
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    backends,
+    stop: async () => {
+      await proxy.close();
+      await closeBackends(backends);
+    },
+  };
+}
+
+/** Polls `condition` every 5 ms until it holds; fails with `what` after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** R4: every pick was ended. Waits briefly, since a cancelled request ends asynchronously. */
+export async function assertNoInflight(h: Harness): Promise<void> {
+  await waitFor(() => h.board.totalInflight === 0 && h.board.loads.every((l) => l.inflight === 0), 'in-flight to return to 0');
+  for (const l of h.board.loads) assert.equal(l.inflight, 0, `${l.endpoint.name} still has ${l.inflight} in flight`);
+  assert.equal(h.board.totalInflight, 0);
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+}
+
+/** One request through `client`, body read to the end. */
+export async function send(client: Dispatcher, path: string, options: Partial<Dispatcher.RequestOptions> = {}): Promise<Reply> {
+  const r = await client.request({ method: 'GET', ...options, path });
+  const text = await r.body.text();
+  return { status: r.statusCode, headers: r.headers, text };
+}
+
+/** A client with one keep-alive connection. */
+export function oneConnection(h: Harness): Client {
+  return new Client(h.origin, { pipelining: 1 });
+}
+
+/** Collects the proxy's per-pick events (outcome, endpoint, status) until `stop()`. */
+export function recordExchanges(): { readonly events: ExchangeEvent[]; stop(): void } {
+  const events: ExchangeEvent[] = [];
+  const onEvent = (message: unknown): void => {
+    events.push(message as ExchangeEvent);
+  };
+  diagnostics.subscribe('shardgate:proxy:exchange', onEvent);
+  return { events, stop: () => diagnostics.unsubscribe('shardgate:proxy:exchange', onEvent) };
+}

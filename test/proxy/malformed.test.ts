@@ -1,0 +1,206 @@
+/**
+ * Bad input over raw sockets: every malformed request gets a status and a JSON body rather than a
+ * dropped connection (where Node lets the proxy answer), slow heads time out, and none of it
+ * disturbs anyone else.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startBackend, startBackends } from '../helpers/backends.js';
+import { headerOf, jsonBodyOf, rawExchange, statusOf } from '../helpers/raw-http.js';
+import { assertNoInflight, oneConnection, recordExchanges, send, startProxy, waitFor } from './harness.js';
+
+interface ErrorBody {
+  error: string;
+  code: string;
+}
+
+function expectReply(text: string, status: number, code: string): void {
+  assert.equal(statusOf(text), status, `expected ${status}, got: ${JSON.stringify(text.slice(0, 120))}`);
+  assert.equal(headerOf(text, 'content-type'), 'application/json');
+  assert.equal((jsonBodyOf(text) as ErrorBody).code, code);
+}
+
+test('400 for garbage, for Content-Length with Transfer-Encoding, and for bad framing', async () => {
+  const backends = await startBackends(1);
+  const h = await startProxy({ backends, keySource: null });
+  try {
+    const cases: [string, string][] = [
+      ['garbage', 'HELLO WORLD\r\n\r\n'],
+      ['CL + TE', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+      ['two Content-Lengths', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx'],
+      ['space in a field name', 'GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n'],
+      ['control character in a value', 'GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n'],
+      ['bare LF line ends', 'GET / HTTP/1.1\nHost: a\n\n'],
+      ['bad version', 'GET / HTTP/9.x\r\nHost: a\r\n\r\n'],
+    ];
+    for (const [what, raw] of cases) {
+      const r = await rawExchange(h.port, raw);
+      expectReply(r.text, 400, 'SG_ERR_BAD_REQUEST');
+      assert.equal(headerOf(r.text, 'connection'), 'close', what);
+      assert.ok(r.closedByServer, `${what}: the proxy closes the connection`);
+    }
+    assert.equal(backends[0]!.requests, 0, 'nothing malformed reached the pod');
+    await assertNoInflight(h);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('400 for a missing or repeated Host (RFC 9112 section 3.2); HTTP/1.0 needs none', async () => {
+  const backends = await startBackends(1);
+  const h = await startProxy({ backends, keySource: null });
+  try {
+    const missing = await rawExchange(h.port, 'GET / HTTP/1.1\r\n\r\n');
+    expectReply(missing.text, 400, 'SG_ERR_BAD_REQUEST');
+    const twice = await rawExchange(h.port, 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n');
+    expectReply(twice.text, 400, 'SG_ERR_BAD_REQUEST');
+    assert.match((jsonBodyOf(twice.text) as ErrorBody).error, /Host/);
+    const old = await rawExchange(h.port, 'GET / HTTP/1.0\r\n\r\n');
+    assert.equal(statusOf(old.text), 200);
+    assert.equal(backends[0]!.requests, 1);
+    await assertNoInflight(h);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('431 for a head over maxHeaderBytes', async () => {
+  const backends = await startBackends(1);
+  const h = await startProxy({ backends, keySource: null });
+  try {
+    const r = await rawExchange(h.port, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expectReply(r.text, 431, 'SG_ERR_HEADERS_TOO_LARGE');
+    const small = await startProxy({ backends: [], maxHeaderBytes: 2048 });
+    try {
+      const r2 = await rawExchange(small.port, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(3_000)}\r\n\r\n`);
+      expectReply(r2.text, 431, 'SG_ERR_HEADERS_TOO_LARGE');
+    } finally {
+      await small.stop();
+    }
+    await assertNoInflight(h);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('408 for a head that trickles in slower than clientHeadersMs (slowloris)', async () => {
+  const h = await startProxy({ backends: await startBackends(1), keySource: null, timeouts: { clientHeadersMs: 300 } });
+  try {
+    const t0 = Date.now();
+    const parts = ['GET / HTTP/1.1\r\n', 'Host: a\r\n', ...Array.from({ length: 40 }, (_, i) => `X-Slow-${i}: y\r\n`)];
+    const r = await rawExchange(h.port, parts, { gapMs: 50, timeoutMs: 3_000 });
+    expectReply(r.text, 408, 'SG_ERR_REQUEST_TIMEOUT');
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed < 1_500, `cut after ${elapsed} ms`);
+    assert.equal(h.backends[0]!.requests, 0);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('an idle keep-alive client connection is closed after clientIdleMs', async () => {
+  const h = await startProxy({ backends: await startBackends(1), keySource: null, timeouts: { clientIdleMs: 200 } });
+  try {
+    const t0 = Date.now();
+    const r = await rawExchange(h.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { timeoutMs: 3_000 });
+    assert.equal(statusOf(r.text), 200);
+    assert.ok(r.closedByServer);
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed >= 150 && elapsed < 2_000, `closed after ${elapsed} ms`);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('405 for CONNECT', async () => {
+  const h = await startProxy({ backends: await startBackends(1), keySource: null });
+  try {
+    const r = await rawExchange(h.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expectReply(r.text, 405, 'SG_ERR_METHOD');
+  } finally {
+    await h.stop();
+  }
+});
+
+test('an absolute-form target is routed by its path', async () => {
+  let seenUrl = '';
+  const backend = await startBackend('abs-0', (req, res) => {
+    seenUrl = req.url ?? '';
+    res.end('abs-0');
+  });
+  const h = await startProxy({ backends: [backend], keySource: 'path:1' });
+  try {
+    const r = await rawExchange(h.port, 'GET http://shop.example/accounts/k1/orders?x=1 HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n');
+    assert.equal(statusOf(r.text), 200);
+    assert.equal(seenUrl, '/accounts/k1/orders?x=1');
+    const star = await rawExchange(h.port, 'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n');
+    expectReply(star.text, 400, 'SG_ERR_BAD_REQUEST');
+    await assertNoInflight(h);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('a body that breaks its chunked framing mid-request cancels the pod request', async () => {
+  const arrived = { count: 0 };
+  const backend = await startBackend('chunk-0', (req) => {
+    arrived.count++;
+    req.resume();
+  });
+  const records = recordExchanges();
+  const h = await startProxy({ backends: [backend], keySource: null });
+  try {
+    const r = await rawExchange(h.port, ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n', 'zz\r\n'], { gapMs: 100 });
+    // The request was already on its way to the pod: the connection is closed, not answered.
+    assert.ok(r.closedByServer);
+    assert.equal(arrived.count, 1);
+    await assertNoInflight(h);
+    await waitFor(() => records.events.length === 1, 'the pick to end');
+    assert.equal(records.events[0]!.outcome, 'cancelled');
+  } finally {
+    records.stop();
+    await h.stop();
+  }
+});
+
+test('the proxy survives a batch of garbage and keeps serving everyone else', async () => {
+  const backends = await startBackends(2);
+  const h = await startProxy({ backends, keySource: 'cookie:sid' });
+  const client = oneConnection(h);
+  try {
+    const before = await send(client, '/', { headers: { cookie: 'sid=abc' } });
+    assert.equal(before.status, 200);
+    const garbage = [
+      '\x00\x01\x02\x03\r\n\r\n',
+      'GET\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n',
+      'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n',
+      'GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n',
+      `GET /${'a'.repeat(70_000)} HTTP/1.1\r\nHost: a\r\n\r\n`,
+      'GET / HTTP/1.1\r\nHost: a\r\nCookie: sid\r\nCookie: ;;;=;sid=%zz%\r\n\r\n',
+      'GET /accounts/%E0%A4%A HTTP/1.1\r\nHost: a\r\nCookie: sid="unterminated\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nConnection: x-a, , ,x-b\r\nX-A: 1\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+      'GET / HTTP/1.1\r\n' + 'X: y\r\n'.repeat(3000) + '\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\n\r\nGARBAGE AFTER A GOOD REQUEST\r\n\r\n',
+      'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nshort',
+    ];
+    const results = await Promise.all(garbage.map((g) => rawExchange(h.port, g, { timeoutMs: 1_000 })));
+    for (const [i, r] of results.entries()) {
+      const status = statusOf(r.text);
+      assert.ok(status === 0 || (status >= 100 && status < 600), `case ${i}: ${JSON.stringify(r.text.slice(0, 80))}`);
+    }
+    // The keep-alive client from before is still served, and so is a new one.
+    const after = await send(client, '/', { headers: { cookie: 'sid=abc' } });
+    assert.equal(after.status, 200);
+    assert.equal(after.text, before.text, 'the same key still reaches the same pod');
+    const fresh = await rawExchange(h.port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    assert.equal(statusOf(fresh.text), 200);
+    await assertNoInflight(h);
+  } finally {
+    await client.close();
+    await h.stop();
+  }
+});
