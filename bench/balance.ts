@@ -48,7 +48,7 @@ class Modulo implements HashCoreBuilder {
     const n = set.endpoints.length;
     let cursor = 0;
     return {
-      missReason: 'empty' as NoPickReason,
+      missReason: 'empty',
       first(key: RoutingKey): number {
         cursor = hashMod(key.hi, key.lo, n);
         return cursor;

@@ -73,6 +73,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #status = 0;
   #ended = false;
   #clientGone = false;
+  /** undici has finished with the request: onResponseEnd or onResponseError ran. */
+  #upstreamDone = false;
+  /** Close the client connection after this response (a later pipelined request was malformed). */
+  #closeAfter = false;
   #drainHooked = false;
 
   constructor(ctx: ExchangeContext, req: IncomingMessage, res: ProxyResponse, endpoint: string, done: Pick['done'], startedMs: number, hasBody: boolean) {
@@ -83,10 +87,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#done = done;
     this.#startedMs = startedMs;
     this.#hasBody = hasBody;
-  }
-
-  get ended(): boolean {
-    return this.#ended;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -105,7 +105,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode >= 500) this.#outcome = 'http-5xx';
     const ctx = this.#ctx;
     try {
-      this.#res.writeHead(statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, ctx.closing));
+      this.#res.writeHead(statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, ctx.closing || this.#closeAfter));
     } catch (err) {
       // Node refuses what undici accepted (a field value with forbidden characters, say).
       ctx.log.warn({ endpoint: this.endpoint, err }, 'response head from the endpoint cannot be forwarded');
@@ -132,6 +132,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.#upstreamDone = true;
     if (this.#ended) return;
     const res = this.#res;
     this.#finish(this.#outcome);
@@ -147,6 +148,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    this.#upstreamDone = true;
     if (this.#ended) return;
     const failure = this.#clientGone || this.#res.destroyed ? FAILURES.cancelled : classifyUpstreamError(err, this.#controller !== null);
     const log = this.#ctx.log;
@@ -156,28 +158,38 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#fail(failure);
   }
 
-  /** The client connection closed; called by the proxy when the response closes before the end. */
-  clientClosed(): void {
-    if (this.#ended) return;
+  /**
+   * The client's response closed: after its end, or because the connection went away. Called by
+   * the proxy for every exchange. A pod request still running is aborted; if the pick has not
+   * ended, that ends it as cancelled.
+   */
+  responseClosed(): void {
+    if (this.#upstreamDone) return;
     this.#clientGone = true;
-    const controller = this.#controller;
-    if (controller !== null) {
-      controller.abort(CLIENT_GONE);
-    }
     // Without a controller the request has not reached a socket yet: onRequestStart aborts it,
-    // or the connect attempt fails, and either way onResponseError ends it as cancelled.
+    // or the connect attempt fails, and either way onResponseError ends it.
+    this.#controller?.abort(CLIENT_GONE);
   }
 
   /**
    * The client's request broke its own framing mid-body (Node's parser gave up): answer `reply`
    * and close the connection. The pod request is not aborted here, since aborting destroys the
-   * request stream and with it the socket before the answer is out; it fails when the connection
-   * closes, or at onRequestStart if it has not reached a socket yet.
+   * request stream and with it the socket before the answer is out; `responseClosed()` aborts it
+   * once the answer has gone.
    */
   abandon(reply: ErrorReply): void {
     if (this.#ended) return;
     this.#finish('cancelled');
     sendReply(this.#res, reply, this.#ctx.endpointHeader ? this.endpoint : null, true);
+  }
+
+  /**
+   * A request pipelined behind this one was malformed: finish this response, then close the
+   * connection, so the bad bytes cost only their own request.
+   */
+  closeAfter(): void {
+    if (this.#res.headersSent) this.#res.once('finish', endConnection);
+    else this.#closeAfter = true;
   }
 
   /** The client drained what it was sent: read on from the pod. */
@@ -200,7 +212,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** The one place the pick ends. */
   #finish(outcome: Outcome): void {
     this.#ended = true;
-    this.#res.exchange = null;
     const ctx = this.#ctx;
     this.#done(this.#startedMs, outcome);
     if (exchangeChannel.hasSubscribers) {
@@ -212,4 +223,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
 function onResponseDrain(this: ProxyResponse): void {
   this.exchange?.resume();
+}
+
+function endConnection(this: ProxyResponse): void {
+  this.req.socket.end();
 }

@@ -308,7 +308,7 @@ export class ShardingProxy {
     const exchange = res.exchange;
     if (exchange !== null) {
       res.exchange = null;
-      exchange.clientClosed();
+      exchange.responseClosed();
     }
     const socket = res.req.socket as TrackedSocket | null;
     if (socket !== null && socket[kResponse] === res) socket[kResponse] = null;
@@ -317,9 +317,9 @@ export class ShardingProxy {
 
   /**
    * Node's parser refused bytes from a client. With no response under way the answer goes
-   * straight to the socket; when the current request's body broke its framing before the pod
-   * answered, that request is answered instead; otherwise (a response already started, or a bad
-   * request pipelined behind a good one) the connection is closed, as Node itself would.
+   * straight to the socket. When the current request's body broke its framing, that request is
+   * answered, or its connection closed if its response has started. When a request pipelined
+   * behind a complete one is bad, the complete one is served first, then the connection closes.
    */
   #onClientError(err: Error, socket: Duplex): void {
     const code = (err as { code?: unknown }).code;
@@ -335,14 +335,13 @@ export class ShardingProxy {
     } else if (res.writableEnded) {
       // The answer is written (a refusal of this very request, say): let it flush, then close.
       socket.end();
-    } else if (!res.headersSent && !res.req.complete) {
+    } else if (!res.req.complete) {
       const exchange = res.exchange;
-      if (exchange !== null) {
-        res.exchange = null;
-        exchange.abandon(reply);
-      } else {
-        sendReply(res, reply, null, true);
-      }
+      if (res.headersSent) socket.destroy();
+      else if (exchange !== null) exchange.abandon(reply);
+      else sendReply(res, reply, null, true);
+    } else if (res.exchange !== null) {
+      res.exchange.closeAfter();
     } else {
       socket.destroy();
     }

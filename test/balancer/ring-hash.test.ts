@@ -46,12 +46,14 @@ test('ring-hash: keys belong to names: new addresses move no key', () => {
   assertAddressFree(RING, TEN, KEYS);
 });
 
-test('ring-hash: weights are honoured (1:2:3:4 within 10%)', () => {
+test('ring-hash: weights are honoured (1:2:3:4 within 15%)', () => {
+  // 400 nodes per unit of weight leave an arc-length spread of about 5% (1 / sqrt(400)) for a
+  // weight-1 endpoint: 15% is three of those, over 20k keys.
   const weights = [1, 2, 3, 4];
   const s = shares(RING, weighted(weights), KEYS);
   weights.forEach((w, i) => {
     const share = s.get(`svc-${i}`)!;
-    assert.ok(Math.abs(share - w / 10) / (w / 10) < 0.1, `svc-${i}: ${share}, want ${w / 10}`);
+    assert.ok(Math.abs(share - w / 10) / (w / 10) < 0.15, `svc-${i}: ${share}, want ${w / 10}`);
   });
 });
 

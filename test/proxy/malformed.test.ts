@@ -141,22 +141,58 @@ test('an absolute-form target is routed by its path', async () => {
   }
 });
 
-test('a body that breaks its chunked framing mid-request cancels the pod request', async () => {
-  const arrived = { count: 0 };
-  const backend = await startBackend('chunk-0', (req) => {
-    arrived.count++;
+test('a body that breaks its framing mid-request is answered 400, and the pod request is cancelled', async () => {
+  const podClosed = { count: 0 };
+  const backend = await startBackend('chunk-0', (req, res) => {
     req.resume();
+    res.on('close', () => podClosed.count++);
   });
   const records = recordExchanges();
   const h = await startProxy({ backends: [backend], keySource: null });
   try {
-    const r = await rawExchange(h.port, ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n', 'zz\r\n'], { gapMs: 100 });
-    // The request was already on its way to the pod: the connection is closed, not answered.
-    assert.ok(r.closedByServer);
-    assert.equal(arrived.count, 1);
+    const cases = [
+      ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n', 'zz\r\n'],
+      // RFC 9112 section 6.3: a request whose final coding is not chunked has no knowable length.
+      ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n', 'abc'],
+    ];
+    for (const parts of cases) {
+      const r = await rawExchange(h.port, parts, { gapMs: 100 });
+      expectReply(r.text, 400, 'SG_ERR_BAD_REQUEST');
+      assert.ok(r.closedByServer);
+    }
     await assertNoInflight(h);
-    await waitFor(() => records.events.length === 1, 'the pick to end');
-    assert.equal(records.events[0]!.outcome, 'cancelled');
+    await waitFor(() => records.events.length === cases.length, 'the picks to end');
+    assert.deepEqual(records.events.map((e) => e.outcome), ['cancelled', 'cancelled']);
+    // The pod's half-sent requests were aborted, not left hanging.
+    await waitFor(() => podClosed.count === backend.requests, 'the pod requests to close');
+  } finally {
+    records.stop();
+    await h.stop();
+  }
+});
+
+test('a bad request pipelined behind a good one: the good one is served, then the connection closes', async () => {
+  const backend = await startBackend('pipe-0', (req, res) => {
+    req.resume();
+    if (req.url === '/late-head') {
+      setTimeout(() => res.end('late head'), 150);
+    } else {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('early head, ');
+      setTimeout(() => res.end('late body'), 150);
+    }
+  });
+  const records = recordExchanges();
+  const h = await startProxy({ backends: [backend], keySource: null });
+  try {
+    for (const [path, body] of [['/late-head', 'late head'], ['/early-head', 'late body']] as const) {
+      const r = await rawExchange(h.port, [`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`, 'NOT HTTP\r\n\r\n'], { gapMs: 50 });
+      assert.equal(statusOf(r.text), 200, path);
+      assert.ok(r.text.includes(body), `${path}: ${JSON.stringify(r.text)}`);
+      assert.ok(r.closedByServer, `${path}: closed after the good response`);
+    }
+    await assertNoInflight(h);
+    assert.deepEqual(records.events.map((e) => e.outcome), ['ok', 'ok']);
   } finally {
     records.stop();
     await h.stop();
