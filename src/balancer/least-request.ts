@@ -1,7 +1,6 @@
 /**
  * Least request, full scan: the usable endpoint with the fewest in-flight requests per unit of
- * weight, ties broken by reservoir sampling (as Envoy's full-scan mode) so that equal endpoints
- * share evenly. O(n) per pick, no allocation; for large sets prefer p2c, which is O(1) and, by the
+ * weight, the scan starting at a random endpoint so that equal endpoints share evenly. O(n) per pick, no allocation; for large sets prefer p2c, which is O(1) and, by the
  * power of two choices, nearly as good.
  */
 import type { Balancer, Exclusion, PickResult } from './balancer.js';
@@ -31,20 +30,20 @@ export class LeastRequestBalancer implements Balancer {
     const loads = this.#board.loads;
     const n = loads.length;
     if (n === 0) return NO_PICK.empty;
+    // The scan starts at a random endpoint and keeps the first of equal costs: one draw per pick
+    // (a reservoir over ties costs a draw per tied endpoint, which is every endpoint when idle),
+    // and equal endpoints still share evenly.
+    const start = this.#rng.below(n);
     let best = -1;
     let bestCost = Infinity;
-    let ties = 0;
-    for (let i = 0; i < n; i++) {
+    for (let step = 0; step < n; step++) {
+      const i = start + step < n ? start + step : start + step - n;
       const l = loads[i]!;
       if (!usable(l, exclude)) continue;
       const cost = (l.inflight + 1) / l.endpoint.weight;
       if (cost < bestCost) {
         best = i;
         bestCost = cost;
-        ties = 1;
-      } else if (cost === bestCost) {
-        ties++;
-        if (this.#rng.below(ties) === 0) best = i;
       }
     }
     return best < 0 ? NO_PICK['all-unavailable'] : this.#board.begin(best);

@@ -81,13 +81,13 @@ export class EndpointLoad {
       const floor = FAILURE_PENALTY * (this.hasSample ? this.ewmaMs : board.defaultRttMs);
       if (rtt < floor) rtt = floor;
     }
-    const current = this.latencyMs(now, board.decayMs);
-    if (!this.hasSample || rtt > current) {
-      this.ewmaMs = rtt;
-    } else {
-      const w = Math.exp(-(now - this.ewmaStampMs) / board.decayMs);
-      this.ewmaMs = current * w + rtt * (1 - w);
-    }
+    // One decay weight w for the time since the last sample serves twice: the estimate decayed to
+    // now (what a reader would see), and the blend of a lower sample into it. A sample above the
+    // decayed estimate replaces it: the peak.
+    const elapsed = now - this.ewmaStampMs;
+    const w = elapsed > 0 ? Math.exp(-elapsed / board.decayMs) : 1;
+    const current = this.ewmaMs * w;
+    this.ewmaMs = !this.hasSample || rtt > current ? rtt : current * w + rtt * (1 - w);
     this.hasSample = true;
     this.ewmaStampMs = now;
   }

@@ -17,7 +17,7 @@ import { ConfigError } from '../errors.js';
 import type { NoPickReason } from './balancer.js';
 import type { EndpointSet } from './endpoint.js';
 import type { RoutingKey } from './hash.js';
-import { hash64, hashMod, mix32 } from './hash.js';
+import { hash64, mix32 } from './hash.js';
 import type { HashCore, HashCoreBuilder } from './hashing-balancer.js';
 
 export function isPrime(n: number): boolean {
@@ -28,6 +28,14 @@ export function isPrime(n: number): boolean {
 }
 
 const MAX_TABLE_SIZE = 2_000_003;
+
+/**
+ * A 32-bit hash scaled onto [0, m) by multiplication (Lemire's fastrange): exact in doubles for
+ * m < 2^21, and several times cheaper than a floating-point modulo of the 64-bit hash.
+ */
+function slotOf(h: number, m: number): number {
+  return Math.floor((h * m) / 4294967296);
+}
 
 export class Maglev implements HashCoreBuilder {
   readonly algorithm = 'maglev';
@@ -104,12 +112,12 @@ export class MaglevTable implements HashCore {
     this.#hi = key.hi;
     this.#lo = key.lo;
     this.#attempt = 0;
-    return this.table[hashMod(key.hi, key.lo, this.table.length)]!;
+    return this.table[slotOf(key.lo, this.table.length)]!;
   }
 
   next(): number {
     const a = ++this.#attempt;
-    return this.table[hashMod(mix32(this.#hi, a), mix32(this.#lo, a), this.table.length)]!;
+    return this.table[slotOf(mix32(this.#lo ^ this.#hi, a), this.table.length)]!;
   }
 
   get bytes(): number {

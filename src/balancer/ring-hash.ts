@@ -9,8 +9,8 @@
  * keys of the endpoint that came or went. Envoy's knobs are kept: `minRingSize` raises and
  * `maxRingSize` caps the total, rescaling every endpoint's share; a rescale happens whenever the
  * total weight crosses them and then moves extra keys, so the default minimum is 0 (never) and
- * the default maximum 8M (Envoy's). update(): O(R log R) for R nodes; pick: one binary search,
- * O(log R); memory: 8 bytes a node.
+ * the default maximum 8M (Envoy's). update(): O(R log R) for R nodes; pick: an index lookup and a
+ * search of one bucket, O(1) expected; memory: about 12 bytes a node.
  */
 import { ConfigError } from '../errors.js';
 import type { NoPickReason } from './balancer.js';
@@ -72,6 +72,13 @@ export class RingTable implements HashCore {
   readonly owners: Uint32Array;
   /** Virtual nodes per endpoint, by index: a table-quality gauge. */
   readonly nodeCounts: readonly number[];
+  /**
+   * About one bucket per node over the top bits of the ring: bucket b starts at the first node at or
+   * after b << shift, so a lookup searches only its bucket's few nodes instead of the whole ring
+   * (a binary search over 400k nodes misses the cache on most of its 19 steps).
+   */
+  readonly #index: Uint32Array;
+  readonly #shift: number;
   #cursor = 0;
   #steps = 0;
 
@@ -79,13 +86,25 @@ export class RingTable implements HashCore {
     this.positions = positions;
     this.owners = owners;
     this.nodeCounts = nodeCounts;
+    const bits = Math.min(20, Math.max(4, Math.ceil(Math.log2(positions.length + 1))));
+    this.#shift = 32 - bits;
+    const buckets = 2 ** bits;
+    const index = new Uint32Array(buckets + 1);
+    let j = 0;
+    for (let b = 0; b <= buckets; b++) {
+      const start = b * 2 ** this.#shift;
+      while (j < positions.length && positions[j]! < start) j++;
+      index[b] = j;
+    }
+    this.#index = index;
   }
 
   first(key: RoutingKey): number {
     const pos = this.positions;
     const h = key.hi;
-    let lo = 0;
-    let hi = pos.length;
+    const b = h >>> this.#shift;
+    let lo = this.#index[b]!;
+    let hi = this.#index[b + 1]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (pos[mid]! < h) lo = mid + 1;
@@ -104,6 +123,6 @@ export class RingTable implements HashCore {
   }
 
   get bytes(): number {
-    return this.positions.byteLength + this.owners.byteLength;
+    return this.positions.byteLength + this.owners.byteLength + this.#index.byteLength;
   }
 }

@@ -132,7 +132,8 @@ export function cookieValue(header: string, name: string): string | null {
 export function queryValue(path: string, name: string): string | null {
   const q = path.indexOf('?');
   if (q < 0) return null;
-  let n = path.indexOf('#', q);
+  let n = path.indexOf('#');
+  if (n >= 0 && n < q) return null;
   if (n < 0) n = path.length;
   let i = q + 1;
   while (i < n) {

@@ -105,8 +105,8 @@ test('a slow streaming response reaches the client in pieces, before the pod end
   try {
     const r = await client.request({ method: 'GET', path: '/stream' });
     const it = r.body[Symbol.asyncIterator]();
-    const first = (await it.next()) as IteratorResult<Buffer>;
-    assert.equal(first.value.toString(), 'first\n');
+    const first = (await it.next()).value as Buffer;
+    assert.equal(first.toString(), 'first\n');
     assert.equal(podEnded, false, 'the first piece arrived while the pod was still responding');
     release.open();
     let rest = '';

@@ -1,0 +1,134 @@
+/**
+ * Hop-by-hop removal (RFC 9110 section 7.6.1) and X-Forwarded-*, as pure functions and end to end.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RequestHeadReader, connectionOptions, responseHeaders, responseTrailers } from '../../src/proxy/headers.js';
+import { startBackend } from '../helpers/backends.js';
+import { headerOf, rawExchange, statusOf } from '../helpers/raw-http.js';
+import { assertNoInflight, startProxy } from './harness.js';
+
+function pairs(list: readonly (string | string[])[]): [string, string | string[]][] {
+  const out: [string, string | string[]][] = [];
+  for (let i = 0; i < list.length; i += 2) out.push([list[i] as string, list[i + 1]!]);
+  return out;
+}
+
+test('RequestHeadReader: drops hop-by-hop fields and the ones Connection names, sets X-Forwarded-*', () => {
+  const reader = new RequestHeadReader();
+  reader.read(
+    [
+      'Host', 'shop.example',
+      'Connection', 'keep-alive, X-Secret-Hop',
+      'Keep-Alive', 'timeout=5',
+      'Proxy-Connection', 'keep-alive',
+      'TE', 'trailers',
+      'Upgrade', 'h2c',
+      'Expect', '100-continue',
+      'X-Secret-Hop', 'drop me',
+      'X-Forwarded-For', '203.0.113.9',
+      'x-forwarded-for', '198.51.100.2',
+      'X-Forwarded-Proto', 'https',
+      'X-Forwarded-Host', 'spoofed',
+      'Proxy-Authorization', 'Basic eA==',
+      'Content-Length', '3',
+      'X-Affinity', 'k1',
+      'Accept', '*/*',
+    ],
+    'x-affinity',
+    '127.0.0.1',
+  );
+  assert.deepEqual(pairs(reader.out), [
+    ['Host', 'shop.example'],
+    ['Proxy-Authorization', 'Basic eA=='],
+    ['Content-Length', '3'],
+    ['X-Affinity', 'k1'],
+    ['Accept', '*/*'],
+    ['x-forwarded-for', '203.0.113.9, 198.51.100.2, 127.0.0.1'],
+    ['x-forwarded-proto', 'http'],
+    ['x-forwarded-host', 'shop.example'],
+  ]);
+  assert.equal(reader.host, 'shop.example');
+  assert.equal(reader.hostLines, 1);
+  assert.equal(reader.key, 'k1');
+  assert.equal(reader.hasBody, true);
+});
+
+test('RequestHeadReader: body detection, repeated Host, cookies joined, reuse between requests', () => {
+  const reader = new RequestHeadReader();
+  reader.read(['Host', 'a', 'Host', 'b', 'Transfer-Encoding', 'chunked', 'Cookie', 'a=1', 'Cookie', 'sid=2'], 'cookie', undefined);
+  assert.equal(reader.hostLines, 2);
+  assert.equal(reader.hasBody, true);
+  assert.equal(reader.key, 'a=1; sid=2');
+  assert.deepEqual(pairs(reader.out), [['Host', 'a'], ['Cookie', 'a=1'], ['Cookie', 'sid=2'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'a']]);
+  reader.read(['Content-Length', '0'], null, '::1');
+  assert.equal(reader.hasBody, false);
+  assert.equal(reader.host, undefined);
+  assert.equal(reader.hostLines, 0);
+  assert.equal(reader.key, undefined);
+  assert.deepEqual(pairs(reader.out), [['Content-Length', '0'], ['x-forwarded-for', '::1'], ['x-forwarded-proto', 'http']]);
+});
+
+test('responseHeaders: drops hop-by-hop fields, adds the endpoint, closes when asked', () => {
+  const out = responseHeaders(
+    {
+      'content-type': 'text/plain',
+      connection: 'keep-alive, x-internal',
+      'keep-alive': 'timeout=5',
+      'transfer-encoding': 'chunked',
+      upgrade: 'h2c',
+      'proxy-connection': 'x',
+      te: 'trailers',
+      'x-internal': 'secret',
+      'set-cookie': ['a=1', 'b=2'],
+      'proxy-authenticate': 'Basic',
+    },
+    'pod-3',
+    true,
+  );
+  assert.deepEqual(pairs(out), [
+    ['content-type', 'text/plain'],
+    ['set-cookie', ['a=1', 'b=2']],
+    ['proxy-authenticate', 'Basic'],
+    ['x-shardgate-endpoint', 'pod-3'],
+    ['connection', 'close'],
+  ]);
+  assert.deepEqual(responseHeaders({ a: '1' }, null, false), ['a', '1']);
+  assert.deepEqual(responseTrailers({ 'x-sum': 'abc', connection: 'close' }), { 'x-sum': 'abc' });
+  assert.equal(responseTrailers({}), null);
+  assert.equal(connectionOptions('close, Keep-Alive ,upgrade'), null);
+  assert.deepEqual(connectionOptions('close, X-A,, x-b '), new Set(['x-a', 'x-b']));
+});
+
+test('end to end: the pod sees no hop-by-hop fields and the X-Forwarded-* set; the client sees none of the pod\'s', async () => {
+  const backend = await startBackend('hop-0', (req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/plain', connection: 'keep-alive, x-internal', 'x-internal': 'secret', 'proxy-connection': 'keep-alive' });
+    res.end('ok');
+  });
+  const h = await startProxy({ backends: [backend], keySource: null });
+  try {
+    const r = await rawExchange(
+      h.port,
+      'GET /x HTTP/1.1\r\nHost: shop.example\r\nConnection: keep-alive, X-Drop\r\nX-Drop: 1\r\nKeep-Alive: 300\r\nTE: trailers\r\nProxy-Connection: keep-alive\r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\nX-Keep: 2\r\n\r\n',
+      { timeoutMs: 500 },
+    );
+    assert.equal(statusOf(r.text), 200);
+    const seen = backend.lastHeaders!;
+    for (const name of ['x-drop', 'keep-alive', 'te', 'proxy-connection', 'upgrade', 'transfer-encoding']) {
+      assert.equal(seen[name], undefined, `${name} reached the pod`);
+    }
+    assert.notEqual(seen.connection, 'keep-alive, X-Drop');
+    assert.equal(seen['x-keep'], '2');
+    assert.equal(seen.host, 'shop.example');
+    assert.equal(seen['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+    assert.equal(seen['x-forwarded-proto'], 'http');
+    assert.equal(seen['x-forwarded-host'], 'shop.example');
+    assert.equal(headerOf(r.text, 'x-internal'), undefined);
+    assert.equal(headerOf(r.text, 'proxy-connection'), undefined);
+    assert.equal(headerOf(r.text, 'x-shardgate-endpoint'), 'hop-0');
+    await assertNoInflight(h);
+  } finally {
+    await h.stop();
+  }
+});

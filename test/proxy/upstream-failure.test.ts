@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { errors } from 'undici';
+import { PROXY_ERROR_CODES } from '../../src/proxy/error-reply.js';
+import { FAILURES, classifyUpstreamError } from '../../src/proxy/upstream-failure.js';
+
+function coded(code: string): Error {
+  return Object.assign(new Error(code), { code });
+}
+
+test('classifyUpstreamError: undici and socket errors map to outcome and reply', () => {
+  const cases: [unknown, boolean, string, number | null][] = [
+    [new errors.ConnectTimeoutError(), false, 'connect-failed', 504],
+    [coded('ECONNREFUSED'), false, 'connect-failed', 502],
+    [coded('EHOSTUNREACH'), false, 'connect-failed', 502],
+    [coded('ENOTFOUND'), false, 'connect-failed', 502],
+    [new errors.SocketError('other side closed'), false, 'connect-failed', 502],
+    [new errors.HeadersTimeoutError(), true, 'timeout', 504],
+    [new errors.BodyTimeoutError(), true, 'timeout', 504],
+    [coded('ETIMEDOUT'), true, 'timeout', 504],
+    [new errors.SocketError('other side closed'), true, 'reset', 502],
+    [coded('ECONNRESET'), true, 'reset', 502],
+    [coded('EPIPE'), true, 'reset', 502],
+    [new errors.HTTPParserError('bad status line'), true, 'reset', 502],
+    [new errors.ResponseContentLengthMismatchError(), true, 'reset', 502],
+    [new errors.HeadersOverflowError(), true, 'reset', 502],
+    [new errors.RequestAbortedError(), true, 'cancelled', null],
+    [new errors.RequestContentLengthMismatchError(), true, 'cancelled', null],
+    [new errors.ClientClosedError(), false, 'cancelled', 503],
+    [new errors.ClientDestroyedError(), true, 'cancelled', 503],
+    [new errors.InvalidArgumentError('invalid header'), false, 'cancelled', 400],
+    [new Error('something unforeseen'), true, 'reset', 502],
+    ['not even an error', true, 'reset', 502],
+  ];
+  for (const [err, started, outcome, status] of cases) {
+    const f = classifyUpstreamError(err, started);
+    const what = `${(err as { code?: string }).code ?? String(err)} (started: ${started})`;
+    assert.equal(f.outcome, outcome, what);
+    assert.equal(f.reply?.status ?? null, status, what);
+  }
+});
+
+test('every reply carries a documented code and a small JSON body', () => {
+  for (const f of Object.values(FAILURES)) {
+    if (f.reply === null) continue;
+    assert.ok(f.reply.code in PROXY_ERROR_CODES, f.reply.code);
+    const body = JSON.parse(f.reply.body.toString()) as { error: string; code: string };
+    assert.equal(body.code, f.reply.code);
+    assert.ok(body.error.length > 0);
+    assert.ok(PROXY_ERROR_CODES[f.reply.code].startsWith(String(f.reply.status)), `${f.reply.code} is documented with its status`);
+    const raw = f.reply.raw.toString('latin1');
+    assert.match(raw, new RegExp(`^HTTP/1\\.1 ${f.reply.status} `));
+    assert.ok(raw.endsWith(f.reply.body.toString()));
+  }
+});

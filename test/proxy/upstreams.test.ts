@@ -1,0 +1,143 @@
+/**
+ * Upstream pools follow the endpoint set: new endpoints get a pool, removed ones close after
+ * their in-flight requests, a changed address gets a new pool, a bad set changes nothing, and
+ * upstream connections are kept alive.
+ */
+import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { test } from 'node:test';
+import { createEndpointSet } from '../../src/balancer/endpoint.js';
+import { ConfigError } from '../../src/errors.js';
+import type { Backend } from '../helpers/backends.js';
+import { nameHandler, startBackend } from '../helpers/backends.js';
+import { assertNoInflight, oneConnection, send, startProxy, waitFor } from './harness.js';
+
+/** Counts the backend's open connections. */
+function trackConnections(backend: Backend): { open: number; total: number } {
+  const counts = { open: 0, total: 0 };
+  backend.server.on('connection', (socket: Socket) => {
+    counts.open++;
+    counts.total++;
+    socket.on('close', () => counts.open--);
+  });
+  return counts;
+}
+
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** Answers like nameHandler, except `/hold` waits for `release`. */
+function holding(arrived: () => void, release: Promise<void>) {
+  return (req: IncomingMessage, res: ServerResponse, backend: Backend): void => {
+    if (req.url !== '/hold') return nameHandler(req, res, backend);
+    req.resume();
+    arrived();
+    void release.then(() => res.end(`${backend.name} held`));
+  };
+}
+
+test('pod connections are kept alive and reused', async () => {
+  const backend = await startBackend('pod-0');
+  const conns = trackConnections(backend);
+  const h = await startProxy({ backends: [backend], keySource: null });
+  const client = oneConnection(h);
+  try {
+    for (let i = 0; i < 20; i++) assert.equal((await send(client, '/')).status, 200);
+    assert.equal(conns.total, 1, '20 sequential requests over one pod connection');
+    await assertNoInflight(h);
+  } finally {
+    await client.close();
+    await h.stop();
+  }
+});
+
+test('an added endpoint gets a pool; a removed one finishes its in-flight request, then its pool closes', async () => {
+  const arrived = gate();
+  const release = gate();
+  const a = await startBackend('pod-0', holding(arrived.open, release.promise));
+  const b = await startBackend('pod-1');
+  const aConns = trackConnections(a);
+  const h = await startProxy({ backends: [a], algorithm: 'round-robin', keySource: null });
+  const held = oneConnection(h);
+  const client = oneConnection(h);
+  try {
+    // Add pod-1: round robin now alternates.
+    h.proxy.updateEndpoints(createEndpointSet([{ name: 'pod-0', address: a.address }, { name: 'pod-1', address: b.address }], 2));
+    const names = new Set<string>();
+    for (let i = 0; i < 4; i++) names.add((await send(client, '/')).text);
+    assert.deepEqual([...names].sort(), ['pod-0', 'pod-1']);
+
+    // Hold a request on pod-0, then remove pod-0.
+    let pending: Promise<{ status: number; text: string }> | null = null;
+    for (let i = 0; i < 2 && pending === null; i++) {
+      const r = send(held, '/hold');
+      const first = await Promise.race([arrived.promise.then(() => 'held'), r.then(() => 'done')]);
+      if (first === 'held') pending = r;
+    }
+    assert.ok(pending !== null, 'a request is held on pod-0');
+    h.proxy.updateEndpoints(createEndpointSet([{ name: 'pod-1', address: b.address }], 3));
+    for (let i = 0; i < 4; i++) assert.equal((await send(client, '/')).text, 'pod-1', 'new requests avoid the removed endpoint');
+    assert.ok(aConns.open >= 1, 'the held request still has its connection');
+    release.open();
+    const r = await pending;
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'pod-0 held', 'the in-flight request on the removed endpoint finished');
+    await waitFor(() => aConns.open === 0, "the removed endpoint's pool to close its connections");
+    await assertNoInflight(h);
+  } finally {
+    await held.close();
+    await client.close();
+    await h.stop();
+    await b.close();
+  }
+});
+
+test('an endpoint whose address changed gets a new pool; the old one drains', async () => {
+  const arrived = gate();
+  const release = gate();
+  const oldPod = await startBackend('old', holding(arrived.open, release.promise));
+  const newPod = await startBackend('new');
+  const oldConns = trackConnections(oldPod);
+  const h = await startProxy({ endpoints: [{ name: 'pod-0', address: oldPod.address }], keySource: null });
+  const held = oneConnection(h);
+  const client = oneConnection(h);
+  try {
+    assert.equal((await send(client, '/')).text, 'old');
+    const pending = send(held, '/hold');
+    await arrived.promise;
+    h.proxy.updateEndpoints(createEndpointSet([{ name: 'pod-0', address: `http://${newPod.address}` }], 2));
+    const r = await send(client, '/');
+    assert.equal(r.text, 'new');
+    assert.equal(r.headers['x-shardgate-endpoint'], 'pod-0');
+    release.open();
+    assert.equal((await pending).text, 'old held');
+    await waitFor(() => oldConns.open === 0, 'the old pool to close');
+    await assertNoInflight(h);
+  } finally {
+    await held.close();
+    await client.close();
+    await h.stop();
+    await Promise.all([oldPod.close(), newPod.close()]);
+  }
+});
+
+test('a set with a bad address is refused whole and the old set keeps serving', async () => {
+  const backend = await startBackend('pod-0');
+  const h = await startProxy({ backends: [backend], keySource: null });
+  const client = oneConnection(h);
+  try {
+    assert.throws(
+      () => h.proxy.updateEndpoints(createEndpointSet([{ name: 'pod-0', address: backend.address }, { name: 'pod-1', address: 'no-port-here' }], 2)),
+      (err: unknown) => err instanceof ConfigError && err.code === 'SG_ERR_ENDPOINTS' && err.field.includes('pod-1') && err.message.includes('no-port-here'),
+    );
+    for (let i = 0; i < 5; i++) assert.equal((await send(client, '/')).text, 'pod-0');
+    await assertNoInflight(h);
+  } finally {
+    await client.close();
+    await h.stop();
+  }
+});
