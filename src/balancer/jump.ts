@@ -18,19 +18,6 @@ import type { HashCore, HashCoreBuilder } from './hashing-balancer.js';
 const C_HI = 0x27bb2ee6;
 const C_LO = 0x87b0b0fd;
 
-/** High 32 bits of the 64-bit product of two unsigned 32-bit integers. */
-function mulHi32(a: number, b: number): number {
-  const a0 = a & 0xffff;
-  const a1 = a >>> 16;
-  const b0 = b & 0xffff;
-  const b1 = b >>> 16;
-  const p00 = a0 * b0;
-  const p01 = a0 * b1;
-  const p10 = a1 * b0;
-  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  return (a1 * b1 + Math.floor(p01 / 65536) + Math.floor(p10 / 65536) + Math.floor(mid / 65536)) >>> 0;
-}
-
 /** The paper's JumpConsistentHash(key, buckets) with key = hi * 2^32 + lo. */
 export function jumpHash(hi: number, lo: number, buckets: number): number {
   let b = -1;
@@ -40,7 +27,16 @@ export function jumpHash(hi: number, lo: number, buckets: number): number {
   while (j < buckets) {
     b = j;
     // key = key * 2862933555777941757 + 1 (mod 2^64)
-    const nhi = (Math.imul(khi, C_LO) + Math.imul(klo, C_HI) + mulHi32(klo, C_LO)) >>> 0;
+    // The carry of klo x C_LO, from 16-bit halves (C_LO = 0x87b0_b0fd); every partial product is
+    // below 2^32, so unsigned shifts are exact.
+    const a0 = klo & 0xffff;
+    const a1 = klo >>> 16;
+    const p00 = a0 * 0xb0fd;
+    const p01 = a0 * 0x87b0;
+    const p10 = a1 * 0xb0fd;
+    const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    const carry = a1 * 0x87b0 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
+    const nhi = (Math.imul(khi, C_LO) + Math.imul(klo, C_HI) + carry) >>> 0;
     const nlo = (Math.imul(klo, C_LO) + 1) >>> 0;
     khi = nlo === 0 ? (nhi + 1) >>> 0 : nhi;
     klo = nlo;

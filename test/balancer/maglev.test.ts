@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import { createEndpointSet } from '../../src/balancer/endpoint.js';
 import type { KeyedConfig } from '../../src/balancer/factory.js';
 import { defaultBalancerConfig } from '../../src/balancer/factory.js';
-import { hashMod } from '../../src/balancer/hash.js';
 import { Maglev, isPrime } from '../../src/balancer/maglev.js';
 import { ConfigError } from '../../src/errors.js';
 import { addition, assertAddressFree, assertOrderFree, contract, makeKeys, removal, shares, specs, weighted } from './helpers.js';
