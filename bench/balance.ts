@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { Balancer, NoPickReason } from '../src/balancer/balancer.js';
+import type { Balancer } from '../src/balancer/balancer.js';
 import { ManualClock } from '../src/balancer/clock.js';
 import type { Endpoint, EndpointSet } from '../src/balancer/endpoint.js';
 import { createEndpointSet } from '../src/balancer/endpoint.js';

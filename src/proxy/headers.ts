@@ -9,9 +9,11 @@
  * Each side of the proxy then frames its own message: Node chooses Content-Length or chunked
  * toward the client, undici toward the pod.
  *
- * Besides, toward the pod: `Expect` is dropped because Node's server has already answered
- * `100-continue` on this hop and undici refuses to send it; X-Forwarded-For gets the client's
- * address appended; X-Forwarded-Proto and X-Forwarded-Host are set, replacing what the client sent.
+ * Besides, toward the pod: Host is kept as the client sent it (the pod sees the name it was asked
+ * by); `Expect` is dropped because Node's server has already answered `100-continue` on this hop
+ * and undici refuses to send it; X-Forwarded-For gets the client's address appended;
+ * X-Forwarded-Proto (`http`: this listener speaks plain HTTP) and X-Forwarded-Host are set,
+ * replacing what the client sent, which it could have forged.
  *
  * Cost: one pass over the raw header list and one output array per request; the Connection
  * options are split only when Connection names something other than close or keep-alive.
@@ -170,6 +172,8 @@ export function responseTrailers(trailers: IncomingHttpHeaders): Record<string, 
  * only `close`, `keep-alive` or `upgrade`, fields that are removed anyway.
  */
 export function connectionOptions(value: string): Set<string> | null {
+  // Nearly every message says just this: skip the split.
+  if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return null;
   let named: Set<string> | null = null;
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();

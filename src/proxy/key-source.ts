@@ -101,11 +101,17 @@ const HASH = 35;
 export function cookieValue(header: string, name: string): string | null {
   const n = header.length;
   let i = 0;
+  // The next `=` at or after i, searched again only once i passes it: a header of many pairs
+  // without `=` (`a;a;a;...`) then costs one scan, not one per pair.
+  let eq = -1;
   while (i < n) {
     let end = header.indexOf(';', i);
     if (end < 0) end = n;
-    const eq = header.indexOf('=', i);
-    if (eq >= 0 && eq < end) {
+    if (eq < i) {
+      eq = header.indexOf('=', i);
+      if (eq < 0) return null;
+    }
+    if (eq < end) {
       let ns = i;
       let ne = eq;
       while (ns < ne && isSpace(header.charCodeAt(ns))) ns++;
@@ -136,11 +142,16 @@ export function queryValue(path: string, name: string): string | null {
   if (n >= 0 && n < q) return null;
   if (n < 0) n = path.length;
   let i = q + 1;
+  // As in cookieValue: the next `=` is searched again only once i passes it.
+  let nextEq = -1;
   while (i < n) {
     let end = path.indexOf('&', i);
     if (end < 0 || end > n) end = n;
-    let eq = path.indexOf('=', i);
-    if (eq < 0 || eq > end) eq = end;
+    if (nextEq < i && nextEq !== n) {
+      nextEq = path.indexOf('=', i);
+      if (nextEq < 0 || nextEq > n) nextEq = n;
+    }
+    const eq = nextEq < end ? nextEq : end;
     if (nameMatches(path, i, eq, name)) {
       return eq + 1 >= end ? null : decode(path.slice(eq + 1, end), true);
     }

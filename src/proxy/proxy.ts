@@ -259,14 +259,14 @@ export class ShardingProxy {
     reader.read(req.rawHeaders, this.#keyField, req.socket.remoteAddress);
     const hasBody = reader.hasBody;
     if (reader.hostLines > 1 || (reader.hostLines === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor === 1)) {
-      this.#refuse(req, res, REPLIES.badHost, hasBody);
+      this.#refuse(res, REPLIES.badHost, true);
       return;
     }
     let path = req.url ?? '';
     if (path.charCodeAt(0) !== SLASH) {
       const origin = originForm(path);
       if (origin === null) {
-        this.#refuse(req, res, REPLIES.badTarget, hasBody);
+        this.#refuse(res, REPLIES.badTarget, true);
         return;
       }
       path = origin;
@@ -279,7 +279,7 @@ export class ShardingProxy {
     }
     const pick = this.#balancer.pick(key, null);
     if (pick.kind === 'none') {
-      this.#refuse(req, res, NO_ENDPOINT_REPLIES[pick.reason], hasBody);
+      this.#refuse(res, NO_ENDPOINT_REPLIES[pick.reason], hasBody && !req.complete);
       return;
     }
     const startedMs = this.#clock.nowMs();
@@ -290,7 +290,7 @@ export class ShardingProxy {
       // The balancer and the pools are updated together; an endpoint without a pool is a bug.
       pick.done(startedMs, 'cancelled');
       this.#log.error({ endpoint }, 'picked endpoint has no upstream pool');
-      this.#refuse(req, res, REPLIES.internal, hasBody);
+      this.#refuse(res, REPLIES.internal, hasBody && !req.complete);
       return;
     }
     const exchange = new Exchange(this.#ctx, req, res, endpoint, pick.done, startedMs, hasBody);
@@ -300,8 +300,12 @@ export class ShardingProxy {
     upstream.pool.dispatch({ path, method: req.method ?? 'GET', headers: reader.out, body: hasBody ? req : null }, exchange);
   }
 
-  #refuse(req: IncomingMessage, res: ProxyResponse, reply: ErrorReply, hasBody: boolean): void {
-    sendReply(res, reply, null, (hasBody && !req.complete) || this.#ctx.closing);
+  /**
+   * Answers without asking a pod. `close` ends the connection afterwards: for a malformed request,
+   * and for an unread body, which Node would otherwise read to the end for nothing.
+   */
+  #refuse(res: ProxyResponse, reply: ErrorReply, close: boolean): void {
+    sendReply(res, reply, null, close || this.#ctx.closing);
   }
 
   #responseClosed(res: ProxyResponse): void {

@@ -87,10 +87,6 @@ export class UpstreamPools {
     return this.#byName.get(name);
   }
 
-  get size(): number {
-    return this.#byName.size;
-  }
-
   /**
    * Closes every pool: gracefully (in-flight requests finish) or, with `force`, at once (in-flight
    * requests fail, which ends their picks as `cancelled` or `reset`).

@@ -57,6 +57,14 @@ test('cookieValue: finds the pair by exact name, tolerates junk, decodes, never 
   assert.equal(cookieValue('no pairs at all', 'sid'), null);
 });
 
+test('long inputs of many pairs without `=` are read correctly (and in one pass)', () => {
+  assert.equal(cookieValue(`${'a;'.repeat(8000)}sid=x`, 'sid'), 'x');
+  assert.equal(cookieValue('a;'.repeat(8000), 'sid'), null);
+  assert.equal(queryValue(`/p?${'a&'.repeat(8000)}account=5`, 'account'), '5');
+  assert.equal(queryValue(`/p?${'a&'.repeat(8000)}`, 'account'), null);
+  assert.equal(queryValue(`/p?${'a=1&'.repeat(4000)}account=5&b`, 'account'), '5');
+});
+
 test('queryValue: form decoding, first occurrence, fragments, never throws', () => {
   assert.equal(queryValue('/p?account=42', 'account'), '42');
   assert.equal(queryValue('/p?a=1&account=42&b=2', 'account'), '42');

@@ -52,6 +52,7 @@ test('400 for a missing or repeated Host (RFC 9112 section 3.2); HTTP/1.0 needs 
   try {
     const missing = await rawExchange(h.port, 'GET / HTTP/1.1\r\n\r\n');
     expectReply(missing.text, 400, 'SG_ERR_BAD_REQUEST');
+    assert.ok(missing.closedByServer, 'a malformed request ends its connection');
     const twice = await rawExchange(h.port, 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n');
     expectReply(twice.text, 400, 'SG_ERR_BAD_REQUEST');
     assert.match((jsonBodyOf(twice.text) as ErrorBody).error, /Host/);

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { errors } from 'undici';
-import { PROXY_ERROR_CODES } from '../../src/proxy/error-reply.js';
-import { FAILURES, classifyUpstreamError } from '../../src/proxy/upstream-failure.js';
+import { classifyUpstreamError } from '../../src/proxy/upstream-failure.js';
 
 function coded(code: string): Error {
   return Object.assign(new Error(code), { code });
@@ -37,19 +36,5 @@ test('classifyUpstreamError: undici and socket errors map to outcome and reply',
     const what = `${(err as { code?: string }).code ?? String(err)} (started: ${started})`;
     assert.equal(f.outcome, outcome, what);
     assert.equal(f.reply?.status ?? null, status, what);
-  }
-});
-
-test('every reply carries a documented code and a small JSON body', () => {
-  for (const f of Object.values(FAILURES)) {
-    if (f.reply === null) continue;
-    assert.ok(f.reply.code in PROXY_ERROR_CODES, f.reply.code);
-    const body = JSON.parse(f.reply.body.toString()) as { error: string; code: string };
-    assert.equal(body.code, f.reply.code);
-    assert.ok(body.error.length > 0);
-    assert.ok(PROXY_ERROR_CODES[f.reply.code].startsWith(String(f.reply.status)), `${f.reply.code} is documented with its status`);
-    const raw = f.reply.raw.toString('latin1');
-    assert.match(raw, new RegExp(`^HTTP/1\\.1 ${f.reply.status} `));
-    assert.ok(raw.endsWith(f.reply.body.toString()));
   }
 });
