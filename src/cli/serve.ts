@@ -15,7 +15,7 @@ import type { EndpointSet } from '../balancer/endpoint.js';
 import { createBalancer } from '../balancer/factory.js';
 import { LoadBoard } from '../balancer/load-board.js';
 import { entropyRng } from '../balancer/rng.js';
-import { formatHostPort } from '../config/address.js';
+import { formatHostPort } from '../proxy/address.js';
 import type { ShardgateConfig } from '../config/config.js';
 import { loadBoardOptions } from '../config/config.js';
 import type { DiscoveryError, EndpointSource } from '../discovery/endpoint-source.js';

@@ -3,6 +3,8 @@
  * them, so the two cannot disagree.
  */
 
+import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS } from '../proxy/limits.js';
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -11,24 +13,8 @@ export const DEFAULTS = {
   algorithm: 'p2c',
   logLevel: 'info',
   endpointHeader: true,
-  // Node's own default for --max-http-header-size.
-  maxHeaderBytes: 16_384,
-  timeouts: {
-    // Within a cluster a healthy pod accepts in well under a second; longer waits only hold
-    // requests that a retry elsewhere would serve sooner.
-    connectMs: 2_000,
-    upstreamHeadersMs: 30_000,
-    // Long enough for streaming and long-poll responses (undici's own default).
-    upstreamBodyMs: 300_000,
-    // Bounds slow-header (slowloris) clients.
-    clientHeadersMs: 10_000,
-    clientIdleMs: 60_000,
-    // Leaves room inside Kubernetes' default 30 s termination grace period.
-    shutdownGraceMs: 10_000,
-  },
+  maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
+  timeouts: DEFAULT_TIMEOUTS,
 } as const;
 
-/** Upper bound of every duration setting: a day. Longer is a typo in practice (seconds for ms). */
-export const MAX_MS = 86_400_000;
-export const MAX_HEADER_BYTES_LIMIT = 1_048_576;
-export const MIN_HEADER_BYTES = 1_024;
+export { MAX_MS, MAX_HEADER_BYTES_LIMIT, MIN_HEADER_BYTES } from '../proxy/limits.js';

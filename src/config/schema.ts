@@ -11,7 +11,7 @@ import { MAX_WEIGHT } from '../balancer/endpoint.js';
 import { ConfigError } from '../errors.js';
 import { parseEndpointAddress } from '../proxy/address.js';
 import { parseKeySource } from '../proxy/key-source.js';
-import { parseHostPort } from './address.js';
+import { parseHostPort } from '../proxy/address.js';
 import { LOG_LEVELS, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_HEADER_BYTES } from './defaults.js';
 import { show } from './issues.js';
 import { detailOf } from './origin.js';

@@ -1,18 +1,25 @@
 /**
- * Endpoint addresses as discovery and config write them: `host:port`, `[v6]:port` or
- * `http://host[:port][/]`. Parsed when an endpoint set arrives, never per request, into the origin
- * that the endpoint's upstream pool connects to.
+ * Addresses as people and discovery write them. `parseHostPort` reads `host:port` and `[v6]:port`
+ * (the listen address, and the core of every endpoint address); `parseEndpointAddress` adds the
+ * `http://host[:port][/]` form and yields the origin an endpoint's upstream pool connects to.
+ * Parsed when a config or an endpoint set arrives, never per request.
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 
-export interface UpstreamAddress {
-  /** Hostname or IP; IPv6 without brackets. */
+export interface HostPort {
+  /** A hostname or an IP address; IPv6 without brackets. */
   readonly host: string;
   readonly port: number;
+}
+
+export interface UpstreamAddress extends HostPort {
   /** `http://host:port` (IPv6 in brackets): the origin of the endpoint's pool. */
   readonly origin: string;
 }
+
+/** A parse that returns its refusal, so that the caller can name the field the text came from. */
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
 // RFC 1123 labels: what Kubernetes accepts for Service and pod DNS names.
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -20,12 +27,51 @@ const PORT = /^\d{1,5}$/;
 const FORMS = 'write host:port, [v6]:port or http://host:port, for example 10.0.0.7:8080';
 
 /**
+ * `host:port` or `[v6]:port`. `minPort` is 0 where the kernel may choose (listen), 1 where a real
+ * peer is meant; `defaultPort` allows the port to be left out (URL forms).
+ */
+export function parseHostPort(text: string, minPort: 0 | 1, defaultPort: number | null = null): Parsed<HostPort> {
+  const refuse = (reason: string): Parsed<HostPort> => ({ ok: false, reason });
+  let host: string;
+  let portText: string | null;
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    if (close < 0) return refuse('the IPv6 address has no closing bracket: write [IPv6]:port, for example [::1]:8080');
+    host = text.slice(1, close);
+    if (isIP(host) !== 6) return refuse(`"${host}" in brackets is not an IPv6 address`);
+    const after = text.slice(close + 1);
+    if (after.length === 0) portText = null;
+    else if (after.startsWith(':')) portText = after.slice(1);
+    else return refuse('expected :port after the bracketed IPv6 address, for example [::1]:8080');
+  } else {
+    const colon = text.lastIndexOf(':');
+    host = colon < 0 ? text : text.slice(0, colon);
+    portText = colon < 0 ? null : text.slice(colon + 1);
+    if (host.includes(':')) return refuse('an IPv6 address needs brackets, for example [::1]:8080');
+    if (host.length === 0) return refuse('the host is missing: write host:port, for example 0.0.0.0:8080');
+    if (isIP(host) === 0 && !HOSTNAME.test(host)) return refuse(`"${host}" is neither an IP address nor a hostname`);
+  }
+  if (portText === null) {
+    if (defaultPort === null) return refuse('the port is missing: write host:port, for example 127.0.0.1:8080');
+    return { ok: true, value: { host, port: defaultPort } };
+  }
+  if (!PORT.test(portText)) return refuse(`the port "${portText}" is not a number from ${minPort} to 65535`);
+  const port = Number(portText);
+  if (port < minPort || port > 65535) return refuse(`the port ${port} is outside ${minPort} to 65535`);
+  return { ok: true, value: { host, port } };
+}
+
+/** The address as people write it: brackets around IPv6. */
+export function formatHostPort(hp: HostPort): string {
+  return isIP(hp.host) === 6 ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
+}
+
+/**
  * @throws ConfigError SG_ERR_ENDPOINTS naming `field` and the value, with the accepted forms
  */
 export function parseEndpointAddress(address: string, field = 'address'): UpstreamAddress {
-  const shown = JSON.stringify(address);
   const fail = (why: string): never => {
-    throw new ConfigError('SG_ERR_ENDPOINTS', field, `is ${shown}: ${why}`);
+    throw new ConfigError('SG_ERR_ENDPOINTS', field, `is ${JSON.stringify(address)}: ${why}`);
   };
   if (typeof address !== 'string' || address.length === 0) return fail(FORMS);
   let rest = address;
@@ -39,34 +85,8 @@ export function parseEndpointAddress(address: string, field = 'address'): Upstre
     if (/[/?#@]/.test(rest)) return fail(`a URL address holds only scheme, host and port, no path, query or user: ${FORMS}`);
     defaultPort = 80;
   }
-  let host: string;
-  let portText: string | null;
-  if (rest.startsWith('[')) {
-    const close = rest.indexOf(']');
-    if (close < 0) return fail(`the IPv6 address has no closing bracket: ${FORMS}`);
-    host = rest.slice(1, close);
-    if (isIP(host) !== 6) return fail(`"${host}" in brackets is not an IPv6 address`);
-    const after = rest.slice(close + 1);
-    if (after.length === 0) portText = null;
-    else if (after.startsWith(':')) portText = after.slice(1);
-    else return fail(`expected :port after the bracketed IPv6 address: ${FORMS}`);
-  } else {
-    const colon = rest.lastIndexOf(':');
-    host = colon < 0 ? rest : rest.slice(0, colon);
-    portText = colon < 0 ? null : rest.slice(colon + 1);
-    if (host.includes(':')) return fail(`an IPv6 address needs brackets, for example [::1]:8080`);
-    if (host.length === 0) return fail(`the host is missing: ${FORMS}`);
-    if (isIP(host) === 0 && !HOSTNAME.test(host)) return fail(`"${host}" is neither an IP address nor a hostname`);
-  }
-  let port: number;
-  if (portText === null) {
-    if (defaultPort === null) return fail(`the port is missing: ${FORMS}`);
-    port = defaultPort;
-  } else {
-    if (!PORT.test(portText)) return fail(`the port "${portText}" is not a number from 1 to 65535`);
-    port = Number(portText);
-    if (port < 1 || port > 65535) return fail(`the port ${port} is outside 1 to 65535`);
-  }
-  const origin = isIP(host) === 6 ? `http://[${host}]:${port}` : `http://${host}:${port}`;
-  return Object.freeze({ host, port, origin });
+  const r = parseHostPort(rest, 1, defaultPort);
+  if (!r.ok) return fail(r.reason);
+  const { host, port } = r.value;
+  return Object.freeze({ host, port, origin: `http://${formatHostPort(r.value)}` });
 }

@@ -37,6 +37,11 @@ import { RequestHeadReader } from './headers.js';
 import type { KeySource } from './key-source.js';
 import { keyText } from './key-source.js';
 import { UpstreamPools } from './upstreams.js';
+import type { ProxyTimeouts } from './limits.js';
+import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_HEADER_BYTES } from './limits.js';
+
+export type { ProxyTimeouts } from './limits.js';
+export { DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS } from './limits.js';
 
 export interface ProxyOptions {
   /** From createBalancer() in src/balancer/factory.ts. */
@@ -57,36 +62,7 @@ export interface ProxyOptions {
 }
 
 /** Every duration in milliseconds; 0 disables the ones marked so. */
-export interface ProxyTimeouts {
-  /** Connecting to a pod. */
-  connectMs: number;
-  /** From the request sent to the pod's response head. 0 disables. */
-  upstreamHeadersMs: number;
-  /** Longest silence between chunks of a pod's response body; default 300 s. 0 disables. */
-  upstreamBodyMs?: number;
-  /** A client's whole request head must arrive within this (slowloris). 0 disables. */
-  clientHeadersMs: number;
-  /** An idle keep-alive client connection is closed after this. 0 disables. */
-  clientIdleMs: number;
-  /** close() waits this long for in-flight requests before cutting them. */
-  shutdownGraceMs: number;
-}
 
-export const DEFAULT_TIMEOUTS: Readonly<Required<ProxyTimeouts>> = Object.freeze({
-  // Within a cluster a healthy pod accepts in well under a second.
-  connectMs: 2_000,
-  upstreamHeadersMs: 30_000,
-  // undici's own default: long enough for streaming and long-poll responses.
-  upstreamBodyMs: 300_000,
-  clientHeadersMs: 10_000,
-  clientIdleMs: 60_000,
-  // Leaves room inside Kubernetes' default 30 s termination grace period.
-  shutdownGraceMs: 10_000,
-});
-
-export const DEFAULT_MAX_HEADER_BYTES = 16_384;
-
-const MAX_MS = 86_400_000;
 const SLASH = 47;
 const kResponse = Symbol('shardgate.response');
 
@@ -123,8 +99,8 @@ export class ShardingProxy {
     const t = resolveTimeouts(options.timeouts ?? {});
     this.#timeouts = t;
     const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
-    if (!Number.isInteger(maxHeaderBytes) || maxHeaderBytes < 1024 || maxHeaderBytes > 1_048_576) {
-      throw new ConfigError('SG_ERR_CONFIG', 'proxy.maxHeaderBytes', `is ${String(maxHeaderBytes)}: use an integer from 1024 to 1048576 (Node's default is 16384)`);
+    if (!Number.isInteger(maxHeaderBytes) || maxHeaderBytes < MIN_HEADER_BYTES || maxHeaderBytes > MAX_HEADER_BYTES_LIMIT) {
+      throw new ConfigError('SG_ERR_CONFIG', 'proxy.maxHeaderBytes', `is ${String(maxHeaderBytes)}: use an integer from ${MIN_HEADER_BYTES} to ${MAX_HEADER_BYTES_LIMIT} (Node's default is 16384)`);
     }
     this.#ctx = { clock: this.#clock, log: this.#log, endpointHeader: options.endpointHeader ?? true, closing: false };
     this.#pools = new UpstreamPools({ connectMs: t.connectMs, headersMs: t.upstreamHeadersMs, bodyMs: t.upstreamBodyMs, maxHeaderBytes }, this.#log);

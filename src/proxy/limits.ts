@@ -1,0 +1,37 @@
+/**
+ * The proxy's timeouts and limits with their defaults: one place for the proxy, the config parser
+ * and `--help`. No imports, so that reading config doesn't load the data plane.
+ */
+export interface ProxyTimeouts {
+  /** Connecting to a pod. */
+  connectMs: number;
+  /** From the request sent to the pod's response head. 0 disables. */
+  upstreamHeadersMs: number;
+  /** Longest silence between chunks of a pod's response body; default 300 s. 0 disables. */
+  upstreamBodyMs?: number;
+  /** A client's whole request head must arrive within this (slowloris). 0 disables. */
+  clientHeadersMs: number;
+  /** An idle keep-alive client connection is closed after this. 0 disables. */
+  clientIdleMs: number;
+  /** close() waits this long for in-flight requests before cutting them. */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Readonly<Required<ProxyTimeouts>> = Object.freeze({
+  // Within a cluster a healthy pod accepts in well under a second.
+  connectMs: 2_000,
+  upstreamHeadersMs: 30_000,
+  // undici's own default: long enough for streaming and long-poll responses.
+  upstreamBodyMs: 300_000,
+  clientHeadersMs: 10_000,
+  clientIdleMs: 60_000,
+  // Leaves room inside Kubernetes' default 30 s termination grace period.
+  shutdownGraceMs: 10_000,
+});
+
+export const DEFAULT_MAX_HEADER_BYTES = 16_384;
+
+/** Upper bound of every duration setting: a day. Longer is a typo in practice (seconds for ms). */
+export const MAX_MS = 86_400_000;
+export const MIN_HEADER_BYTES = 1_024;
+export const MAX_HEADER_BYTES_LIMIT = 1_048_576;
