@@ -9,7 +9,29 @@ export const ERROR_CODES = {
   SG_ERR_KEY_SOURCE: 'a key source (header:, cookie:, query:, path:) is invalid',
   SG_ERR_LISTEN: 'the listen address is invalid or cannot be bound',
   SG_ERR_CLI: 'a command-line argument is invalid',
+  SG_ERR_DISCOVERY: 'an endpoint source failed (unreadable or invalid endpoints file); the last good endpoints keep serving',
 } as const;
+
+/**
+ * Codes of the proxy's own answers on the wire: the `code` of the JSON body
+ * `{"error":"...","code":"..."}`, with the status each goes with.
+ */
+export const PROXY_ERROR_CODES = {
+  SG_ERR_NO_ENDPOINT: '503: no endpoint can take the request; the message names the balancer\'s reason (empty, all-unavailable, owner-missing, no-range, no-key)',
+  SG_ERR_UPSTREAM_CONNECT: '502: the endpoint refused or could not be reached',
+  SG_ERR_UPSTREAM_CONNECT_TIMEOUT: '504: connecting to the endpoint took longer than timeouts.connectMs',
+  SG_ERR_UPSTREAM_RESET: '502: the connection to the endpoint closed or failed before the response was complete',
+  SG_ERR_UPSTREAM_TIMEOUT: '504: the endpoint sent no response headers within timeouts.upstreamHeadersMs',
+  SG_ERR_UPSTREAM_PROTOCOL: '502: the endpoint sent a response that is not valid HTTP/1.1',
+  SG_ERR_SHUTTING_DOWN: '503: the proxy is shutting down',
+  SG_ERR_BAD_REQUEST: '400: the request is not valid HTTP/1.1 (syntax, framing, Host)',
+  SG_ERR_HEADERS_TOO_LARGE: '431: the request head is larger than maxHeaderBytes',
+  SG_ERR_REQUEST_TIMEOUT: '408: the request head did not arrive within timeouts.clientHeadersMs',
+  SG_ERR_METHOD: '405: CONNECT is not proxied',
+  SG_ERR_INTERNAL: '500: the proxy failed on this request (a bug; it keeps serving others)',
+} as const;
+
+export type ProxyErrorCode = keyof typeof PROXY_ERROR_CODES;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 

@@ -24,7 +24,7 @@ export class DiscoveryError extends ShardgateError {
   readonly field: string | null;
 
   constructor(source: string, message: string, cause?: unknown) {
-    super(cause instanceof ShardgateError ? cause.code : 'SG_ERR_ENDPOINTS', message, cause === undefined ? undefined : { cause });
+    super(cause instanceof ShardgateError ? cause.code : 'SG_ERR_DISCOVERY', message, cause === undefined ? undefined : { cause });
     this.name = 'DiscoveryError';
     this.source = source;
     this.field = cause instanceof ConfigError ? cause.field : null;

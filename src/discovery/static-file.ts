@@ -111,7 +111,7 @@ export class StaticFileSource implements EndpointSource {
     try {
       text = await readFile(this.path, 'utf8');
     } catch (e) {
-      throw new ConfigError('SG_ERR_ENDPOINTS', this.#label, `cannot be read (${errnoOf(e)}): give the path of a YAML or JSON list of endpoints`, { cause: e });
+      throw new ConfigError('SG_ERR_DISCOVERY', this.#label, `cannot be read (${errnoOf(e)}): give the path of a YAML or JSON list of endpoints`, { cause: e });
     }
     const set = parseEndpointsText(text, this.#label, (this.#set?.version ?? 0) + 1);
     this.#text = text;

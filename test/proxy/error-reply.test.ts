@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ErrorReply } from '../../src/proxy/error-reply.js';
-import { NO_ENDPOINT_REPLIES, PROXY_ERROR_CODES, REPLIES, errorReply } from '../../src/proxy/error-reply.js';
+import { PROXY_ERROR_CODES } from '../../src/errors.js';
+import { NO_ENDPOINT_REPLIES, REPLIES, errorReply } from '../../src/proxy/error-reply.js';
 
 const ALL: [string, ErrorReply][] = [...Object.entries(REPLIES), ...Object.entries(NO_ENDPOINT_REPLIES)];
 
