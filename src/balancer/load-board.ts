@@ -70,7 +70,10 @@ export class EndpointLoad {
     const board = this.#board;
     if (this.inflight > 0) {
       this.inflight--;
-      if (this.attached) board.totalInflight--;
+      if (this.attached) {
+        board.totalInflight--;
+        board.watcher?.loadChanged(this.endpoint.index);
+      }
     }
     if (outcome === 'cancelled') return;
     const now = board.clock.nowMs();
@@ -93,8 +96,19 @@ export class EndpointLoad {
   }
 }
 
+/**
+ * Told of every change of an endpoint's load, for algorithms that keep their own index of loads
+ * (least request's heap). Calls are synchronous, from begin() and done().
+ */
+export interface LoadWatcher {
+  loadChanged(index: number): void;
+  availabilityChanged(): void;
+}
+
 export class LoadBoard {
   readonly clock: Clock;
+  /** At most one per board: the algorithm that indexes loads. */
+  watcher: LoadWatcher | null = null;
   readonly decayMs: number;
   readonly defaultRttMs: number;
   /** In-flight requests over the endpoints of the current set. */
@@ -152,6 +166,7 @@ export class LoadBoard {
     if (load.available === next) return;
     load.available = next;
     this.#recount();
+    this.watcher?.availabilityChanged();
   }
 
   #recount(): void {
@@ -173,6 +188,7 @@ export class LoadBoard {
     load.inflight++;
     load.picks++;
     this.totalInflight++;
+    this.watcher?.loadChanged(index);
     return load.pick;
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Pick } from '../../src/balancer/balancer.js';
+import { seededRng } from '../../src/balancer/rng.js';
 import { assertIdle, contract, countOf, expectOk, harness, pickNames, specs, weighted } from './helpers.js';
 
 contract({ label: 'least-request', config: { algorithm: 'least-request' }, endpoints: specs(5), allDraining: 'all-unavailable', allExcluded: 'all-unavailable', keys: null });
@@ -51,4 +52,34 @@ test('least-request: skips the least loaded when it is excluded', () => {
   assert.equal(p.endpoint.name, 'svc-1');
   p.done(0, 'ok');
   for (const q of held) q.done(0, 'ok');
+});
+
+test('least-request: under random load, every pick costs the least of all usable endpoints (the heap agrees with a full scan)', () => {
+  const h = harness({ algorithm: 'least-request' }, weighted([1, 3, 2, 1, 5, 1, 2, 4, 1, 1, 3, 2]), 11);
+  const rng = seededRng(5);
+  const live: Pick[] = [];
+  const cost = (i: number): number => (h.board.loads[i]!.inflight + 1) / h.board.loads[i]!.endpoint.weight;
+  for (let step = 0; step < 20_000; step++) {
+    if (step === 5_000) h.board.setAvailable('svc-4', false);
+    if (step === 10_000) h.board.setAvailable('svc-4', true);
+    while (live.length > 0 && rng.below(3) !== 0) {
+      const j = rng.below(live.length);
+      live[j]!.done(0, 'ok');
+      live[j] = live[live.length - 1]!;
+      live.pop();
+    }
+    let least = Infinity;
+    h.board.loads.forEach((l, i) => {
+      if (l.available) least = Math.min(least, cost(i));
+    });
+    const p = expectOk(h.balancer.pick(null, null));
+    const i = p.endpoint.index;
+    assert.ok(h.board.loads[i]!.available, `step ${step}: picked unavailable ${p.endpoint.name}`);
+    // The pick has already begun, so its cost is read as it was before.
+    const before = h.board.loads[i]!.inflight / p.endpoint.weight;
+    assert.ok(Math.abs(before - least) < 1e-9, `step ${step}: picked ${p.endpoint.name} at ${before}, least is ${least}`);
+    live.push(p);
+  }
+  for (const p of live) p.done(0, 'ok');
+  assertIdle(h.board, 'least-request');
 });
