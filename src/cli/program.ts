@@ -103,6 +103,7 @@ function packageVersion(): string {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
     return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
   } catch {
+    // Only --version reads this; a package without its package.json must still run.
     return '0.0.0';
   }
 }

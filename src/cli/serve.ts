@@ -39,8 +39,9 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
   const keySource = config.key === null ? null : parseKeySource(config.key, 'key');
 
   let source: EndpointSource;
+  let fileSource: StaticFileSource | null = null;
   if (config.endpoints.kind === 'file') {
-    const fileSource = new StaticFileSource(config.endpoints.path);
+    fileSource = new StaticFileSource(config.endpoints.path);
     // Fails the start (exit 2, the file's error) rather than serving 503s from an empty set.
     await fileSource.load();
     source = fileSource;
@@ -65,6 +66,7 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
     address = await proxy.listen(config.listen.port, config.listen.host);
   } catch (e) {
     unsubscribe();
+    await proxy.close();
     // The proxy wraps the socket error; its errno (EADDRINUSE, EACCES) is what the operator needs.
     const cause = e instanceof Error ? (e.cause as NodeJS.ErrnoException | undefined) : undefined;
     const code = cause?.code ?? (e instanceof Error ? e.message : String(e));
@@ -75,7 +77,16 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
     'listening',
   );
 
+  // SIGHUP re-reads the endpoints file now (as nginx and HAProxy reload on it); without a handler
+  // Node's default would end the process without a graceful shutdown.
+  const onHangup = (): void => {
+    if (fileSource === null) return;
+    logger.info('SIGHUP: re-reading the endpoints file');
+    fileSource.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
+  };
+  process.on('SIGHUP', onHangup);
   const signal = await nextSignal(logger);
+  process.off('SIGHUP', onHangup);
   logger.info({ signal, graceMs: config.proxy.timeouts.shutdownGraceMs }, 'shutting down');
   unsubscribe();
   const overrun = setTimeout(() => {

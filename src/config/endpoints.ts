@@ -40,6 +40,11 @@ export function parseEndpointList(data: unknown, field: string, origin: Origin, 
 export function parseEndpointsText(text: string, file: string, version = 0): EndpointSet {
   const data = parseYaml(text, file, 'SG_ERR_ENDPOINTS');
   const origin: Origin = { file };
+  const list = Array.isArray(data) ? data : typeof data === 'object' && data !== null ? (data as { endpoints?: unknown }).endpoints : undefined;
+  if (Array.isArray(list) && list.length === 0) {
+    // Refused like an empty document: a save caught half-way must not take every pod out.
+    throw configError('SG_ERR_ENDPOINTS', 'endpoints', 'is an empty list: an endpoints file must name at least one endpoint; to take every endpoint out of rotation, mark them draining: true', origin);
+  }
   if (Array.isArray(data)) return parseEndpointList(data, 'endpoints', origin, version);
   if (typeof data === 'object' && data !== null) {
     const keys = Object.keys(data);

@@ -119,6 +119,11 @@ test('cli: serve --config with a watched endpoints file; flags override the file
   assert.match(String(warning.msg), /endpoints\[1\]\.address: is "nowhere"/);
   assert.equal((await get(port)).status, 200);
 
+  // SIGHUP re-reads the file now; it does not end the process (Node's default would).
+  served.child.kill('SIGHUP');
+  await served.waitFor((l) => l.msg === 'SIGHUP: re-reading the endpoints file', 'SIGHUP log line');
+  assert.equal((await get(port)).status, 200);
+
   assert.equal((await served.stop()).code, 0);
 });
 

@@ -20,9 +20,6 @@ test('endpoints file: a list under "endpoints:", in JSON', () => {
   assert.equal(set.endpoints[0]!.address, 'http://a.svc:8080');
 });
 
-test('endpoints file: an explicit empty list is an empty set', () => {
-  assert.equal(parseEndpointsText('[]', 'eps.yaml').endpoints.length, 0);
-});
 
 function refusal(text: string): ConfigError {
   try {
@@ -44,6 +41,14 @@ test('endpoints file error: duplicate names', () => {
   const e = refusal('- {name: a, address: "10.0.0.1:80"}\n- {name: a, address: "10.0.0.2:80"}\n');
   assert.equal(e.field, 'endpoints[1].name');
   assert.match(e.message, /^eps\.yaml: endpoints\[1\]\.name: "a" appears twice/);
+});
+
+test('endpoints file error: an empty list, bare or under endpoints:, is refused (a half-written save must not empty the set)', () => {
+  for (const text of ['[]', 'endpoints: []']) {
+    const e = refusal(text);
+    assert.equal(e.field, 'endpoints');
+    assert.match(e.message, /^eps\.yaml: endpoints: is an empty list: .*draining/);
+  }
 });
 
 test('endpoints file error: an empty document is refused, not taken as no endpoints', () => {
