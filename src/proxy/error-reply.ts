@@ -26,6 +26,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   408: 'Request Timeout',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
@@ -56,10 +57,12 @@ export const REPLIES = Object.freeze({
   shuttingDown: errorReply(503, 'SG_ERR_SHUTTING_DOWN', 'the proxy is shutting down'),
   badRequest: errorReply(400, 'SG_ERR_BAD_REQUEST', 'malformed HTTP request'),
   badHost: errorReply(400, 'SG_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)'),
+  badFraming: errorReply(400, 'SG_ERR_BAD_REQUEST', 'a request Transfer-Encoding must end with chunked (RFC 9112 section 6.3)'),
   badTarget: errorReply(400, 'SG_ERR_BAD_REQUEST', 'the request target must be a path (/...) or an absolute http URL'),
   headersTooLarge: errorReply(431, 'SG_ERR_HEADERS_TOO_LARGE', 'the request headers are too large'),
   requestTimeout: errorReply(408, 'SG_ERR_REQUEST_TIMEOUT', 'the request headers did not arrive in time'),
   connectMethod: errorReply(405, 'SG_ERR_METHOD', 'CONNECT is not supported'),
+  transferCoding: errorReply(501, 'SG_ERR_TRANSFER_CODING', 'the only request transfer coding supported is chunked (RFC 9112 section 6.1)'),
   internal: errorReply(500, 'SG_ERR_INTERNAL', 'internal proxy error'),
 });
 

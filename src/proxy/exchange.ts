@@ -25,7 +25,7 @@ import type { Outcome, Pick } from '../balancer/balancer.js';
 import type { Clock } from '../balancer/clock.js';
 import type { ErrorReply } from './error-reply.js';
 import { sendReply } from './error-reply.js';
-import { responseHeaders, responseTrailers } from './headers.js';
+import { isChunked, responseHeaders, responseTrailers } from './headers.js';
 import type { UpstreamFailure } from './upstream-failure.js';
 import { FAILURES, classifyUpstreamError } from './upstream-failure.js';
 
@@ -53,6 +53,13 @@ export const exchangeChannel = diagnostics.channel('shardgate:proxy:exchange');
 /** The server's response class: it can point at its exchange, which module listeners need. */
 export class ProxyResponse extends ServerResponse<IncomingMessage> {
   exchange: Exchange | null = null;
+  /** The proxy has handled this response's close (see ShardingProxy#responseClosed). */
+  closeSeen = false;
+  /**
+   * A request pipelined behind this one was malformed while this one still waited in Node's
+   * queue: close the connection after this response.
+   */
+  closeWhenDone = false;
 }
 
 // One instance for every abort: undici only passes it back to onResponseError.
@@ -101,11 +108,24 @@ export class Exchange implements Dispatcher.DispatchHandler {
       controller.abort(CLIENT_GONE);
       return;
     }
+    const ctx = this.#ctx;
+    const coding = headers['transfer-encoding'];
+    if (coding !== undefined && !isChunked(coding)) {
+      // `gzip, chunked`, say: undici has undone only the chunking, and the client would get the
+      // coded bytes as plain content. Not relayable: a bad response (RFC 9112 section 6.1).
+      ctx.log.warn({ endpoint: this.endpoint, transferEncoding: coding }, 'response transfer coding from the endpoint cannot be forwarded');
+      this.#fail(FAILURES.badResponse);
+      controller.abort(CLIENT_GONE);
+      return;
+    }
     this.#status = statusCode;
     if (statusCode >= 500) this.#outcome = 'http-5xx';
-    const ctx = this.#ctx;
     try {
-      this.#res.writeHead(statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, ctx.closing || this.#closeAfter));
+      // A pod that answers before the upload is complete (413, say) leaves the rest of the body
+      // unread: close the connection after this response rather than have Node read it for nothing
+      // while the client, waiting for its upload to drain, never sends the next request.
+      const close = ctx.closing || this.#closeAfter || (this.#hasBody && !this.#req.complete);
+      this.#res.writeHead(statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, close));
     } catch (err) {
       // Node refuses what undici accepted (a field value with forbidden characters, say).
       ctx.log.warn({ endpoint: this.endpoint, err }, 'response head from the endpoint cannot be forwarded');
@@ -150,7 +170,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     this.#upstreamDone = true;
     if (this.#ended) return;
-    const failure = this.#clientGone || this.#res.destroyed ? FAILURES.cancelled : classifyUpstreamError(err, this.#controller !== null);
+    // A request body cut short by a client that left (Node destroys the request when its
+    // connection closes) fails the pod request too, as a socket error: not the pod's fault.
+    const req = this.#req;
+    const clientGone = this.#clientGone || this.#res.destroyed || (req.destroyed && !req.complete);
+    const failure = clientGone ? FAILURES.cancelled : classifyUpstreamError(err, this.#controller !== null);
     const log = this.#ctx.log;
     if (log.isLevelEnabled('debug')) {
       log.debug({ endpoint: this.endpoint, outcome: failure.outcome, code: (err as { code?: unknown }).code, err: err.message }, 'request to endpoint failed');

@@ -10,10 +10,13 @@
  * toward the client, undici toward the pod.
  *
  * Besides, toward the pod: Host is kept as the client sent it (the pod sees the name it was asked
- * by); `Expect` is dropped because Node's server has already answered `100-continue` on this hop
+ * by), except that an absolute-form target's authority replaces it (RFC 9112 section 3.2.2); `Expect` is dropped because Node's server has already answered `100-continue` on this hop
  * and undici refuses to send it; X-Forwarded-For gets the client's address appended;
  * X-Forwarded-Proto (`http`: this listener speaks plain HTTP) and X-Forwarded-Host are set,
- * replacing what the client sent, which it could have forged.
+ * replacing what the client sent, which it could have forged; so are `Forwarded` (RFC 7239),
+ * replaced by this hop's element `for=<client>;proto=http;host="<host>"` (not appended to: the
+ * client's elements are as forgeable as its X-Forwarded-Proto), and `X-Real-IP`, replaced by the
+ * client's address.
  *
  * Cost: one pass over the raw header list and one output array per request; the Connection
  * options are split only when Connection names something other than close or keep-alive.
@@ -47,6 +50,9 @@ const REQUEST_FIELDS: ReadonlyMap<string, Field> = new Map([
   ['x-forwarded-for', Field.ForwardedFor],
   ['x-forwarded-proto', Field.Replaced],
   ['x-forwarded-host', Field.Replaced],
+  // The same facts in RFC 7239's syntax, and nginx's single-address field: replaced as well.
+  ['forwarded', Field.Replaced],
+  ['x-real-ip', Field.Replaced],
 ]);
 
 /** Removed from responses (RFC 9110 section 7.6.1); Connection's options are removed as well. */
@@ -67,18 +73,55 @@ export class RequestHeadReader {
   key: string | undefined = undefined;
   /** The request has content: Transfer-Encoding, or a Content-Length other than 0. */
   hasBody = false;
+  /**
+   * What is wrong with Transfer-Encoding, when it is something other than one `chunked`:
+   * `unsupported` when chunked is the final coding (`gzip, chunked`: the proxy would forward the
+   * de-chunked bytes without the coding, so it answers 501, RFC 9112 section 6.1), `unframed` when
+   * it is not (`gzip`: the body length cannot be known, so 400, RFC 9112 section 6.3).
+   */
+  codingProblem: 'unsupported' | 'unframed' | null = null;
 
   /**
    * @param raw `req.rawHeaders` (names in their original case)
    * @param keyField lower-case name of the field that carries the key, or null
    * @param clientAddress the peer's IP, appended to X-Forwarded-For
    */
+  /** Where the x-forwarded-host and forwarded values are in `out`, or -1. */
+  #forwardedHostAt = -1;
+  #forwardedAt = -1;
+  #clientAddress: string | undefined = undefined;
+
+  /**
+   * For an absolute-form target (`GET http://authority/path`): the pod gets the target's authority
+   * as Host, whatever Host line the client sent (RFC 9112 section 3.2.2), and as X-Forwarded-Host.
+   * Call after `read()`; a rare path, so it scans `out`.
+   */
+  useAuthority(authority: string): void {
+    const out = this.out;
+    let replaced = false;
+    for (let i = 0; i + 1 < out.length; i += 2) {
+      if (out[i]!.toLowerCase() === 'host') {
+        out[i + 1] = authority;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out.push('host', authority);
+    if (this.#forwardedHostAt >= 0) out[this.#forwardedHostAt] = authority;
+    else out.push('x-forwarded-host', authority);
+    out[this.#forwardedAt] = forwardedValue(this.#clientAddress, authority);
+    this.host = authority;
+  }
+
   read(raw: readonly string[], keyField: string | null, clientAddress: string | undefined): void {
     const out: string[] = [];
     let host: string | undefined;
     let hostLines = 0;
     let key: string | undefined;
     let hasBody = false;
+    let codings = 0;
+    let lastCoding: string | undefined;
+    let badCoding = false;
     let forwardedFor: string | undefined;
     let connection: string | undefined;
     for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -98,6 +141,8 @@ export class RequestHeadReader {
           break;
         case Field.TransferEncoding:
           hasBody = true;
+          lastCoding = value;
+          if (++codings > 1 || !isChunked(value)) badCoding = true;
           break;
         case Field.ContentLength:
           if (value !== '0') hasBody = true;
@@ -122,13 +167,20 @@ export class RequestHeadReader {
       forwardedFor = forwardedFor === undefined ? clientAddress : `${forwardedFor}, ${clientAddress}`;
     }
     if (forwardedFor !== undefined) out.push('x-forwarded-for', forwardedFor);
+    if (clientAddress !== undefined) out.push('x-real-ip', clientAddress);
+    out.push('forwarded', forwardedValue(clientAddress, host));
+    const forwardedAt = out.length - 1;
     out.push('x-forwarded-proto', 'http');
     if (host !== undefined) out.push('x-forwarded-host', host);
     this.out = out;
+    this.#forwardedAt = forwardedAt;
+    this.#clientAddress = clientAddress;
     this.host = host;
     this.hostLines = hostLines;
     this.key = key;
     this.hasBody = hasBody;
+    this.#forwardedHostAt = host === undefined ? -1 : out.length - 1;
+    this.codingProblem = badCoding ? (endsWithChunked(lastCoding!) ? 'unsupported' : 'unframed') : null;
   }
 }
 
@@ -168,8 +220,38 @@ export function responseTrailers(trailers: IncomingHttpHeaders): Record<string, 
 }
 
 /**
+ * A Transfer-Encoding value that is exactly the chunked coding, the only one the proxy can relay:
+ * each side re-frames the body, so any other coding would be lost. Coding names are
+ * case-insensitive (RFC 9112 section 7); Node and undici have trimmed the value.
+ */
+export function isChunked(value: string | string[]): boolean {
+  if (typeof value !== 'string') return false;
+  return value === 'chunked' || (value.length === 7 && value.toLowerCase() === 'chunked');
+}
+
+/**
+ * This hop's Forwarded element (RFC 7239 section 4): `for=<client>;proto=http;host="<host>"`. An
+ * IPv6 address is bracketed and quoted (section 6), an unknown one is `unknown` (section 6.3), and
+ * the host is a quoted-string, since `host:port` is not a token.
+ */
+export function forwardedValue(clientAddress: string | undefined, host: string | undefined): string {
+  let node = clientAddress ?? 'unknown';
+  if (node.includes(':')) node = `"[${node}]"`;
+  if (host === undefined) return `for=${node};proto=http`;
+  if (host.includes('"') || host.includes('\\')) host = host.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
+  return `for=${node};proto=http;host="${host}"`;
+}
+
+/** Whether the final coding of a Transfer-Encoding list is chunked (off the common path). */
+function endsWithChunked(list: string): boolean {
+  return list.slice(list.lastIndexOf(',') + 1).trim().toLowerCase() === 'chunked';
+}
+
+/**
  * The field names a Connection value lists as its options, lower-case, or null when it lists
- * only `close`, `keep-alive` or `upgrade`, fields that are removed anyway.
+ * only `close`, `keep-alive` or `upgrade`, fields that are removed anyway. Host and
+ * Content-Length are never options: naming them (`Connection: host`) must not strip the
+ * message of its Host or its framing.
  */
 export function connectionOptions(value: string): Set<string> | null {
   // Nearly every message says just this: skip the split.
@@ -178,6 +260,8 @@ export function connectionOptions(value: string): Set<string> | null {
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
     if (name.length === 0 || name === 'close' || name === 'keep-alive' || name === 'upgrade') continue;
+    // Framing and Host are the proxy's to set, never the sender's to remove.
+    if (name === 'host' || name === 'content-length') continue;
     (named ??= new Set()).add(name);
   }
   return named;

@@ -64,11 +64,19 @@ export interface ProxyOptions {
 /** Every duration in milliseconds; 0 disables the ones marked so. */
 
 const SLASH = 47;
-const kResponse = Symbol('shardgate.response');
+const kResponses = Symbol('shardgate.responses');
+const kCloseResponse = Symbol('shardgate.closeResponse');
 
-/** A client connection and its latest response still under way (several only when pipelining). */
+/**
+ * A client connection and its responses not yet closed, oldest first (several only when
+ * pipelining). Node queues the response of a pipelined request until the ones before it finish,
+ * and when the connection closes it destroys the queued requests but never emits 'close' on
+ * their responses: the socket's own 'close' closes them here instead (#socketClosed).
+ */
 interface TrackedSocket extends Socket {
-  [kResponse]: ProxyResponse | null;
+  [kResponses]: ProxyResponse[];
+  /** The proxy's response 'close' listener (one per proxy), called for the queued ones. */
+  [kCloseResponse]: (this: ProxyResponse) => void;
 }
 
 export class ShardingProxy {
@@ -128,7 +136,12 @@ export class ShardingProxy {
       (req, res) => this.#onRequest(req, res),
     );
     server.keepAliveTimeout = t.clientIdleMs;
-    server.on('connection', onConnection);
+    server.on('connection', (socket: Socket) => {
+      const tracked = socket as TrackedSocket;
+      tracked[kResponses] = [];
+      tracked[kCloseResponse] = this.#onResponseClose;
+      socket.on('close', onSocketClose);
+    });
     server.on('clientError', (err: Error, socket: Duplex) => this.#onClientError(err, socket));
     server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.#onConnectMethod(socket));
     server.on('error', (err: Error) => this.#log.error({ err }, 'proxy server error'));
@@ -219,7 +232,20 @@ export class ShardingProxy {
   #onRequest(req: IncomingMessage, res: ProxyResponse): void {
     this.#active++;
     res.on('close', this.#onResponseClose);
-    (req.socket as TrackedSocket)[kResponse] = res;
+    (req.socket as TrackedSocket)[kResponses].push(res);
+    if (res.socket === null) {
+      // Pipelined behind a response still under way: Node has queued this one until the ones
+      // before it finish. Forward it only then, so that one client connection has at most one
+      // request at a pod at a time (HTTP/1.1 answers in order anyway), rather than opening a pod
+      // connection per pipelined request. A closure, but only on this rare path. If the client
+      // leaves first, 'socket' never comes and the connection's 'close' closes the response.
+      res.once('socket', () => this.#dispatch(req, res));
+      return;
+    }
+    this.#dispatch(req, res);
+  }
+
+  #dispatch(req: IncomingMessage, res: ProxyResponse): void {
     try {
       this.#route(req, res);
     } catch (err) {
@@ -238,13 +264,21 @@ export class ShardingProxy {
       this.#refuse(res, REPLIES.badHost, true);
       return;
     }
+    if (reader.codingProblem !== null) {
+      // The body cannot be relayed as sent: close, since Node would otherwise read it.
+      this.#refuse(res, reader.codingProblem === 'unsupported' ? REPLIES.transferCoding : REPLIES.badFraming, true);
+      return;
+    }
     let path = req.url ?? '';
     if (path.charCodeAt(0) !== SLASH) {
       const origin = originForm(path);
-      if (origin === null) {
+      const authority = origin === null ? null : authorityOf(path);
+      if (origin === null || authority === null) {
         this.#refuse(res, REPLIES.badTarget, true);
         return;
       }
+      // RFC 9112 section 3.2.2: the target's authority, not the Host line, names the host.
+      reader.useAuthority(authority);
       path = origin;
     }
     let key: RoutingKey | null = null;
@@ -271,8 +305,11 @@ export class ShardingProxy {
     }
     const exchange = new Exchange(this.#ctx, req, res, endpoint, pick.done, startedMs, hasBody);
     res.exchange = exchange;
+    if (res.closeWhenDone) exchange.closeAfter();
     // The return value is undici's back-pressure signal; with no connection limit the pool
-    // always has or opens a connection, so there is no queue to wait on.
+    // always has or opens a connection, so there is no queue to wait on. A client connection has
+    // at most one request here at a time (#onRequest), so pod connections are bounded by client
+    // connections. TODO(#4): a per-pool connection cap, with a bounded queue.
     upstream.pool.dispatch({ path, method: req.method ?? 'GET', headers: reader.out, body: hasBody ? req : null }, exchange);
   }
 
@@ -281,17 +318,28 @@ export class ShardingProxy {
    * and for an unread body, which Node would otherwise read to the end for nothing.
    */
   #refuse(res: ProxyResponse, reply: ErrorReply, close: boolean): void {
-    sendReply(res, reply, null, close || this.#ctx.closing);
+    sendReply(res, reply, null, close || this.#ctx.closing || res.closeWhenDone);
   }
 
+  /** Once per response: from its 'close', or from its connection's 'close' if Node queued it. */
   #responseClosed(res: ProxyResponse): void {
+    if (res.closeSeen) return;
+    res.closeSeen = true;
     const exchange = res.exchange;
     if (exchange !== null) {
       res.exchange = null;
       exchange.responseClosed();
     }
     const socket = res.req.socket as TrackedSocket | null;
-    if (socket !== null && socket[kResponse] === res) socket[kResponse] = null;
+    if (socket !== null) {
+      // Responses close in order: the one closing is nearly always the first.
+      const list = socket[kResponses];
+      if (list[0] === res) list.shift();
+      else {
+        const i = list.indexOf(res);
+        if (i >= 0) list.splice(i, 1);
+      }
+    }
     if (--this.#active === 0 && this.#onIdle !== null) this.#onIdle();
   }
 
@@ -309,7 +357,8 @@ export class ShardingProxy {
     }
     const reply = code === 'HPE_HEADER_OVERFLOW' ? REPLIES.headersTooLarge : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? REPLIES.requestTimeout : REPLIES.badRequest;
     if (this.#log.isLevelEnabled('debug')) this.#log.debug({ code, status: reply.status, err: err.message }, 'malformed request');
-    const res = (socket as TrackedSocket)[kResponse] ?? null;
+    const list = (socket as TrackedSocket)[kResponses];
+    const res = list === undefined ? null : (list[list.length - 1] ?? null);
     if (res === null) {
       socket.end(reply.raw, () => socket.destroy());
     } else if (res.writableEnded) {
@@ -322,6 +371,9 @@ export class ShardingProxy {
       else sendReply(res, reply, null, true);
     } else if (res.exchange !== null) {
       res.exchange.closeAfter();
+    } else if (res.socket === null) {
+      // Still queued behind another response, not yet forwarded: it closes the connection once done.
+      res.closeWhenDone = true;
     } else {
       socket.destroy();
     }
@@ -334,8 +386,13 @@ export class ShardingProxy {
   }
 }
 
-function onConnection(socket: Socket): void {
-  (socket as TrackedSocket)[kResponse] = null;
+/** The client connection closed: close the responses Node queued and will never close. */
+function onSocketClose(this: Socket): void {
+  const socket = this as TrackedSocket;
+  const pending = socket[kResponses].splice(0);
+  const close = socket[kCloseResponse];
+  // A response Node did close is skipped by its closeSeen mark.
+  for (const res of pending) close.call(res);
 }
 
 function onDetachedSocketError(this: Duplex, _err: Error): void {
@@ -356,6 +413,22 @@ function originForm(target: string): string | null {
   const query = target.indexOf('?', scheme + 3);
   if (slash < 0 || (query >= 0 && query < slash)) return query < 0 ? '/' : `/${target.slice(query)}`;
   return target.slice(slash);
+}
+
+/**
+ * The authority (`host[:port]`, without any `user@`) of an absolute-form target that
+ * `originForm()` accepted; null when it is empty.
+ */
+function authorityOf(target: string): string | null {
+  const start = target.indexOf('://') + 3;
+  let end = target.length;
+  const slash = target.indexOf('/', start);
+  if (slash >= 0) end = slash;
+  const query = target.indexOf('?', start);
+  if (query >= 0 && query < end) end = query;
+  const at = target.lastIndexOf('@', end - 1);
+  const authority = target.slice(at >= start ? at + 1 : start, end);
+  return authority.length === 0 ? null : authority;
 }
 
 function resolveTimeouts(given: Partial<ProxyTimeouts>): Readonly<Required<ProxyTimeouts>> {

@@ -79,3 +79,60 @@ export function headerOf(text: string, name: string): string | undefined {
   }
   return undefined;
 }
+
+/** An open raw connection whose reply is collected as it arrives, for tests that drive it step by step. */
+export interface RawConnection {
+  readonly socket: net.Socket;
+  /** Everything received so far, as latin1 text. */
+  text(): string;
+  /** Resolves once the connection has closed (either side). */
+  readonly closed: Promise<void>;
+  /** Resolves once `text()` includes `needle`, or rejects when the connection closes first. */
+  until(needle: string): Promise<void>;
+}
+
+/** Connects to 127.0.0.1:port; the caller writes, and must destroy the socket. */
+export async function rawConnect(port: number): Promise<RawConnection> {
+  const socket = net.connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  let waiters: { needle: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  const text = (): string => Buffer.concat(chunks).toString('latin1');
+  const check = (): void => {
+    const t = text();
+    waiters = waiters.filter((w) => {
+      if (!t.includes(w.needle)) return true;
+      w.resolve();
+      return false;
+    });
+  };
+  let isClosed = false;
+  const closed = new Promise<void>((resolve) => {
+    socket.on('close', () => {
+      isClosed = true;
+      for (const w of waiters) w.reject(new Error(`connection closed before ${JSON.stringify(w.needle)}; got ${JSON.stringify(text().slice(-200))}`));
+      waiters = [];
+      resolve();
+    });
+  });
+  socket.on('data', (d: Buffer) => {
+    chunks.push(d);
+    check();
+  });
+  // A reset still leaves what arrived in `chunks`; 'close' follows.
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return {
+    socket,
+    text,
+    closed,
+    until: (needle) =>
+      new Promise<void>((resolve, reject) => {
+        if (text().includes(needle)) resolve();
+        else if (isClosed) reject(new Error(`connection closed before ${JSON.stringify(needle)}`));
+        else waiters.push({ needle, resolve, reject });
+      }),
+  };
+}

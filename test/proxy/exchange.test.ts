@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { PassThrough } from 'node:stream';
+import { pino } from 'pino';
+import type { Dispatcher } from 'undici';
 import { seededRng } from '../../src/balancer/rng.js';
+import { Exchange } from '../../src/proxy/exchange.js';
+import type { ProxyResponse } from '../../src/proxy/exchange.js';
 import { closedPort, startBackend } from '../helpers/backends.js';
 import type { Backend } from '../helpers/backends.js';
 import { assertNoInflight, oneConnection, recordExchanges, send, startProxy, waitFor } from './harness.js';
@@ -262,6 +266,16 @@ test('502 when the pod answers garbage', async () => {
   await expectFailure(liar, null, {}, { status: 502, code: 'SG_ERR_UPSTREAM_PROTOCOL', outcome: 'reset' });
 });
 
+test('502 when the pod answers with a transfer coding other than chunked (it would reach the client decoded wrong)', async () => {
+  const coder = await startBackend('gzip-0', (req, res) => {
+    req.resume();
+    // Node frames this as chunked and keeps the header as given.
+    res.writeHead(200, { 'content-type': 'text/plain', 'transfer-encoding': 'gzip, chunked' });
+    res.end('not really gzip');
+  });
+  await expectFailure(coder, null, {}, { status: 502, code: 'SG_ERR_UPSTREAM_PROTOCOL', outcome: 'reset' });
+});
+
 test('a pod 5xx is forwarded as is and counted as http-5xx', async () => {
   const busy = await startBackend('busy-0', (req, res) => {
     req.resume();
@@ -378,4 +392,21 @@ test('the client connection stays reusable after a pod failure', async () => {
     await client.close();
     await h.stop();
   }
+});
+
+test('Exchange: a pod request failing because the client destroyed its request mid-body is cancelled, not a reset', () => {
+  const outcomes: string[] = [];
+  const ctx = { clock: { nowMs: () => 0 }, log: pino({ level: 'silent' }), endpointHeader: false, closing: false };
+  // The request Node destroyed when the client's connection closed mid-upload; its response not
+  // (yet) marked destroyed, as for a response Node has queued or not closed yet.
+  const req = { destroyed: true, complete: false } as unknown as IncomingMessage;
+  let resDestroyed = 0;
+  const res = { destroyed: false, headersSent: false, destroy: () => resDestroyed++ } as unknown as ProxyResponse;
+  const exchange = new Exchange(ctx, req, res, 'pod-0', (_t, outcome) => outcomes.push(outcome), 0, true);
+  const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
+  exchange.onRequestStart(controller);
+  // What undici reports when the body stream it was writing breaks.
+  exchange.onResponseError(controller, Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }));
+  assert.deepEqual(outcomes, ['cancelled']);
+  assert.equal(resDestroyed, 1, 'nobody is listening: no reply, the response is destroyed');
 });

@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { EndpointSpec } from '../../src/balancer/endpoint.js';
@@ -33,6 +36,8 @@ export interface HarnessOptions {
   readonly endpointHeader?: boolean;
   readonly maxHeaderBytes?: number;
   readonly seed?: number;
+  /** Default: a silent logger. */
+  readonly logger?: Logger;
 }
 
 export interface Harness {
@@ -59,6 +64,7 @@ export async function startProxy(options: HarnessOptions = {}): Promise<Harness>
     ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
     ...(options.endpointHeader === undefined ? {} : { endpointHeader: options.endpointHeader }),
     ...(options.maxHeaderBytes === undefined ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   const backends = options.backends ?? [];
   proxy.updateEndpoints(createEndpointSet([...endpointSpecs(backends), ...(options.endpoints ?? [])], 1));
@@ -118,4 +124,27 @@ export function recordExchanges(): { readonly events: ExchangeEvent[]; stop(): v
   };
   diagnostics.subscribe('shardgate:proxy:exchange', onEvent);
   return { events, stop: () => diagnostics.unsubscribe('shardgate:proxy:exchange', onEvent) };
+}
+
+/**
+ * A debug logger whose log lines the test can wait for: `next(msg)` resolves when a line with that
+ * `msg` is logged after the call, so a test can order its steps after the proxy's own.
+ */
+export function watchedLogger(): { readonly logger: Logger; next(msg: string): Promise<void> } {
+  let waiters: { msg: string; resolve: () => void }[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback): void {
+      const msg = (JSON.parse(chunk.toString('utf8')) as { msg?: string }).msg;
+      waiters = waiters.filter((w) => {
+        if (w.msg !== msg) return true;
+        w.resolve();
+        return false;
+      });
+      callback();
+    },
+  });
+  return {
+    logger: pino({ level: 'debug' }, stream),
+    next: (msg) => new Promise<void>((resolve) => waiters.push({ msg, resolve })),
+  };
 }

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RequestHeadReader, connectionOptions, responseHeaders, responseTrailers } from '../../src/proxy/headers.js';
+import { RequestHeadReader, connectionOptions, forwardedValue, responseHeaders, responseTrailers } from '../../src/proxy/headers.js';
 import { startBackend } from '../helpers/backends.js';
 import { headerOf, rawExchange, statusOf } from '../helpers/raw-http.js';
 import { assertNoInflight, startProxy } from './harness.js';
@@ -45,6 +45,8 @@ test('RequestHeadReader: drops hop-by-hop fields and the ones Connection names, 
     ['X-Affinity', 'k1'],
     ['Accept', '*/*'],
     ['x-forwarded-for', '203.0.113.9, 198.51.100.2, 127.0.0.1'],
+    ['x-real-ip', '127.0.0.1'],
+    ['forwarded', 'for=127.0.0.1;proto=http;host="shop.example"'],
     ['x-forwarded-proto', 'http'],
     ['x-forwarded-host', 'shop.example'],
   ]);
@@ -60,13 +62,13 @@ test('RequestHeadReader: body detection, repeated Host, cookies joined, reuse be
   assert.equal(reader.hostLines, 2);
   assert.equal(reader.hasBody, true);
   assert.equal(reader.key, 'a=1; sid=2');
-  assert.deepEqual(pairs(reader.out), [['Host', 'a'], ['Cookie', 'a=1'], ['Cookie', 'sid=2'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'a']]);
+  assert.deepEqual(pairs(reader.out), [['Host', 'a'], ['Cookie', 'a=1'], ['Cookie', 'sid=2'], ['forwarded', 'for=unknown;proto=http;host="a"'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'a']]);
   reader.read(['Content-Length', '0'], null, '::1');
   assert.equal(reader.hasBody, false);
   assert.equal(reader.host, undefined);
   assert.equal(reader.hostLines, 0);
   assert.equal(reader.key, undefined);
-  assert.deepEqual(pairs(reader.out), [['Content-Length', '0'], ['x-forwarded-for', '::1'], ['x-forwarded-proto', 'http']]);
+  assert.deepEqual(pairs(reader.out), [['Content-Length', '0'], ['x-forwarded-for', '::1'], ['x-real-ip', '::1'], ['forwarded', 'for="[::1]";proto=http'], ['x-forwarded-proto', 'http']]);
 });
 
 test('responseHeaders: drops hop-by-hop fields, adds the endpoint, closes when asked', () => {
@@ -131,4 +133,58 @@ test('end to end: the pod sees no hop-by-hop fields and the X-Forwarded-* set; t
   } finally {
     await h.stop();
   }
+});
+
+test('an absolute-form target: the pod gets its authority as Host and X-Forwarded-Host (RFC 9112 section 3.2.2)', async () => {
+  let body = '';
+  const backend = await startBackend('abs-0', (req, res) => {
+    body = '';
+    req.setEncoding('latin1');
+    req.on('data', (d: string) => (body += d));
+    req.on('end', () => res.end('ok'));
+  });
+  const h = await startProxy({ backends: [backend], keySource: null });
+  try {
+    const r = await rawExchange(h.port, 'GET http://user@evil.example:8080/x?q=1 HTTP/1.1\r\nHost: good.example\r\nConnection: close\r\n\r\n');
+    assert.equal(statusOf(r.text), 200);
+    assert.equal(backend.lastHeaders!.host, 'evil.example:8080');
+    assert.equal(backend.lastHeaders!['x-forwarded-host'], 'evil.example:8080');
+    assert.equal(backend.lastHeaders!.forwarded, 'for=127.0.0.1;proto=http;host="evil.example:8080"');
+    const bare = await rawExchange(h.port, 'GET http://other.example HTTP/1.0\r\n\r\n');
+    assert.equal(statusOf(bare.text), 200);
+    assert.equal(backend.lastHeaders!.host, 'other.example');
+    assert.equal(backend.lastHeaders!['x-forwarded-host'], 'other.example');
+    // Connection naming Host or Content-Length strips neither.
+    const named = await rawExchange(h.port, 'POST /y HTTP/1.1\r\nHost: good.example\r\nConnection: host, content-length, close\r\nContent-Length: 5\r\n\r\nhello');
+    assert.equal(statusOf(named.text), 200);
+    assert.equal(backend.lastHeaders!.host, 'good.example');
+    assert.equal(backend.lastHeaders!['content-length'], '5');
+    assert.equal(body, 'hello');
+    assert.equal(connectionOptions('host, Content-Length'), null);
+    await assertNoInflight(h);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('Forwarded (RFC 7239) and X-Real-IP from the client are replaced like X-Forwarded-*, not passed through', async () => {
+  const backend = await startBackend('fwd-0');
+  const h = await startProxy({ backends: [backend], keySource: null });
+  try {
+    const r = await rawExchange(
+      h.port,
+      'GET / HTTP/1.1\r\nHost: good.example:8080\r\nForwarded: for=6.6.6.6;proto=https;host=admin\r\nforwarded: for=7.7.7.7\r\nX-Real-IP: 6.6.6.6\r\nConnection: close\r\n\r\n',
+    );
+    assert.equal(statusOf(r.text), 200);
+    const seen = backend.lastHeaders!;
+    assert.equal(seen.forwarded, 'for=127.0.0.1;proto=http;host="good.example:8080"');
+    assert.equal(seen['x-real-ip'], '127.0.0.1');
+    await assertNoInflight(h);
+  } finally {
+    await h.stop();
+  }
+  // Quoting (RFC 7239 section 6): IPv6 bracketed and quoted, the host a quoted-string, escaped.
+  assert.equal(forwardedValue('2001:db8::1', 'a'), 'for="[2001:db8::1]";proto=http;host="a"');
+  assert.equal(forwardedValue(undefined, 'we"ird\\'), 'for=unknown;proto=http;host="we\\"ird\\\\"');
+  assert.equal(forwardedValue('10.0.0.1', undefined), 'for=10.0.0.1;proto=http');
 });

@@ -6,8 +6,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startBackend, startBackends } from '../helpers/backends.js';
-import { headerOf, jsonBodyOf, rawExchange, statusOf } from '../helpers/raw-http.js';
-import { assertNoInflight, oneConnection, recordExchanges, send, startProxy, waitFor } from './harness.js';
+import { headerOf, jsonBodyOf, rawConnect, rawExchange, statusOf } from '../helpers/raw-http.js';
+import { assertNoInflight, oneConnection, recordExchanges, send, startProxy, waitFor, watchedLogger } from './harness.js';
+
+/** A promise and its resolver. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
 
 interface ErrorBody {
   error: string;
@@ -40,6 +47,31 @@ test('400 for garbage, for Content-Length with Transfer-Encoding, and for bad fr
       assert.ok(r.closedByServer, `${what}: the proxy closes the connection`);
     }
     assert.equal(backends[0]!.requests, 0, 'nothing malformed reached the pod');
+    await assertNoInflight(h);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('501 for a request transfer coding other than chunked (RFC 9112 section 6.1), which would be forwarded decoded wrong', async () => {
+  const backends = await startBackends(1);
+  const h = await startProxy({ backends, keySource: null });
+  try {
+    for (const coding of ['gzip, chunked', 'deflate,chunked', 'x-custom, chunked']) {
+      const r = await rawExchange(h.port, `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ${coding}\r\n\r\n4\r\nGZIP\r\n0\r\n\r\n`);
+      expectReply(r.text, 501, 'SG_ERR_TRANSFER_CODING');
+      assert.equal(headerOf(r.text, 'connection'), 'close', coding);
+      assert.ok(r.closedByServer, `${coding}: the proxy closes the connection`);
+    }
+    // RFC 9112 section 6.3: a request whose final coding is not chunked has no knowable length.
+    const unframed = await rawExchange(h.port, 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc');
+    expectReply(unframed.text, 400, 'SG_ERR_BAD_REQUEST');
+    assert.ok(unframed.closedByServer);
+    assert.equal(backends[0]!.requests, 0, 'nothing reached the pod');
+    // Plain chunked, in any case, is forwarded.
+    const ok = await rawExchange(h.port, 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n4\r\nbody\r\n0\r\n\r\n');
+    assert.equal(statusOf(ok.text), 200);
+    assert.equal(backends[0]!.requests, 1);
     await assertNoInflight(h);
   } finally {
     await h.stop();
@@ -153,8 +185,7 @@ test('a body that breaks its framing mid-request is answered 400, and the pod re
   try {
     const cases = [
       ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n', 'zz\r\n'],
-      // RFC 9112 section 6.3: a request whose final coding is not chunked has no knowable length.
-      ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n', 'abc'],
+      ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n', 'not-hex\r\n'],
     ];
     for (const parts of cases) {
       const r = await rawExchange(h.port, parts, { gapMs: 100 });
@@ -172,29 +203,49 @@ test('a body that breaks its framing mid-request is answered 400, and the pod re
   }
 });
 
-test('a bad request pipelined behind a good one: the good one is served, then the connection closes', async () => {
+// The timeout turns a connection left open (the regression) into a failure rather than a hang.
+test('a bad request pipelined behind a good one: the good one is served, then the connection closes', { timeout: 10_000 }, async () => {
+  let arrived = gate();
+  let release = gate();
   const backend = await startBackend('pipe-0', (req, res) => {
     req.resume();
+    arrived.open();
     if (req.url === '/late-head') {
-      setTimeout(() => res.end('late head'), 150);
+      void release.promise.then(() => res.end('late head'));
     } else {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('early head, ');
-      setTimeout(() => res.end('late body'), 150);
+      void release.promise.then(() => res.end('late body'));
     }
   });
   const records = recordExchanges();
-  const h = await startProxy({ backends: [backend], keySource: null });
+  const watch = watchedLogger();
+  const h = await startProxy({ backends: [backend], keySource: null, logger: watch.logger });
   try {
+    // The bad bytes arrive while the good response is under way: before its head (closeAfter
+    // marks the exchange) and after it (the connection ends on 'finish').
     for (const [path, body] of [['/late-head', 'late head'], ['/early-head', 'late body']] as const) {
-      const r = await rawExchange(h.port, [`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`, 'NOT HTTP\r\n\r\n'], { gapMs: 50 });
-      assert.equal(statusOf(r.text), 200, path);
-      assert.ok(r.text.includes(body), `${path}: ${JSON.stringify(r.text)}`);
-      assert.ok(r.closedByServer, `${path}: closed after the good response`);
+      arrived = gate();
+      release = gate();
+      const conn = await rawConnect(h.port);
+      conn.socket.write(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`);
+      await arrived.promise;
+      if (path === '/early-head') await conn.until('early head, ');
+      const refused = watch.next('malformed request');
+      conn.socket.write('NOT HTTP\r\n\r\n');
+      await refused;
+      release.open();
+      await conn.closed;
+      const text = conn.text();
+      assert.equal(statusOf(text), 200, path);
+      assert.ok(text.includes(body), `${path}: ${JSON.stringify(text)}`);
+      assert.ok(!text.includes('HTTP/1.1 400'), `${path}: nothing but the good response: ${JSON.stringify(text)}`);
+      if (path === '/late-head') assert.equal(headerOf(text, 'connection'), 'close', 'the head, still unsent, says so');
     }
     await assertNoInflight(h);
     assert.deepEqual(records.events.map((e) => e.outcome), ['ok', 'ok']);
   } finally {
+    release.open();
     records.stop();
     await h.stop();
   }
@@ -207,27 +258,35 @@ test('the proxy survives a batch of garbage and keeps serving everyone else', as
   try {
     const before = await send(client, '/', { headers: { cookie: 'sid=abc' } });
     assert.equal(before.status, 200);
-    const garbage = [
-      '\x00\x01\x02\x03\r\n\r\n',
-      'GET\r\n\r\n',
-      'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n',
-      'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n',
-      'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n',
-      'GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n',
-      `GET /${'a'.repeat(70_000)} HTTP/1.1\r\nHost: a\r\n\r\n`,
-      'GET / HTTP/1.1\r\nHost: a\r\nCookie: sid\r\nCookie: ;;;=;sid=%zz%\r\n\r\n',
-      'GET /accounts/%E0%A4%A HTTP/1.1\r\nHost: a\r\nCookie: sid="unterminated\r\n\r\n',
-      'GET / HTTP/1.1\r\nHost: a\r\nConnection: x-a, , ,x-b\r\nX-A: 1\r\n\r\n',
-      'GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n',
-      'GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
-      'GET / HTTP/1.1\r\n' + 'X: y\r\n'.repeat(3000) + '\r\n',
-      'GET / HTTP/1.1\r\nHost: a\r\n\r\nGARBAGE AFTER A GOOD REQUEST\r\n\r\n',
-      'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nshort',
+    // [bytes, the status of the first response]; 0: no response (the proxy waits for the rest).
+    const garbage: [string, number][] = [
+      ['\x00\x01\x02\x03\r\n\r\n', 400],
+      ['GET\r\n\r\n', 400],
+      ['GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n', 400],
+      ['GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n', 400],
+      ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n', 400],
+      ['GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n', 400],
+      [`GET /${'a'.repeat(70_000)} HTTP/1.1\r\nHost: a\r\n\r\n`, 431],
+      // Junk in the key's cookie is no key: the keyless fallback serves it.
+      ['GET / HTTP/1.1\r\nHost: a\r\nCookie: sid\r\nCookie: ;;;=;sid=%zz%\r\n\r\n', 200],
+      ['GET /accounts/%E0%A4%A HTTP/1.1\r\nHost: a\r\nCookie: sid="unterminated\r\n\r\n', 200],
+      ['GET / HTTP/1.1\r\nHost: a\r\nConnection: x-a, , ,x-b\r\nX-A: 1\r\n\r\n', 200],
+      // Node answers 100 Continue itself, then the pod's 200 follows.
+      ['GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n', 100],
+      // Upgrade is hop-by-hop: dropped, and the request is served as a plain GET.
+      ['GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n', 200],
+      // Node keeps the first 2000 fields (maxHeadersCount): no Host among them.
+      ['GET / HTTP/1.1\r\n' + 'X: y\r\n'.repeat(3000) + '\r\n', 400],
+      // The good request is answered, then the connection closes.
+      ['GET / HTTP/1.1\r\nHost: a\r\n\r\nGARBAGE AFTER A GOOD REQUEST\r\n\r\n', 200],
+      ['POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nshort', 0],
     ];
-    const results = await Promise.all(garbage.map((g) => rawExchange(h.port, g, { timeoutMs: 1_000 })));
+    const results = await Promise.all(garbage.map(([g]) => rawExchange(h.port, g, { timeoutMs: 1_000 })));
     for (const [i, r] of results.entries()) {
-      const status = statusOf(r.text);
-      assert.ok(status === 0 || (status >= 100 && status < 600), `case ${i}: ${JSON.stringify(r.text.slice(0, 80))}`);
+      const want = garbage[i]![1];
+      assert.equal(statusOf(r.text), want, `case ${i}: ${JSON.stringify(r.text.slice(0, 80))}`);
+      if (want === 100) assert.match(r.text, /\r\n\r\nHTTP\/1\.1 200 /, `case ${i}: the final response follows`);
+      if (want >= 400) assert.ok(r.closedByServer, `case ${i}: a refused request closes its connection`);
     }
     // The keep-alive client from before is still served, and so is a new one.
     const after = await send(client, '/', { headers: { cookie: 'sid=abc' } });
