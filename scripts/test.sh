@@ -21,7 +21,8 @@ else
   targets=(dist/test)
 fi
 # Files that match *.test.js under the targets; each file runs in its own process.
-mapfile -t files < <(find "${targets[@]}" -name '*.test.js' 2>/dev/null | sort; for t in "${targets[@]}"; do [ -f "$t.js" ] && echo "$t.js"; done)
+# (A single file is not a directory: find fails on it, which must not end the list under set -e.)
+mapfile -t files < <({ find "${targets[@]}" -name '*.test.js' 2>/dev/null || true; } | sort; for t in "${targets[@]}"; do if [ -f "$t.js" ]; then echo "$t.js"; fi; done)
 if [ "${#files[@]}" -eq 0 ]; then
   echo "no test files under: ${targets[*]}" >&2
   exit 1

@@ -1,7 +1,16 @@
 /**
  * Addresses as people and discovery write them. `parseHostPort` reads `host:port` and `[v6]:port`
  * (the listen address, and the core of every endpoint address); `parseEndpointAddress` adds the
- * `http://host[:port][/]` form and yields the origin an endpoint's upstream pool connects to.
+ * URL forms that choose how the proxy talks to the pod, and yields the origin its upstream pool
+ * connects to:
+ *
+ * | address                 | to the pod                         |
+ * |-------------------------|------------------------------------|
+ * | `host:port`, `http://`  | HTTP/1.1 over TCP                  |
+ * | `https://host:port`     | HTTP/1.1 over TLS                  |
+ * | `h2c://host:port`       | HTTP/2 over TCP (prior knowledge)  |
+ * | `h2://host:port`        | HTTP/2 over TLS (ALPN h2)          |
+ *
  * Parsed when a config or an endpoint set arrives, never per request.
  */
 import { isIP } from 'node:net';
@@ -13,10 +22,21 @@ export interface HostPort {
   readonly port: number;
 }
 
+export type UpstreamProtocol = 'h1' | 'h2';
+
 export interface UpstreamAddress extends HostPort {
-  /** `http://host:port` (IPv6 in brackets): the origin of the endpoint's pool. */
+  /** `http://host:port` or `https://host:port` (IPv6 in brackets): the origin of the endpoint's pool. */
   readonly origin: string;
+  readonly protocol: UpstreamProtocol;
+  readonly tls: boolean;
 }
+
+const SCHEMES: Readonly<Record<string, { protocol: UpstreamProtocol; tls: boolean; port: number }>> = {
+  http: { protocol: 'h1', tls: false, port: 80 },
+  https: { protocol: 'h1', tls: true, port: 443 },
+  h2c: { protocol: 'h2', tls: false, port: 80 },
+  h2: { protocol: 'h2', tls: true, port: 443 },
+};
 
 /** A parse that returns its refusal, so that the caller can name the field the text came from. */
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
@@ -24,7 +44,7 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 // RFC 1123 labels: what Kubernetes accepts for Service and pod DNS names.
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const PORT = /^\d{1,5}$/;
-const FORMS = 'write host:port, [v6]:port or http://host:port, for example 10.0.0.7:8080';
+const FORMS = 'write host:port, [v6]:port, or a URL http://, https://, h2c:// (HTTP/2 cleartext) or h2:// (HTTP/2 over TLS) with host and port, for example 10.0.0.7:8080 or h2c://10.0.0.7:50051';
 
 /**
  * `host:port` or `[v6]:port`. `minPort` is 0 where the kernel may choose (listen), 1 where a real
@@ -75,18 +95,22 @@ export function parseEndpointAddress(address: string, field = 'address'): Upstre
   };
   if (typeof address !== 'string' || address.length === 0) return fail(FORMS);
   let rest = address;
+  let kind = SCHEMES.http!;
   let defaultPort: number | null = null;
   const scheme = rest.indexOf('://');
   if (scheme >= 0) {
     const name = rest.slice(0, scheme).toLowerCase();
-    if (name !== 'http') return fail(`the scheme ${name}:// is not supported (plain HTTP/1.1 to pods): ${FORMS}`);
+    const known = SCHEMES[name];
+    if (known === undefined) return fail(`the scheme ${name}:// is not supported: ${FORMS}`);
+    kind = known;
     rest = rest.slice(scheme + 3);
     if (rest.endsWith('/')) rest = rest.slice(0, -1);
     if (/[/?#@]/.test(rest)) return fail(`a URL address holds only scheme, host and port, no path, query or user: ${FORMS}`);
-    defaultPort = 80;
+    defaultPort = kind.port;
   }
   const r = parseHostPort(rest, 1, defaultPort);
   if (!r.ok) return fail(r.reason);
   const { host, port } = r.value;
-  return Object.freeze({ host, port, origin: `http://${formatHostPort(r.value)}` });
+  const origin = `${kind.tls ? 'https' : 'http'}://${formatHostPort(r.value)}`;
+  return Object.freeze({ host, port, origin, protocol: kind.protocol, tls: kind.tls });
 }

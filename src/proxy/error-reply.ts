@@ -4,15 +4,19 @@
  * the header list when the endpoint name is added.
  * The codes are catalogued in src/errors.ts with every other code.
  */
-import type { ServerResponse } from 'node:http';
 import type { NoPickReason } from '../balancer/balancer.js';
 import type { ProxyErrorCode } from '../errors.js';
+import type { ClientResponse } from './client-response.js';
+import { writeHeadTo } from './client-response.js';
+import { grpcStatusOf, sendGrpcStatus } from './grpc.js';
 import { ENDPOINT_HEADER } from './headers.js';
 
 
 export interface ErrorReply {
   readonly status: number;
   readonly code: ProxyErrorCode;
+  /** What went wrong, for people: the JSON body's `error`, a gRPC call's `grpc-message`. */
+  readonly message: string;
   readonly body: Buffer;
   /** For `writeHead`, without Connection. */
   readonly headers: readonly string[];
@@ -24,6 +28,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
+  413: 'Content Too Large',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   501: 'Not Implemented',
@@ -37,7 +42,7 @@ export function errorReply(status: number, code: ProxyErrorCode, message: string
   const length = String(body.length);
   const headers = Object.freeze(['content-type', 'application/json', 'content-length', length, 'cache-control', 'no-store']);
   const head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n`;
-  return Object.freeze({ status, code, body, headers, raw: Buffer.concat([Buffer.from(head, 'latin1'), body]) });
+  return Object.freeze({ status, code, message, body, headers, raw: Buffer.concat([Buffer.from(head, 'latin1'), body]) });
 }
 
 export const NO_ENDPOINT_REPLIES: Readonly<Record<NoPickReason, ErrorReply>> = Object.freeze({
@@ -53,12 +58,15 @@ export const REPLIES = Object.freeze({
   connectTimeout: errorReply(504, 'SG_ERR_UPSTREAM_CONNECT_TIMEOUT', 'connecting to the endpoint timed out'),
   reset: errorReply(502, 'SG_ERR_UPSTREAM_RESET', 'the connection to the endpoint failed before the response was complete'),
   headersTimeout: errorReply(504, 'SG_ERR_UPSTREAM_TIMEOUT', 'the endpoint did not answer in time'),
+  deadline: errorReply(504, 'SG_ERR_DEADLINE', 'the call\'s deadline (grpc-timeout) passed'),
   badResponse: errorReply(502, 'SG_ERR_UPSTREAM_PROTOCOL', 'the endpoint sent an invalid HTTP response'),
+  refusedStream: errorReply(503, 'SG_ERR_UPSTREAM_REFUSED', 'the endpoint refused the request without processing it (HTTP/2 REFUSED_STREAM or GOAWAY)'),
   shuttingDown: errorReply(503, 'SG_ERR_SHUTTING_DOWN', 'the proxy is shutting down'),
   badRequest: errorReply(400, 'SG_ERR_BAD_REQUEST', 'malformed HTTP request'),
   badHost: errorReply(400, 'SG_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)'),
   badFraming: errorReply(400, 'SG_ERR_BAD_REQUEST', 'a request Transfer-Encoding must end with chunked (RFC 9112 section 6.3)'),
   badTarget: errorReply(400, 'SG_ERR_BAD_REQUEST', 'the request target must be a path (/...) or an absolute http URL'),
+  bodyTooLarge: errorReply(413, 'SG_ERR_BODY_TOO_LARGE', 'the request body is larger than the proxy accepts'),
   headersTooLarge: errorReply(431, 'SG_ERR_HEADERS_TOO_LARGE', 'the request headers are too large'),
   requestTimeout: errorReply(408, 'SG_ERR_REQUEST_TIMEOUT', 'the request headers did not arrive in time'),
   connectMethod: errorReply(405, 'SG_ERR_METHOD', 'CONNECT is not supported'),
@@ -67,10 +75,20 @@ export const REPLIES = Object.freeze({
 });
 
 /**
- * Answers with `reply`. `close` ends the client connection after it (set when the request body
- * was not read, so that Node need not drain an upload nobody wants).
+ * Answers with `reply`: JSON, or a gRPC status for a gRPC call. `close` ends an HTTP/1.1 client
+ * connection after it (set when the request body was not read, so that Node need not drain an
+ * upload nobody wants); an HTTP/2 stream ends alone.
  */
-export function sendReply(res: ServerResponse, reply: ErrorReply, endpoint: string | null, close: boolean): void {
+export function sendReply(res: ClientResponse, reply: ErrorReply, endpoint: string | null, close: boolean): void {
+  if (res.h2) {
+    if (res.grpc) {
+      sendGrpcStatus(res, grpcStatusOf(reply), reply.message, endpoint);
+      return;
+    }
+    writeHeadTo(res, reply.status, endpoint === null ? reply.headers : [...reply.headers, ENDPOINT_HEADER, endpoint]);
+    res.end(reply.body);
+    return;
+  }
   let headers = reply.headers;
   if (endpoint !== null || close) {
     const list = headers.slice();

@@ -12,22 +12,52 @@
  * The handler uses the controller API of undici 7 (onRequestStart, onResponseStart...), not the
  * deprecated onConnect/onHeaders one.
  *
+ * The same handler serves both kinds of upstream (an undici Pool for HTTP/1.1, an H2Upstream for
+ * HTTP/2, which offers the same dispatch shape) and both kinds of client (Node's HTTP/1.1 server
+ * and its HTTP/2 compatibility layer, see client-response.ts).
+ *
+ * Attempts: an attempt that fails before the response reached the client may be handed back to
+ * the proxy's RetryPolicy, which picks another endpoint and dispatches this same exchange again.
+ * Each attempt ends its own pick. Callbacks from an abandoned attempt (one whose pod answered 503
+ * and was retried) carry that attempt's controller and are ignored.
+ *
  * Lean per request: one Exchange object; listeners are module functions that find the exchange
- * through the response (`ProxyResponse.exchange`), so nothing is bound or closed over per request.
+ * through the response (`ClientResponse.exchange`), so nothing is bound or closed over per request.
  */
 import diagnostics from 'node:diagnostics_channel';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { errors } from 'undici';
 import type { Outcome, Pick } from '../balancer/balancer.js';
 import type { Clock } from '../balancer/clock.js';
+import type { Endpoint } from '../balancer/endpoint.js';
+import type { RoutingKey } from '../balancer/hash.js';
+import type { ClientRequest, ClientResponse, ProxyResponse } from './client-response.js';
+import { responseGone, writeHeadTo, writeTo } from './client-response.js';
 import type { ErrorReply } from './error-reply.js';
 import { sendReply } from './error-reply.js';
+import { GRPC_STATUS, sendGrpcStatus } from './grpc.js';
 import { isChunked, responseHeaders, responseTrailers } from './headers.js';
 import type { UpstreamFailure } from './upstream-failure.js';
 import { FAILURES, classifyUpstreamError } from './upstream-failure.js';
+
+export { ProxyResponse } from './client-response.js';
+
+/**
+ * Decides whether a failed attempt is tried again elsewhere, and does it. Called only while
+ * nothing of the response has reached the client.
+ */
+export interface RetryPolicy {
+  /**
+   * `failure` is the attempt's error, or null when the pod answered `status` (5xx). Returns true
+   * when the exchange has been dispatched again (after `exchange.reattempt()`).
+   */
+  retry(exchange: Exchange, failure: UpstreamFailure | null, status: number): boolean;
+  /** A retried exchange has ended: its retry no longer counts against the budget. */
+  finished(exchange: Exchange): void;
+}
 
 /** State the proxy shares with all of its exchanges. */
 export interface ExchangeContext {
@@ -37,6 +67,16 @@ export interface ExchangeContext {
   readonly endpointHeader: boolean;
   /** Set once close() starts: responses then ask the client to close the connection. */
   closing: boolean;
+  readonly retries: RetryPolicy | null;
+}
+
+/** What the exchange sends to the pod, kept for a retry. */
+export interface ExchangeRequest {
+  readonly path: string;
+  readonly method: string;
+  readonly headers: string[];
+  /** The client's request stream, a buffered body, or null. */
+  readonly body: Readable | Buffer | null;
 }
 
 /** What subscribers of the `shardgate:proxy:exchange` diagnostics channel receive, once per pick. */
@@ -46,36 +86,38 @@ export interface ExchangeEvent {
   /** The pod's status; 0 when it sent none. */
   readonly status: number;
   readonly durationMs: number;
+  /** 1 for the first attempt, 2 for the first retry... */
+  readonly attempt: number;
 }
 
 export const exchangeChannel = diagnostics.channel('shardgate:proxy:exchange');
 
-/** The server's response class: it can point at its exchange, which module listeners need. */
-export class ProxyResponse extends ServerResponse<IncomingMessage> {
-  exchange: Exchange | null = null;
-  /** The proxy has handled this response's close (see ShardingProxy#responseClosed). */
-  closeSeen = false;
-  /**
-   * A request pipelined behind this one was malformed while this one still waited in Node's
-   * queue: close the connection after this response.
-   */
-  closeWhenDone = false;
-}
-
 // One instance for every abort: undici only passes it back to onResponseError.
 const CLIENT_GONE = new errors.RequestAbortedError('the client closed the connection');
+const RETRIED = new errors.RequestAbortedError('the attempt is retried on another endpoint');
+const DEADLINE = new errors.RequestAbortedError('the call\'s deadline passed');
 
 export class Exchange implements Dispatcher.DispatchHandler {
   /** The endpoint's name as it was at pick time (Pick objects are rebound on set updates). */
-  readonly endpoint: string;
+  endpoint: string;
+  readonly request: ExchangeRequest;
+  readonly key: RoutingKey | null;
+  /** 1, then 2 on the first retry... */
+  attempt = 1;
+  /** Endpoints tried so far, once there is a retry (null before: no allocation on the common path). */
+  tried: Set<Endpoint> | null = null;
   readonly #ctx: ExchangeContext;
-  readonly #req: IncomingMessage;
-  readonly #res: ProxyResponse;
-  readonly #done: Pick['done'];
-  readonly #startedMs: number;
+  readonly #req: ClientRequest;
+  readonly #res: ClientResponse;
+  #done: Pick['done'];
+  #startedMs: number;
+  /** The attempt's pick has not ended yet. */
+  #pickOpen = true;
   /** The request has a body, which may be unread when the answer goes out. */
   readonly #hasBody: boolean;
   #controller: Dispatcher.DispatchController | null = null;
+  /** An abandoned attempt's controller: its late callbacks are ignored. */
+  #stale: Dispatcher.DispatchController | null = null;
   #outcome: Outcome = 'ok';
   #status = 0;
   #ended = false;
@@ -85,23 +127,51 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** Close the client connection after this response (a later pipelined request was malformed). */
   #closeAfter = false;
   #drainHooked = false;
+  #deadline: NodeJS.Timeout | null = null;
 
-  constructor(ctx: ExchangeContext, req: IncomingMessage, res: ProxyResponse, endpoint: string, done: Pick['done'], startedMs: number, hasBody: boolean) {
+  constructor(ctx: ExchangeContext, req: ClientRequest, res: ClientResponse, request: ExchangeRequest, key: RoutingKey | null, endpoint: string, done: Pick['done'], startedMs: number, hasBody: boolean) {
     this.#ctx = ctx;
     this.#req = req;
     this.#res = res;
+    this.request = request;
+    this.key = key;
     this.endpoint = endpoint;
     this.#done = done;
     this.#startedMs = startedMs;
     this.#hasBody = hasBody;
   }
 
+  /** The client request's body stream (for a retry's replay check). */
+  get clientRequest(): ClientRequest {
+    return this.#req;
+  }
+
+  /** Starts the next attempt on another endpoint; the caller dispatches right after. */
+  reattempt(endpoint: string, done: Pick['done'], startedMs: number): void {
+    this.attempt++;
+    this.endpoint = endpoint;
+    this.#done = done;
+    this.#startedMs = startedMs;
+    this.#pickOpen = true;
+    this.#controller = null;
+    this.#outcome = 'ok';
+    this.#status = 0;
+    this.#upstreamDone = false;
+  }
+
+  /** A gRPC call's deadline: past it the pod request is cancelled and the client gets DEADLINE_EXCEEDED. */
+  setDeadline(ms: number): void {
+    this.#deadline = setTimeout(onDeadline, ms, this);
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (controller === this.#stale) return;
     this.#controller = controller;
     if (this.#clientGone || this.#ended) controller.abort(CLIENT_GONE);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (controller === this.#stale) return;
     // 1xx: Node's server has already answered Expect itself; interim responses end here.
     if (statusCode < 200) return;
     if (this.#clientGone || this.#ended) {
@@ -109,6 +179,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     const ctx = this.#ctx;
+    if (statusCode >= 500 && ctx.retries !== null) {
+      this.#endPick('http-5xx', statusCode);
+      if (ctx.retries.retry(this, null, statusCode)) {
+        this.#stale = controller;
+        controller.abort(RETRIED);
+        return;
+      }
+    }
     const coding = headers['transfer-encoding'];
     if (coding !== undefined && !isChunked(coding)) {
       // `gzip, chunked`, say: undici has undone only the chunking, and the client would get the
@@ -120,12 +198,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.#status = statusCode;
     if (statusCode >= 500) this.#outcome = 'http-5xx';
+    const res = this.#res;
     try {
-      // A pod that answers before the upload is complete (413, say) leaves the rest of the body
-      // unread: close the connection after this response rather than have Node read it for nothing
-      // while the client, waiting for its upload to drain, never sends the next request.
-      const close = ctx.closing || this.#closeAfter || (this.#hasBody && !this.#req.complete);
-      this.#res.writeHead(statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, close));
+      if (res.h2) {
+        writeHeadTo(res, statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, false));
+      } else {
+        // A pod that answers before the upload is complete (413, say) leaves the rest of the body
+        // unread: close the connection after this response rather than have Node read it for
+        // nothing while the client, waiting for its upload to drain, never sends the next request.
+        const close = ctx.closing || this.#closeAfter || (this.#hasBody && !this.#req.complete);
+        res.writeHead(statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, close));
+      }
     } catch (err) {
       // Node refuses what undici accepted (a field value with forbidden characters, say).
       ctx.log.warn({ endpoint: this.endpoint, err }, 'response head from the endpoint cannot be forwarded');
@@ -135,14 +218,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#ended) return;
+    if (this.#ended || controller === this.#stale) return;
     const res = this.#res;
-    if (res.destroyed) {
+    if (responseGone(res)) {
       this.#clientGone = true;
       controller.abort(CLIENT_GONE);
       return;
     }
-    if (!res.write(chunk)) {
+    if (!writeTo(res, chunk)) {
       controller.pause();
       if (!this.#drainHooked) {
         this.#drainHooked = true;
@@ -151,7 +234,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    if (controller === this.#stale) return;
     this.#upstreamDone = true;
     if (this.#ended) return;
     const res = this.#res;
@@ -167,17 +251,23 @@ export class Exchange implements Dispatcher.DispatchHandler {
     res.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+  onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (controller !== undefined && controller === this.#stale) return;
     this.#upstreamDone = true;
     if (this.#ended) return;
     // A request body cut short by a client that left (Node destroys the request when its
     // connection closes) fails the pod request too, as a socket error: not the pod's fault.
     const req = this.#req;
-    const clientGone = this.#clientGone || this.#res.destroyed || (req.destroyed && !req.complete);
+    const clientGone = this.#clientGone || responseGone(this.#res) || (req.destroyed && !req.complete);
     const failure = clientGone ? FAILURES.cancelled : classifyUpstreamError(err, this.#controller !== null);
     const log = this.#ctx.log;
     if (log.isLevelEnabled('debug')) {
-      log.debug({ endpoint: this.endpoint, outcome: failure.outcome, code: (err as { code?: unknown }).code, err: err.message }, 'request to endpoint failed');
+      log.debug({ endpoint: this.endpoint, attempt: this.attempt, outcome: failure.outcome, code: (err as { code?: unknown }).code, err: err.message }, 'request to endpoint failed');
+    }
+    const retries = this.#ctx.retries;
+    if (!clientGone && retries !== null && !this.#res.headersSent && failure.reply !== null) {
+      this.#endPick(failure.outcome, 0);
+      if (retries.retry(this, failure, 0)) return;
     }
     this.#fail(failure);
   }
@@ -212,7 +302,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
    * connection, so the bad bytes cost only their own request.
    */
   closeAfter(): void {
-    if (this.#res.headersSent) this.#res.once('finish', endConnection);
+    const res = this.#res;
+    if (res.h2) return;
+    if (res.headersSent) res.once('finish', endConnection);
     else this.#closeAfter = true;
   }
 
@@ -221,11 +313,31 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!this.#ended) this.#controller?.resume();
   }
 
+  /** The deadline passed: cancel the pod request, answer DEADLINE_EXCEEDED (or end the stream so). */
+  expire(): void {
+    this.#deadline = null;
+    if (this.#ended) return;
+    const res = this.#res;
+    if (res.h2 && res.grpc && res.headersSent) {
+      this.#finish('timeout');
+      sendGrpcStatus(res, GRPC_STATUS.DEADLINE_EXCEEDED, 'the call\'s deadline (grpc-timeout) passed', null);
+    } else {
+      this.#fail(FAILURES.deadline);
+    }
+    this.#controller?.abort(DEADLINE);
+  }
+
   #fail(failure: UpstreamFailure): void {
     this.#finish(failure.outcome);
     const res = this.#res;
+    if (res.h2 && res.grpc && failure.reply !== null && !res.writableEnded) {
+      // A gRPC client learns of a failure from a status, also mid-response.
+      sendReply(res, failure.reply, this.#ctx.endpointHeader ? this.endpoint : null, false);
+      return;
+    }
     if (res.headersSent || failure.reply === null) {
-      // A response cut short must not look complete to the client: close its connection.
+      // A response cut short must not look complete to the client: close its connection (for
+      // HTTP/2, reset its stream).
       res.destroy();
       return;
     }
@@ -233,20 +345,35 @@ export class Exchange implements Dispatcher.DispatchHandler {
     sendReply(res, failure.reply, this.#ctx.endpointHeader ? this.endpoint : null, unread || this.#ctx.closing);
   }
 
-  /** The one place the pick ends. */
-  #finish(outcome: Outcome): void {
-    this.#ended = true;
-    const ctx = this.#ctx;
+  /** Ends the current attempt's pick (once), telling the balancer and any subscriber how it went. */
+  #endPick(outcome: Outcome, status: number): void {
+    if (!this.#pickOpen) return;
+    this.#pickOpen = false;
     this.#done(this.#startedMs, outcome);
     if (exchangeChannel.hasSubscribers) {
-      const event: ExchangeEvent = { endpoint: this.endpoint, outcome, status: this.#status, durationMs: ctx.clock.nowMs() - this.#startedMs };
+      const event: ExchangeEvent = { endpoint: this.endpoint, outcome, status, durationMs: this.#ctx.clock.nowMs() - this.#startedMs, attempt: this.attempt };
       exchangeChannel.publish(event);
     }
   }
+
+  /** The one place the exchange ends. */
+  #finish(outcome: Outcome): void {
+    this.#ended = true;
+    this.#endPick(outcome, this.#status);
+    if (this.#deadline !== null) {
+      clearTimeout(this.#deadline);
+      this.#deadline = null;
+    }
+    if (this.attempt > 1) this.#ctx.retries?.finished(this);
+  }
 }
 
-function onResponseDrain(this: ProxyResponse): void {
+function onResponseDrain(this: ClientResponse): void {
   this.exchange?.resume();
+}
+
+function onDeadline(exchange: Exchange): void {
+  exchange.expire();
 }
 
 function endConnection(this: ProxyResponse): void {

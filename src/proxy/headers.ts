@@ -12,7 +12,7 @@
  * Besides, toward the pod: Host is kept as the client sent it (the pod sees the name it was asked
  * by), except that an absolute-form target's authority replaces it (RFC 9112 section 3.2.2); `Expect` is dropped because Node's server has already answered `100-continue` on this hop
  * and undici refuses to send it; X-Forwarded-For gets the client's address appended;
- * X-Forwarded-Proto (`http`: this listener speaks plain HTTP) and X-Forwarded-Host are set,
+ * X-Forwarded-Proto (`http`, or `https` on a TLS listener) and X-Forwarded-Host are set,
  * replacing what the client sent, which it could have forged; so are `Forwarded` (RFC 7239),
  * replaced by this hop's element `for=<client>;proto=http;host="<host>"` (not appended to: the
  * client's elements are as forgeable as its X-Forwarded-Proto), and `X-Real-IP`, replaced by the
@@ -22,6 +22,7 @@
  * options are split only when Connection names something other than close or keep-alive.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { isGrpcContentType } from './grpc.js';
 
 /** Response header that names the endpoint that served the request. */
 export const ENDPOINT_HEADER = 'x-shardgate-endpoint';
@@ -35,6 +36,7 @@ const enum Field {
   Host,
   ForwardedFor,
   Replaced,
+  ContentType,
 }
 
 const REQUEST_FIELDS: ReadonlyMap<string, Field> = new Map([
@@ -53,6 +55,7 @@ const REQUEST_FIELDS: ReadonlyMap<string, Field> = new Map([
   // The same facts in RFC 7239's syntax, and nginx's single-address field: replaced as well.
   ['forwarded', Field.Replaced],
   ['x-real-ip', Field.Replaced],
+  ['content-type', Field.ContentType],
 ]);
 
 /** Removed from responses (RFC 9110 section 7.6.1); Connection's options are removed as well. */
@@ -80,6 +83,16 @@ export class RequestHeadReader {
    * it is not (`gzip`: the body length cannot be known, so 400, RFC 9112 section 6.3).
    */
   codingProblem: 'unsupported' | 'unframed' | null = null;
+  /** Content-Type is application/grpc (or a +suffix): a gRPC call. */
+  grpc = false;
+  /** The `grpc-timeout` value, read only for gRPC calls. */
+  grpcTimeout: string | undefined = undefined;
+  /** `http` or `https`: what this listener speaks, for X-Forwarded-Proto and Forwarded. */
+  readonly #proto: 'http' | 'https';
+
+  constructor(proto: 'http' | 'https' = 'http') {
+    this.#proto = proto;
+  }
 
   /**
    * @param raw `req.rawHeaders` (names in their original case)
@@ -109,7 +122,7 @@ export class RequestHeadReader {
     if (!replaced) out.push('host', authority);
     if (this.#forwardedHostAt >= 0) out[this.#forwardedHostAt] = authority;
     else out.push('x-forwarded-host', authority);
-    out[this.#forwardedAt] = forwardedValue(this.#clientAddress, authority);
+    out[this.#forwardedAt] = forwardedValue(this.#clientAddress, authority, this.#proto);
     this.host = authority;
   }
 
@@ -124,10 +137,25 @@ export class RequestHeadReader {
     let badCoding = false;
     let forwardedFor: string | undefined;
     let connection: string | undefined;
+    let grpc = false;
+    let grpcTimeout: string | undefined;
+    let authority = false;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i]!;
       const value = raw[i + 1]!;
+      if (name.charCodeAt(0) === 58 /* : */) {
+        // HTTP/2 pseudo-headers: the pod gets :authority as Host (RFC 9113 section 8.3.1); method,
+        // path and scheme travel as the request's own.
+        if (name === ':authority') {
+          authority = true;
+          hostLines = 1;
+          host = value;
+          out.push('host', value);
+        }
+        continue;
+      }
       const lower = name.toLowerCase();
+      if (lower === 'grpc-timeout') grpcTimeout = value;
       if (lower === keyField) key = key === undefined ? value : keyField === 'cookie' ? `${key}; ${value}` : key;
       switch (REQUEST_FIELDS.get(lower)) {
         case undefined:
@@ -148,7 +176,13 @@ export class RequestHeadReader {
           if (value !== '0') hasBody = true;
           out.push(name, value);
           break;
+        case Field.ContentType:
+          grpc = isGrpcContentType(value);
+          out.push(name, value);
+          break;
         case Field.Host:
+          // Beside :authority, Host is redundant (RFC 9113 section 8.3.1): :authority wins.
+          if (authority) break;
           if (hostLines++ === 0) {
             host = value;
             out.push(name, value);
@@ -168,9 +202,9 @@ export class RequestHeadReader {
     }
     if (forwardedFor !== undefined) out.push('x-forwarded-for', forwardedFor);
     if (clientAddress !== undefined) out.push('x-real-ip', clientAddress);
-    out.push('forwarded', forwardedValue(clientAddress, host));
+    out.push('forwarded', forwardedValue(clientAddress, host, this.#proto));
     const forwardedAt = out.length - 1;
-    out.push('x-forwarded-proto', 'http');
+    out.push('x-forwarded-proto', this.#proto);
     if (host !== undefined) out.push('x-forwarded-host', host);
     this.out = out;
     this.#forwardedAt = forwardedAt;
@@ -181,6 +215,8 @@ export class RequestHeadReader {
     this.hasBody = hasBody;
     this.#forwardedHostAt = host === undefined ? -1 : out.length - 1;
     this.codingProblem = badCoding ? (endsWithChunked(lastCoding!) ? 'unsupported' : 'unframed') : null;
+    this.grpc = grpc;
+    this.grpcTimeout = grpc ? grpcTimeout : undefined;
   }
 }
 
@@ -234,12 +270,12 @@ export function isChunked(value: string | string[]): boolean {
  * IPv6 address is bracketed and quoted (section 6), an unknown one is `unknown` (section 6.3), and
  * the host is a quoted-string, since `host:port` is not a token.
  */
-export function forwardedValue(clientAddress: string | undefined, host: string | undefined): string {
+export function forwardedValue(clientAddress: string | undefined, host: string | undefined, proto: 'http' | 'https' = 'http'): string {
   let node = clientAddress ?? 'unknown';
   if (node.includes(':')) node = `"[${node}]"`;
-  if (host === undefined) return `for=${node};proto=http`;
+  if (host === undefined) return `for=${node};proto=${proto}`;
   if (host.includes('"') || host.includes('\\')) host = host.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
-  return `for=${node};proto=http;host="${host}"`;
+  return `for=${node};proto=${proto};host="${host}"`;
 }
 
 /** Whether the final coding of a Transfer-Encoding list is chunked (off the common path). */

@@ -1,12 +1,16 @@
 /**
- * The HTTP/1.1 sharding proxy: every request, not every connection, gets its own
- * `balancer.pick()`, so one keep-alive client spreads over all pods and every request for a key
- * reaches the pod that owns it.
+ * The sharding proxy: every request, and every HTTP/2 stream, not every connection, gets its own
+ * `balancer.pick()`, so one keep-alive or multiplexed client spreads over all pods and every
+ * request for a key reaches the pod that owns it.
  *
- * Client side: Node's HTTP server (llhttp, strict parsing) with keep-alive; malformed requests,
- * oversized heads and slow heads are answered from 'clientError' with a status and a JSON body
- * rather than a dropped connection. Pod side: one undici Pool per endpoint (upstreams.ts), bodies
- * streamed both ways with back-pressure (exchange.ts).
+ * Client side: one listener for HTTP/1.1 and HTTP/2 (listener.ts: h2c by its preface on plain
+ * TCP, ALPN with TLS). HTTP/1.1 is Node's HTTP server (llhttp, strict parsing) with keep-alive;
+ * malformed requests, oversized heads and slow heads are answered from 'clientError' with a
+ * status and a JSON body rather than a dropped connection. HTTP/2 is Node's compatibility layer,
+ * so both protocols take the same request path below; gRPC calls are HTTP/2 requests whose
+ * failures are answered as gRPC statuses (grpc.ts), with `grpc-timeout` as their deadline.
+ * Pod side: an undici Pool per HTTP/1.1 endpoint, an H2Upstream per HTTP/2 one (upstreams.ts),
+ * bodies streamed both ways with back-pressure (exchange.ts).
  *
  * Request path per request: one pass over the raw headers (headers.ts), the key read with indexOf
  * scans (key-source.ts) and hashed by `hashKey()` (R7), one pick, one Map lookup, one Exchange,
@@ -17,7 +21,10 @@
  */
 import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import http2 from 'node:http2';
+import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -31,9 +38,13 @@ import type { LoadBoard } from '../balancer/load-board.js';
 import { ConfigError } from '../errors.js';
 import { NO_ENDPOINT_REPLIES, REPLIES, sendReply } from './error-reply.js';
 import type { ErrorReply } from './error-reply.js';
-import type { ExchangeContext } from './exchange.js';
-import { Exchange, ProxyResponse } from './exchange.js';
+import type { ClientRequest, ClientResponse } from './client-response.js';
+import { H2ProxyResponse, ProxyResponse } from './client-response.js';
+import type { ExchangeContext, RetryPolicy } from './exchange.js';
+import { Exchange } from './exchange.js';
+import { parseGrpcTimeout } from './grpc.js';
 import { RequestHeadReader } from './headers.js';
+import { ProtocolListener } from './listener.js';
 import type { KeySource } from './key-source.js';
 import { keyText } from './key-source.js';
 import { UpstreamPools } from './upstreams.js';
@@ -57,9 +68,27 @@ export interface ProxyOptions {
   readonly timeouts?: Partial<ProxyTimeouts>;
   /** Largest request (and response) head; default 16384. */
   readonly maxHeaderBytes?: number;
+  /** Most header fields in a request head; default 100 (HAProxy's tune.http.maxhdr is 101). */
+  readonly maxHeaderCount?: number;
+  /** Client connections accepted at once; 0 (default) for no limit. */
+  readonly maxConnections?: number;
+  /** Concurrent streams per HTTP/2 client connection (SETTINGS_MAX_CONCURRENT_STREAMS); default 100. */
+  readonly maxConcurrentStreams?: number;
+  /** HTTP/2 sessions per `h2c://` or `h2://` endpoint; default 2. */
+  readonly maxUpstreamSessions?: number;
+  /** PEM certificate and key: the listener speaks TLS, with ALPN choosing h2 or http/1.1. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** TLS toward `https://` and `h2://` endpoints (a CA to trust, say). */
+  readonly upstreamTls?: ConnectionOptions;
+  /** Retries on another endpoint; default none. */
+  readonly retries?: RetryPolicy;
   /** Default: a silent logger. */
   readonly logger?: Logger;
 }
+
+export const DEFAULT_MAX_HEADER_COUNT = 100;
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
+export const DEFAULT_UPSTREAM_SESSIONS = 2;
 
 /** Every duration in milliseconds; 0 disables the ones marked so. */
 
@@ -89,9 +118,12 @@ export class ShardingProxy {
   readonly #timeouts: Readonly<Required<ProxyTimeouts>>;
   readonly #ctx: ExchangeContext;
   readonly #pools: UpstreamPools;
-  readonly #reader = new RequestHeadReader();
+  readonly #reader: RequestHeadReader;
   readonly #server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
-  readonly #onResponseClose: (this: ProxyResponse) => void;
+  readonly #h2: http2.Http2Server;
+  readonly #listener: ProtocolListener;
+  readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #onResponseClose: (this: ClientResponse) => void;
   /** Requests whose response has not closed yet. */
   #active = 0;
   #onIdle: (() => void) | null = null;
@@ -110,12 +142,27 @@ export class ShardingProxy {
     if (!Number.isInteger(maxHeaderBytes) || maxHeaderBytes < MIN_HEADER_BYTES || maxHeaderBytes > MAX_HEADER_BYTES_LIMIT) {
       throw new ConfigError('SG_ERR_CONFIG', 'proxy.maxHeaderBytes', `is ${String(maxHeaderBytes)}: use an integer from ${MIN_HEADER_BYTES} to ${MAX_HEADER_BYTES_LIMIT} (Node's default is 16384)`);
     }
-    this.#ctx = { clock: this.#clock, log: this.#log, endpointHeader: options.endpointHeader ?? true, closing: false };
-    this.#pools = new UpstreamPools({ connectMs: t.connectMs, headersMs: t.upstreamHeadersMs, bodyMs: t.upstreamBodyMs, maxHeaderBytes }, this.#log);
+    const maxHeaderCount = checkedInteger(options.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT, 'proxy.maxHeaderCount', 1, 10_000);
+    const maxStreams = checkedInteger(options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS, 'proxy.maxConcurrentStreams', 1, 1_000_000);
+    const maxConnections = checkedInteger(options.maxConnections ?? 0, 'proxy.maxConnections', 0, 10_000_000);
+    const maxSessions = checkedInteger(options.maxUpstreamSessions ?? DEFAULT_UPSTREAM_SESSIONS, 'proxy.maxUpstreamSessions', 1, 1_000);
+    this.#ctx = { clock: this.#clock, log: this.#log, endpointHeader: options.endpointHeader ?? true, closing: false, retries: options.retries ?? null };
+    this.#pools = new UpstreamPools(
+      {
+        connectMs: t.connectMs,
+        headersMs: t.upstreamHeadersMs,
+        bodyMs: t.upstreamBodyMs,
+        maxHeaderBytes,
+        maxH2Sessions: maxSessions,
+        ...(options.upstreamTls === undefined ? {} : { tls: options.upstreamTls }),
+      },
+      this.#log,
+    );
+    this.#reader = new RequestHeadReader(options.tls === undefined ? 'http' : 'https');
 
     // One listener for every response, made once: it finds the exchange through the response.
-    const responseClosed = (res: ProxyResponse): void => this.#responseClosed(res);
-    this.#onResponseClose = function onResponseClose(this: ProxyResponse): void {
+    const responseClosed = (res: ClientResponse): void => this.#responseClosed(res);
+    this.#onResponseClose = function onResponseClose(this: ClientResponse): void {
       responseClosed(this);
     };
     const server = http.createServer<typeof IncomingMessage, typeof ProxyResponse>(
@@ -136,6 +183,7 @@ export class ShardingProxy {
       (req, res) => this.#onRequest(req, res),
     );
     server.keepAliveTimeout = t.clientIdleMs;
+    server.maxHeadersCount = maxHeaderCount;
     server.on('connection', (socket: Socket) => {
       const tracked = socket as TrackedSocket;
       tracked[kResponses] = [];
@@ -146,6 +194,20 @@ export class ShardingProxy {
     server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.#onConnectMethod(socket));
     server.on('error', (err: Error) => this.#log.error({ err }, 'proxy server error'));
     this.#server = server;
+
+    const h2 = http2.createServer(
+      {
+        Http2ServerResponse: H2ProxyResponse,
+        maxHeaderListPairs: maxHeaderCount + 4,
+        settings: { maxConcurrentStreams: maxStreams, maxHeaderListSize: maxHeaderBytes, enablePush: false },
+      },
+      (req, res) => this.#onH2Request(req, res),
+    );
+    h2.on('session', (session: ServerHttp2Session) => this.#onSession(session, t.clientIdleMs));
+    h2.on('sessionError', (err: Error) => this.#log.debug({ err: err.message }, 'HTTP/2 client session failed'));
+    this.#h2 = h2 as unknown as http2.Http2Server;
+    this.#listener = new ProtocolListener(server as unknown as http.Server, this.#h2, { tls: options.tls ?? null, maxConnections, firstBytesMs: t.clientHeadersMs });
+    this.#listener.server.on('error', (err: Error) => this.#log.error({ err }, 'proxy listener error'));
   }
 
   /**
@@ -164,27 +226,18 @@ export class ShardingProxy {
    * Starts accepting connections. `host` defaults to Node's (every interface).
    * @throws ConfigError SG_ERR_LISTEN when the address cannot be bound
    */
-  listen(port: number, host?: string): Promise<{ host: string; port: number }> {
-    const server = this.#server;
+  async listen(port: number, host?: string): Promise<{ host: string; port: number }> {
     const where = `${host ?? '*'}:${port}`;
     if (this.#closed !== null) {
-      return Promise.reject(new ConfigError('SG_ERR_LISTEN', 'listen', `${where}: the proxy is closed; create a new one`));
+      throw new ConfigError('SG_ERR_LISTEN', 'listen', `${where}: the proxy is closed; create a new one`);
     }
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => {
-        server.off('listening', onListening);
-        reject(new ConfigError('SG_ERR_LISTEN', 'listen', `${where} cannot be bound: ${err.message}`, { cause: err }));
-      };
-      const onListening = (): void => {
-        server.off('error', onError);
-        const a = server.address() as AddressInfo;
-        this.#log.info({ host: a.address, port: a.port }, 'proxy listening');
-        resolve({ host: a.address, port: a.port });
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      server.listen(port, host);
-    });
+    try {
+      const a = await this.#listener.listen(port, host);
+      this.#log.info({ host: a.address, port: a.port, tls: this.#listener.secure }, 'proxy listening');
+      return { host: a.address, port: a.port };
+    } catch (err) {
+      throw new ConfigError('SG_ERR_LISTEN', 'listen', `${where} cannot be bound: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   /**
@@ -200,8 +253,11 @@ export class ShardingProxy {
   async #shutdown(): Promise<void> {
     this.#ctx.closing = true;
     const server = this.#server;
-    // net.Server calls back once every connection is gone; Node's close() also drops idle ones.
-    const serverClosed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    // Resolves once every connection is gone.
+    const serverClosed = this.#listener.close();
+    server.closeIdleConnections();
+    // GOAWAY: HTTP/2 clients open no new streams here; the ones under way finish.
+    for (const session of this.#sessions) session.close();
     const drained = await this.#whenIdle(this.#timeouts.shutdownGraceMs);
     if (!drained) {
       this.#log.warn({ requests: this.#active, inflight: this.#board.totalInflight }, 'shutdown grace period over: cutting in-flight requests');
@@ -209,6 +265,7 @@ export class ShardingProxy {
     // What is left is idle keep-alive connections, heads still arriving, or (past the grace
     // period) requests that overstayed.
     server.closeAllConnections();
+    for (const session of this.#sessions) session.destroy();
     await serverClosed;
     await this.#pools.close(!drained);
     this.#log.info('proxy closed');
@@ -245,7 +302,26 @@ export class ShardingProxy {
     this.#dispatch(req, res);
   }
 
-  #dispatch(req: IncomingMessage, res: ProxyResponse): void {
+  #onH2Request(req: Http2ServerRequest, res: H2ProxyResponse): void {
+    this.#active++;
+    res.on('close', this.#onResponseClose);
+    this.#dispatch(req, res);
+  }
+
+  #onSession(session: ServerHttp2Session, idleMs: number): void {
+    this.#sessions.add(session);
+    session.once('close', () => this.#sessions.delete(session));
+    session.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'HTTP/2 client session error'));
+    if (this.#ctx.closing) session.close();
+    // Idle: no frames for idleMs. A session with streams still open (a quiet gRPC stream) stays.
+    if (idleMs > 0) {
+      session.setTimeout(idleMs, () => {
+        if (sessionIdle(session)) session.close();
+      });
+    }
+  }
+
+  #dispatch(req: ClientRequest, res: ClientResponse): void {
     try {
       this.#route(req, res);
     } catch (err) {
@@ -256,10 +332,12 @@ export class ShardingProxy {
     }
   }
 
-  #route(req: IncomingMessage, res: ProxyResponse): void {
+  #route(req: ClientRequest, res: ClientResponse): void {
     const reader = this.#reader;
     reader.read(req.rawHeaders, this.#keyField, req.socket.remoteAddress);
-    const hasBody = reader.hasBody;
+    // An HTTP/2 request has a body unless its HEADERS frame ended the stream.
+    const hasBody = res.h2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : reader.hasBody;
+    if (res.h2) res.grpc = reader.grpc;
     if (reader.hostLines > 1 || (reader.hostLines === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor === 1)) {
       this.#refuse(res, REPLIES.badHost, true);
       return;
@@ -303,26 +381,53 @@ export class ShardingProxy {
       this.#refuse(res, REPLIES.internal, hasBody && !req.complete);
       return;
     }
-    const exchange = new Exchange(this.#ctx, req, res, endpoint, pick.done, startedMs, hasBody);
+    const request = { path, method: req.method ?? 'GET', headers: reader.out, body: hasBody ? req : null };
+    const exchange = new Exchange(this.#ctx, req, res, request, key, endpoint, pick.done, startedMs, hasBody);
     res.exchange = exchange;
-    if (res.closeWhenDone) exchange.closeAfter();
+    if (!res.h2 && res.closeWhenDone) exchange.closeAfter();
+    if (res.grpc) {
+      const deadlineMs = parseGrpcTimeout(reader.grpcTimeout);
+      if (deadlineMs !== null) exchange.setDeadline(deadlineMs);
+    }
     // The return value is undici's back-pressure signal; with no connection limit the pool
     // always has or opens a connection, so there is no queue to wait on. A client connection has
     // at most one request here at a time (#onRequest), so pod connections are bounded by client
     // connections. TODO(#4): a per-pool connection cap, with a bounded queue.
-    upstream.pool.dispatch({ path, method: req.method ?? 'GET', headers: reader.out, body: hasBody ? req : null }, exchange);
+    upstream.pool.dispatch(request, exchange);
+  }
+
+  /**
+   * Dispatches a retried exchange to another endpoint: the key's next owner in its preference
+   * order (the endpoints tried are excluded), or any other endpoint for a keyless request.
+   * Returns false, changing nothing, when no other endpoint can take it.
+   */
+  redispatch(exchange: Exchange, previous: string): boolean {
+    const tried = (exchange.tried ??= new Set());
+    const prev = this.#board.load(previous);
+    if (prev !== undefined) tried.add(prev.endpoint);
+    const pick = this.#balancer.pick(exchange.key, tried);
+    if (pick.kind === 'none') return false;
+    const upstream = this.#pools.get(pick.endpoint.name);
+    if (upstream === undefined) {
+      pick.done(this.#clock.nowMs(), 'cancelled');
+      return false;
+    }
+    tried.add(pick.endpoint);
+    exchange.reattempt(pick.endpoint.name, pick.done, this.#clock.nowMs());
+    upstream.pool.dispatch(exchange.request, exchange);
+    return true;
   }
 
   /**
    * Answers without asking a pod. `close` ends the connection afterwards: for a malformed request,
    * and for an unread body, which Node would otherwise read to the end for nothing.
    */
-  #refuse(res: ProxyResponse, reply: ErrorReply, close: boolean): void {
-    sendReply(res, reply, null, close || this.#ctx.closing || res.closeWhenDone);
+  #refuse(res: ClientResponse, reply: ErrorReply, close: boolean): void {
+    sendReply(res, reply, null, close || this.#ctx.closing || (!res.h2 && res.closeWhenDone));
   }
 
   /** Once per response: from its 'close', or from its connection's 'close' if Node queued it. */
-  #responseClosed(res: ProxyResponse): void {
+  #responseClosed(res: ClientResponse): void {
     if (res.closeSeen) return;
     res.closeSeen = true;
     const exchange = res.exchange;
@@ -330,8 +435,8 @@ export class ShardingProxy {
       res.exchange = null;
       exchange.responseClosed();
     }
-    const socket = res.req.socket as TrackedSocket | null;
-    if (socket !== null) {
+    const socket = res.h2 ? null : (res.req.socket as TrackedSocket | null);
+    if (socket !== null && !res.h2) {
       // Responses close in order: the one closing is nearly always the first.
       const list = socket[kResponses];
       if (list[0] === res) list.shift();
@@ -429,6 +534,19 @@ function authorityOf(target: string): string | null {
   const at = target.lastIndexOf('@', end - 1);
   const authority = target.slice(at >= start ? at + 1 : start, end);
   return authority.length === 0 ? null : authority;
+}
+
+/** No stream of the session is open (Node keeps no public count; its state does). */
+function sessionIdle(session: ServerHttp2Session): boolean {
+  const state = session.state as { streamCount?: number };
+  return state.streamCount === undefined || state.streamCount === 0;
+}
+
+function checkedInteger(value: number, field: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError('SG_ERR_CONFIG', field, `is ${String(value)}: use an integer from ${min} to ${max}`);
+  }
+  return value;
 }
 
 function resolveTimeouts(given: Partial<ProxyTimeouts>): Readonly<Required<ProxyTimeouts>> {

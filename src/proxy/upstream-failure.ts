@@ -17,19 +17,31 @@ export interface UpstreamFailure {
   readonly outcome: Outcome;
   /** What the client gets if the response has not started; null: nobody is listening. */
   readonly reply: ErrorReply | null;
+  /**
+   * The request provably never reached the pod's application: retrying it elsewhere is safe for
+   * any method. Anything else may have been processed.
+   */
+  readonly unsent: boolean;
 }
 
-const failure = (outcome: Outcome, reply: ErrorReply | null): UpstreamFailure => Object.freeze({ outcome, reply });
+const failure = (outcome: Outcome, reply: ErrorReply | null, unsent = false): UpstreamFailure => Object.freeze({ outcome, reply, unsent });
 
 export const FAILURES = Object.freeze({
-  connectFailed: failure('connect-failed', REPLIES.connectFailed),
-  connectTimeout: failure('connect-failed', REPLIES.connectTimeout),
+  connectFailed: failure('connect-failed', REPLIES.connectFailed, true),
+  connectTimeout: failure('connect-failed', REPLIES.connectTimeout, true),
+  /**
+   * HTTP/2 REFUSED_STREAM, or a stream above a GOAWAY's last stream id: the pod says it did not
+   * process it. Not the pod's failure (a graceful shutdown says this too): neutral for health.
+   */
+  refusedStream: failure('cancelled', REPLIES.refusedStream, true),
   reset: failure('reset', REPLIES.reset),
   timeout: failure('timeout', REPLIES.headersTimeout),
+  /** A gRPC call's own deadline passed first. */
+  deadline: failure('timeout', REPLIES.deadline),
   badResponse: failure('reset', REPLIES.badResponse),
   cancelled: failure('cancelled', null),
   /** The pool was closed under the request: it never reached the pod. */
-  closed: failure('cancelled', REPLIES.shuttingDown),
+  closed: failure('cancelled', REPLIES.shuttingDown, true),
   /** undici refused the request itself; it never reached the pod. */
   refused: failure('cancelled', REPLIES.badRequest),
 });
@@ -58,6 +70,8 @@ export function classifyUpstreamError(err: unknown, started: boolean): UpstreamF
     case 'UND_ERR_INVALID_ARG':
     case 'UND_ERR_NOT_SUPPORTED':
       return FAILURES.refused;
+    case 'SG_H2_REFUSED_STREAM':
+      return FAILURES.refusedStream;
     case 'UND_ERR_HEADERS_OVERFLOW':
     case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':

@@ -8,11 +8,15 @@
  *
  * Reconciliation runs off the request path; the request path does one Map lookup by name.
  */
+import type { ConnectionOptions } from 'node:tls';
 import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { EndpointSet } from '../balancer/endpoint.js';
 import type { UpstreamAddress } from './address.js';
 import { parseEndpointAddress } from './address.js';
+import type { H2DispatchOptions } from './h2-upstream.js';
+import { H2Upstream } from './h2-upstream.js';
 
 export interface UpstreamOptions {
   readonly connectMs: number;
@@ -20,13 +24,25 @@ export interface UpstreamOptions {
   /** Longest silence between response body chunks; 0 disables. */
   readonly bodyMs: number;
   readonly maxHeaderBytes: number;
+  /** HTTP/2 sessions per `h2c://` or `h2://` endpoint. */
+  readonly maxH2Sessions: number;
+  /** For `https://` and `h2://` endpoints: trusted CAs, certificate checking. */
+  readonly tls?: ConnectionOptions;
+}
+
+/** What the Exchange dispatches to: an undici Pool (HTTP/1.1) or an H2Upstream. */
+export interface UpstreamTransport {
+  dispatch(options: H2DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
 }
 
 export interface Upstream {
   readonly name: string;
   readonly address: string;
   readonly origin: string;
-  readonly pool: Pool;
+  readonly protocol: 'h1' | 'h2';
+  readonly pool: UpstreamTransport;
 }
 
 export class UpstreamPools {
@@ -34,7 +50,7 @@ export class UpstreamPools {
   readonly #log: Logger;
   #byName = new Map<string, Upstream>();
   /** Pools of removed or re-addressed endpoints, closing once their requests finish. */
-  readonly #retiring = new Map<Pool, Promise<void>>();
+  readonly #retiring = new Map<UpstreamTransport, Promise<void>>();
   #closed = false;
 
   constructor(options: UpstreamOptions, log: Logger) {
@@ -68,7 +84,7 @@ export class UpstreamPools {
         continue;
       }
       const address = parsed.get(ep.name) ?? parseEndpointAddress(ep.address, `endpoints[${ep.index}].address (${ep.name})`);
-      next.set(ep.name, { name: ep.name, address: ep.address, origin: address.origin, pool: this.#createPool(address.origin) });
+      next.set(ep.name, { name: ep.name, address: ep.address, origin: address.origin, protocol: address.protocol, pool: this.#createPool(address) });
       if (current !== undefined) {
         this.#log.info({ endpoint: ep.name, from: current.address, to: ep.address }, 'endpoint address changed: new pool, the old one drains');
         this.#retire(current);
@@ -108,9 +124,17 @@ export class UpstreamPools {
     this.#retiring.set(pool, closing);
   }
 
-  #createPool(origin: string): Pool {
+  #createPool(address: UpstreamAddress): UpstreamTransport {
     const o = this.#options;
-    return new Pool(origin, {
+    if (address.protocol === 'h2') {
+      return new H2Upstream(
+        address.origin,
+        { connectMs: o.connectMs, headersMs: o.headersMs, bodyMs: o.bodyMs, maxSessions: o.maxH2Sessions, maxHeaderBytes: o.maxHeaderBytes, ...(o.tls === undefined ? {} : { tls: o.tls }) },
+        this.#log,
+      );
+    }
+    return new Pool(address.origin, {
+      ...(address.tls && o.tls !== undefined ? { connect: o.tls } : {}),
       connections: null,
       pipelining: 1,
       connectTimeout: o.connectMs,

@@ -121,7 +121,7 @@ test('config error: bad listen address', () => {
 test('config error: bad endpoint address', () => {
   const eps = [TWO[0], { name: 'pod-1', address: 'localhost' }];
   refuses(() => parseConfig({ endpoints: eps }), 'endpoints[1].address', '"localhost"', 'host:port');
-  refuses(() => parseConfig({ endpoints: [{ name: 'a', address: 'https://x:1' }] }), 'endpoints[0].address', 'https');
+  refuses(() => parseConfig({ endpoints: [{ name: 'a', address: 'ftp://x:1' }] }), 'endpoints[0].address', 'ftp', 'h2c://');
 });
 
 test('config error: duplicate endpoint names', () => {

@@ -16,12 +16,26 @@ test('parseEndpointAddress: host:port, [v6]:port and http:// URLs', () => {
     ['http://[::1]:9000', '::1', 9000, 'http://[::1]:9000'],
   ];
   for (const [text, host, port, origin] of cases) {
-    assert.deepEqual(parseEndpointAddress(text), { host, port, origin }, text);
+    assert.deepEqual(parseEndpointAddress(text), { host, port, origin, protocol: 'h1', tls: false }, text);
+  }
+});
+
+test('parseEndpointAddress: the scheme chooses HTTP/1.1 or HTTP/2, over TCP or TLS', () => {
+  const cases: [string, string, number, string, 'h1' | 'h2', boolean][] = [
+    ['https://pod:8443', 'pod', 8443, 'https://pod:8443', 'h1', true],
+    ['https://pod', 'pod', 443, 'https://pod:443', 'h1', true],
+    ['h2c://127.0.0.1:50051', '127.0.0.1', 50051, 'http://127.0.0.1:50051', 'h2', false],
+    ['H2C://[::1]:50051/', '::1', 50051, 'http://[::1]:50051', 'h2', false],
+    ['h2://pod:8443', 'pod', 8443, 'https://pod:8443', 'h2', true],
+    ['h2://pod', 'pod', 443, 'https://pod:443', 'h2', true],
+  ];
+  for (const [text, host, port, origin, protocol, tls] of cases) {
+    assert.deepEqual(parseEndpointAddress(text), { host, port, origin, protocol, tls }, text);
   }
 });
 
 test('parseEndpointAddress: refusals name the field and the value', () => {
-  const bad = ['', 'pod', 'pod:', ':8080', 'pod:0', 'pod:65536', 'pod:80a', '::1:8080', '[::1]', '[::1', '[nope]:80', 'https://pod:443', 'http://pod:80/path', 'http://pod:80?q', 'http://user@pod:80', 'bad_host:80', '-pod:80', 'tcp://pod:80'];
+  const bad = ['', 'pod', 'pod:', ':8080', 'pod:0', 'pod:65536', 'pod:80a', '::1:8080', '[::1]', '[::1', '[nope]:80', 'h3://pod:443', 'h2c://pod:80/path', 'http://pod:80/path', 'http://pod:80?q', 'http://user@pod:80', 'bad_host:80', '-pod:80', 'tcp://pod:80'];
   for (const text of bad) {
     assert.throws(
       () => parseEndpointAddress(text, 'endpoints[3].address'),

@@ -396,13 +396,14 @@ test('the client connection stays reusable after a pod failure', async () => {
 
 test('Exchange: a pod request failing because the client destroyed its request mid-body is cancelled, not a reset', () => {
   const outcomes: string[] = [];
-  const ctx = { clock: { nowMs: () => 0 }, log: pino({ level: 'silent' }), endpointHeader: false, closing: false };
+  const ctx = { clock: { nowMs: () => 0 }, log: pino({ level: 'silent' }), endpointHeader: false, closing: false, retries: null };
   // The request Node destroyed when the client's connection closed mid-upload; its response not
   // (yet) marked destroyed, as for a response Node has queued or not closed yet.
   const req = { destroyed: true, complete: false } as unknown as IncomingMessage;
   let resDestroyed = 0;
   const res = { destroyed: false, headersSent: false, destroy: () => resDestroyed++ } as unknown as ProxyResponse;
-  const exchange = new Exchange(ctx, req, res, 'pod-0', (_t, outcome) => outcomes.push(outcome), 0, true);
+  const request = { path: '/', method: 'POST', headers: [], body: null };
+  const exchange = new Exchange(ctx, req, res, request, null, 'pod-0', (_t: number, outcome: string) => outcomes.push(outcome), 0, true);
   const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
   exchange.onRequestStart(controller);
   // What undici reports when the body stream it was writing breaks.

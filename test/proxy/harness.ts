@@ -18,7 +18,7 @@ import { monotonicClock } from '../../src/balancer/clock.js';
 import { seededRng } from '../../src/balancer/rng.js';
 import type { ExchangeEvent } from '../../src/proxy/exchange.js';
 import { parseKeySource } from '../../src/proxy/key-source.js';
-import type { ProxyTimeouts } from '../../src/proxy/proxy.js';
+import type { ProxyOptions, ProxyTimeouts } from '../../src/proxy/proxy.js';
 import { ShardingProxy } from '../../src/proxy/proxy.js';
 import type { Backend } from '../helpers/backends.js';
 import { closeBackends, endpointSpecs } from '../helpers/backends.js';
@@ -38,6 +38,8 @@ export interface HarnessOptions {
   readonly seed?: number;
   /** Default: a silent logger. */
   readonly logger?: Logger;
+  /** Any other proxy option (TLS, limits, retries...). */
+  readonly proxy?: Partial<ProxyOptions>;
 }
 
 export interface Harness {
@@ -65,6 +67,7 @@ export async function startProxy(options: HarnessOptions = {}): Promise<Harness>
     ...(options.endpointHeader === undefined ? {} : { endpointHeader: options.endpointHeader }),
     ...(options.maxHeaderBytes === undefined ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.proxy ?? {}),
   });
   const backends = options.backends ?? [];
   proxy.updateEndpoints(createEndpointSet([...endpointSpecs(backends), ...(options.endpoints ?? [])], 1));
@@ -73,7 +76,7 @@ export async function startProxy(options: HarnessOptions = {}): Promise<Harness>
     proxy,
     board,
     port,
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${options.proxy?.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     backends,
     stop: async () => {
       await proxy.close();

@@ -1,0 +1,57 @@
+/**
+ * The proxy's response classes, one per client protocol, so that the request path can find a
+ * request's exchange and state from its response without a side table. Node's HTTP/1.1 server and
+ * HTTP/2 compatibility layer both construct them (the `ServerResponse` and `Http2ServerResponse`
+ * server options), and the rest of the data plane treats them alike.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import { Http2ServerResponse } from 'node:http2';
+import type { Exchange } from './exchange.js';
+
+export class ProxyResponse extends ServerResponse<IncomingMessage> {
+  readonly h2 = false;
+  exchange: Exchange | null = null;
+  /** The proxy has handled this response's close (see ShardingProxy#responseClosed). */
+  closeSeen = false;
+  /**
+   * A request pipelined behind this one was malformed while this one still waited in Node's
+   * queue: close the connection after this response.
+   */
+  closeWhenDone = false;
+  /** A gRPC call: the proxy's own failures are answered as gRPC statuses. */
+  grpc = false;
+}
+
+export class H2ProxyResponse extends Http2ServerResponse {
+  readonly h2 = true;
+  exchange: Exchange | null = null;
+  closeSeen = false;
+  grpc = false;
+}
+
+export type ClientResponse = ProxyResponse | H2ProxyResponse;
+
+/**
+ * The client is gone: writes go nowhere. (Node's HTTP/2 response is typed as a Writable but is
+ * not one at run time: its stream knows.)
+ */
+export function responseGone(res: ClientResponse): boolean {
+  return res.h2 ? res.stream.destroyed : res.destroyed;
+}
+
+/**
+ * Writes the status and a flat [name, value, ...] field list. Node's HTTP/2 response takes such a
+ * list too (its raw headers form), though its types admit only an object.
+ */
+export function writeHeadTo(res: ClientResponse, status: number, headers: readonly (string | string[])[]): void {
+  if (res.h2) res.writeHead(status, headers as unknown as OutgoingHttpHeaders);
+  else res.writeHead(status, headers as (string | string[])[]);
+}
+
+/** Writes a body chunk; false asks the writer to wait for 'drain'. */
+export function writeTo(res: ClientResponse, chunk: Buffer): boolean {
+  return res.h2 ? res.write(chunk) : res.write(chunk);
+}
+export type ClientRequest = IncomingMessage | Http2ServerRequest;

@@ -1,0 +1,114 @@
+/**
+ * One listening socket for HTTP/1.1 and HTTP/2 clients, as HAProxy's plain `bind` accepts both.
+ *
+ * - Plain TCP: the first bytes of a connection decide. The HTTP/2 connection preface
+ *   (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, RFC 9113 section 3.4) means h2c with prior knowledge;
+ *   anything else is HTTP/1.1. The bytes read are put back (`unshift`) before the connection is
+ *   handed over; Node's HTTP/2 session takes bytes already buffered on the socket, and the
+ *   HTTP/1.1 parser reads them once the socket flows again.
+ * - TLS: ALPN chooses (`h2`, else `http/1.1`); the handshake has read no request bytes.
+ *
+ * The HTTP/1.1 and HTTP/2 servers are never bound themselves: connections are emitted to them.
+ * Node's HTTP/1.1 server starts its connection tracking (which enforces headersTimeout and backs
+ * closeAllConnections) on 'listening', so that event is emitted to it once.
+ */
+import type http from 'node:http';
+import type { Http2Server } from 'node:http2';
+import net from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import tls from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+export interface ListenerOptions {
+  /** PEM certificate chain and key: TLS with ALPN; absent: plain TCP with preface sniffing. */
+  readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer } | null;
+  /** Accepted connections beyond this are closed at once; 0: no limit. */
+  readonly maxConnections: number;
+  /** A plain connection that sends nothing for this long is closed (the first bytes decide). */
+  readonly firstBytesMs: number;
+}
+
+export class ProtocolListener {
+  readonly server: net.Server;
+  readonly secure: boolean;
+  readonly #h1: http.Server;
+  readonly #h2: Http2Server;
+
+  constructor(h1: http.Server, h2: Http2Server, options: ListenerOptions) {
+    this.#h1 = h1;
+    this.#h2 = h2;
+    this.secure = options.tls !== null;
+    if (options.tls !== null) {
+      const server = tls.createServer({ cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ['h2', 'http/1.1'] });
+      server.on('secureConnection', (socket: TLSSocket) => {
+        (socket.alpnProtocol === 'h2' ? h2 : h1).emit('connection', socket);
+      });
+      // A failed handshake concerns only that client.
+      server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy());
+      this.server = server;
+    } else {
+      const firstBytesMs = options.firstBytesMs;
+      this.server = net.createServer({ noDelay: true }, (socket: Socket) => this.#sniff(socket, firstBytesMs));
+    }
+    if (options.maxConnections > 0) this.server.maxConnections = options.maxConnections;
+    h1.emit('listening');
+  }
+
+  listen(port: number, host: string | undefined): Promise<AddressInfo> {
+    const server = this.server;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        server.off('listening', onListening);
+        reject(err);
+      };
+      const onListening = (): void => {
+        server.off('error', onError);
+        resolve(server.address() as AddressInfo);
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(port, host);
+    });
+  }
+
+  /** Stops accepting; resolves once every accepted connection has closed. */
+  close(): Promise<void> {
+    const server = this.server;
+    if (!server.listening) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  #sniff(socket: Socket, firstBytesMs: number): void {
+    let seen: Buffer | null = null;
+    const timer = firstBytesMs > 0 ? setTimeout(() => socket.destroy(), firstBytesMs) : null;
+    const onData = (chunk: Buffer): void => {
+      seen = seen === null ? chunk : Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, PREFACE.length);
+      const h2 = seen.compare(PREFACE, 0, n, 0, n) === 0;
+      // A client that has sent only part of the preface so far: wait for the rest.
+      if (h2 && n < PREFACE.length) return;
+      if (timer !== null) clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.pause();
+      socket.unshift(seen);
+      if (h2) {
+        this.#h2.emit('connection', socket);
+      } else {
+        this.#h1.emit('connection', socket);
+        socket.resume();
+      }
+    };
+    const onError = (): void => {
+      if (timer !== null) clearTimeout(timer);
+      socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.once('close', () => {
+      if (timer !== null) clearTimeout(timer);
+    });
+  }
+}
