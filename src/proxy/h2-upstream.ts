@@ -85,7 +85,7 @@ export class H2Upstream {
   readonly origin: string;
   readonly #options: H2UpstreamOptions;
   readonly #log: Logger;
-  #sessions: Session[] = [];
+  readonly #sessions: Session[] = [];
   #closing = false;
   #closed: Promise<void> | null = null;
   #onEmpty: (() => void) | null = null;
@@ -125,12 +125,12 @@ export class H2Upstream {
   close(): Promise<void> {
     this.#closing = true;
     this.#closed ??= new Promise<void>((resolve) => {
-      for (const s of this.#sessions) {
+      this.#onEmpty = resolve;
+      for (const s of [...this.#sessions]) {
         s.retired = true;
-        if (s.active === 0) s.h2.close();
+        if (s.active === 0) this.#release(s);
       }
       if (this.#sessions.length === 0) resolve();
-      else this.#onEmpty = resolve;
     });
     return this.#closed;
   }
@@ -146,7 +146,24 @@ export class H2Upstream {
   /** A stream ended; called once per dispatched call. */
   streamEnded(session: Session): void {
     session.active--;
-    if (session.retired && session.active === 0 && !session.h2.closed) session.h2.close();
+    if (session.retired && session.active === 0) this.#release(session);
+  }
+
+  /**
+   * A retired session without streams: closed and forgotten at once. (Node does not always emit
+   * 'close' for a session that got GOAWAY, so its own event is not waited for.)
+   */
+  #release(session: Session): void {
+    if (session.h2.closed) session.h2.destroy();
+    else session.h2.close();
+    this.#forget(session);
+  }
+
+  #forget(session: Session): void {
+    const i = this.#sessions.indexOf(session);
+    if (i < 0) return;
+    this.#sessions.splice(i, 1);
+    if (this.#sessions.length === 0 && this.#onEmpty !== null) this.#onEmpty();
   }
 
   /** The least busy live session, unless all are full and another may be opened. */
@@ -194,8 +211,7 @@ export class H2Upstream {
     h2.once('close', () => {
       clearTimeout(timer);
       session.retired = true;
-      this.#sessions = this.#sessions.filter((s) => s !== session);
-      if (this.#sessions.length === 0 && this.#onEmpty !== null) this.#onEmpty();
+      this.#forget(session);
     });
     return session;
   }

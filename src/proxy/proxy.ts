@@ -40,11 +40,12 @@ import { NO_ENDPOINT_REPLIES, REPLIES, sendReply } from './error-reply.js';
 import type { ErrorReply } from './error-reply.js';
 import type { ClientRequest, ClientResponse } from './client-response.js';
 import { H2ProxyResponse, ProxyResponse } from './client-response.js';
-import type { ExchangeContext, RetryPolicy } from './exchange.js';
+import type { ExchangeContext } from './exchange.js';
 import { Exchange } from './exchange.js';
 import { parseGrpcTimeout } from './grpc.js';
 import { RequestHeadReader } from './headers.js';
 import { ProtocolListener } from './listener.js';
+import type { Retrier } from './retries.js';
 import type { KeySource } from './key-source.js';
 import { keyText } from './key-source.js';
 import { UpstreamPools } from './upstreams.js';
@@ -80,8 +81,8 @@ export interface ProxyOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** TLS toward `https://` and `h2://` endpoints (a CA to trust, say). */
   readonly upstreamTls?: ConnectionOptions;
-  /** Retries on another endpoint; default none. */
-  readonly retries?: RetryPolicy;
+  /** Retries on another endpoint (retries.ts); default none. */
+  readonly retries?: Retrier;
   /** Default: a silent logger. */
   readonly logger?: Logger;
 }
@@ -159,6 +160,15 @@ export class ShardingProxy {
       this.#log,
     );
     this.#reader = new RequestHeadReader(options.tls === undefined ? 'http' : 'https');
+    if (options.retries !== undefined) {
+      const proxy = this;
+      options.retries.attach({
+        redispatch: (exchange, previous) => proxy.#redispatch(exchange, previous),
+        get activeRequests() {
+          return proxy.#active;
+        },
+      });
+    }
 
     // One listener for every response, made once: it finds the exchange through the response.
     const responseClosed = (res: ClientResponse): void => this.#responseClosed(res);
@@ -401,7 +411,7 @@ export class ShardingProxy {
    * order (the endpoints tried are excluded), or any other endpoint for a keyless request.
    * Returns false, changing nothing, when no other endpoint can take it.
    */
-  redispatch(exchange: Exchange, previous: string): boolean {
+  #redispatch(exchange: Exchange, previous: string): boolean {
     const tried = (exchange.tried ??= new Set());
     const prev = this.#board.load(previous);
     if (prev !== undefined) tried.add(prev.endpoint);

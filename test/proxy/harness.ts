@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { Balancer } from '../../src/balancer/balancer.js';
 import type { EndpointSpec } from '../../src/balancer/endpoint.js';
 import { createEndpointSet } from '../../src/balancer/endpoint.js';
 import type { Algorithm, BalancerConfig } from '../../src/balancer/factory.js';
@@ -44,6 +45,7 @@ export interface HarnessOptions {
 
 export interface Harness {
   readonly proxy: ShardingProxy;
+  readonly balancer: Balancer;
   readonly board: LoadBoard;
   readonly port: number;
   readonly origin: string;
@@ -74,6 +76,7 @@ export async function startProxy(options: HarnessOptions = {}): Promise<Harness>
   const { port } = await proxy.listen(0, '127.0.0.1');
   return {
     proxy,
+    balancer,
     board,
     port,
     origin: `${options.proxy?.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,

@@ -1,0 +1,139 @@
+/**
+ * Retries on another endpoint, and when they are safe.
+ *
+ * Key affinity and "try elsewhere" pull against each other, so the default is narrow (the lesson
+ * of Envoy's reset-before-request and HAProxy's conn-failure default): a request that provably
+ * never reached a pod (connect failure or timeout, HTTP/2 REFUSED_STREAM, a stream above GOAWAY's
+ * last stream id) is retried for any method. A reset after the request was sent, or a 502/503/504
+ * from the pod, may have had effects: retried only for idempotent methods (RFC 9110 section
+ * 9.2.2), unless `nonIdempotent` says the service tolerates replays. Timeouts are never retried:
+ * the pod may still be working, and the client's patience is spent.
+ *
+ * A retry goes to the key's next owner in its preference order (the endpoints tried are
+ * excluded), so a keyed request lands where the key would live if its owner were gone; a keyless
+ * one to any other endpoint. A request whose body has already streamed to a pod cannot be replayed
+ * and is not retried (buffered bodies can be). A budget (Envoy's: retries in progress at most 20%
+ * of requests in progress, at least 3) keeps retries from multiplying load on a sick service.
+ */
+import type { Readable } from 'node:stream';
+import { ConfigError } from '../errors.js';
+import type { Exchange, RetryPolicy } from './exchange.js';
+import type { UpstreamFailure } from './upstream-failure.js';
+import { FAILURES } from './upstream-failure.js';
+
+export const RETRY_CONDITIONS = ['connect-failure', 'refused-stream', 'reset', 'gateway-error', '5xx'] as const;
+export type RetryCondition = (typeof RETRY_CONDITIONS)[number];
+
+export interface RetryOptions {
+  /** Retries after the first attempt; 0 disables retries. */
+  readonly retries: number;
+  readonly retryOn: readonly RetryCondition[];
+  /** Apply `reset`, `gateway-error` and `5xx` to every method, not only idempotent ones. */
+  readonly nonIdempotent: boolean;
+}
+
+export const DEFAULT_RETRY_OPTIONS: RetryOptions = Object.freeze({
+  retries: 2,
+  retryOn: Object.freeze(['connect-failure', 'refused-stream', 'reset', 'gateway-error'] as RetryCondition[]),
+  nonIdempotent: false,
+});
+
+export const MAX_RETRIES = 10;
+
+/** What the retry budget must offer (src/balancer/retry-budget.ts). */
+export interface RetryBudgetLike {
+  tryAcquire(activeRequests: number): boolean;
+  release(): void;
+}
+
+export interface RetryHost {
+  /** Picks another endpoint for the exchange and dispatches it; false when there is none. */
+  redispatch(exchange: Exchange, previous: string): boolean;
+  /** Requests in progress now (for the budget). */
+  readonly activeRequests: number;
+}
+
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * Parses `--retry-on` (a comma-separated list of RETRY_CONDITIONS).
+ * @throws ConfigError naming `field`
+ */
+export function parseRetryOn(text: string, field = 'retries.retryOn'): RetryCondition[] {
+  const out: RetryCondition[] = [];
+  for (const raw of text.split(',')) {
+    const name = raw.trim();
+    if (name.length === 0) continue;
+    if (!(RETRY_CONDITIONS as readonly string[]).includes(name)) {
+      throw new ConfigError('SG_ERR_CONFIG', field, `has ${JSON.stringify(name)}: use a comma-separated list of ${RETRY_CONDITIONS.join(', ')}`);
+    }
+    if (!out.includes(name as RetryCondition)) out.push(name as RetryCondition);
+  }
+  return out;
+}
+
+export class Retrier implements RetryPolicy {
+  readonly #options: RetryOptions;
+  readonly #on: ReadonlySet<RetryCondition>;
+  readonly #budget: RetryBudgetLike;
+  #host: RetryHost | null = null;
+  /** Retries made and retries refused by the budget, for metrics. */
+  retried = 0;
+  budgetRefused = 0;
+
+  constructor(options: RetryOptions, budget: RetryBudgetLike) {
+    if (!Number.isInteger(options.retries) || options.retries < 0 || options.retries > MAX_RETRIES) {
+      throw new ConfigError('SG_ERR_CONFIG', 'retries.retries', `is ${String(options.retries)}: use an integer from 0 to ${MAX_RETRIES}`);
+    }
+    this.#options = options;
+    this.#on = new Set(options.retryOn);
+    this.#budget = budget;
+  }
+
+  /** The proxy that dispatches retries; set once, by the proxy. */
+  attach(host: RetryHost): void {
+    this.#host = host;
+  }
+
+  retry(exchange: Exchange, failure: UpstreamFailure | null, status: number): boolean {
+    const host = this.#host;
+    if (host === null || exchange.attempt > this.#options.retries) return false;
+    if (!this.#applies(exchange, failure, status)) return false;
+    if (!replayable(exchange, failure)) return false;
+    const first = exchange.attempt === 1;
+    if (first && !this.#budget.tryAcquire(host.activeRequests)) {
+      this.budgetRefused++;
+      return false;
+    }
+    if (host.redispatch(exchange, exchange.endpoint)) {
+      this.retried++;
+      return true;
+    }
+    if (first) this.#budget.release();
+    return false;
+  }
+
+  finished(_exchange: Exchange): void {
+    this.#budget.release();
+  }
+
+  #applies(exchange: Exchange, failure: UpstreamFailure | null, status: number): boolean {
+    const on = this.#on;
+    if (failure !== null && failure.unsent) {
+      return failure === FAILURES.refusedStream ? on.has('refused-stream') : on.has('connect-failure');
+    }
+    const method = exchange.request.method;
+    if (!this.#options.nonIdempotent && !IDEMPOTENT.has(method)) return false;
+    if (failure !== null) return failure.outcome === 'reset' && failure !== FAILURES.badResponse && on.has('reset');
+    if (status === 502 || status === 503 || status === 504) return on.has('gateway-error') || on.has('5xx');
+    return status >= 500 && on.has('5xx');
+  }
+}
+
+/** The request can be sent again: no body, a buffered one, or a stream nobody has read yet. */
+function replayable(exchange: Exchange, failure: UpstreamFailure | null): boolean {
+  const body = exchange.request.body;
+  if (body === null || Buffer.isBuffer(body)) return true;
+  const stream = body as Readable;
+  return failure !== null && failure.unsent && !stream.readableDidRead && !stream.destroyed;
+}
