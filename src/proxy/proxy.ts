@@ -161,11 +161,12 @@ export class ShardingProxy {
     );
     this.#reader = new RequestHeadReader(options.tls === undefined ? 'http' : 'https');
     if (options.retries !== undefined) {
-      const proxy = this;
+      const redispatch = (exchange: Exchange, previous: string): boolean => this.#redispatch(exchange, previous);
+      const active = (): number => this.#active;
       options.retries.attach({
-        redispatch: (exchange, previous) => proxy.#redispatch(exchange, previous),
+        redispatch,
         get activeRequests() {
-          return proxy.#active;
+          return active();
         },
       });
     }

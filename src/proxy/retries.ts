@@ -134,6 +134,6 @@ export class Retrier implements RetryPolicy {
 function replayable(exchange: Exchange, failure: UpstreamFailure | null): boolean {
   const body = exchange.request.body;
   if (body === null || Buffer.isBuffer(body)) return true;
-  const stream = body as Readable;
+  const stream: Readable = body;
   return failure !== null && failure.unsent && !stream.readableDidRead && !stream.destroyed;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import type { ServerHttp2Stream } from 'node:http2';
 import { test } from 'node:test';
 import { Client, Pool } from 'undici';
 import { hashKey } from '../../src/balancer/hash.js';
@@ -213,7 +214,7 @@ test('HTTP/2 pods: a REFUSED_STREAM is retried elsewhere, for any method', async
 test('HTTP/2 pods: a stream above the last stream id of a GOAWAY is retried on the key\'s next owner', async () => {
   // pod-0 holds its first stream until a second one arrives, then sends GOAWAY naming the first
   // as the last it processes, and answers it: the second stream was never processed.
-  let first: import('node:http2').ServerHttp2Stream | null = null;
+  let first: ServerHttp2Stream | null = null;
   const goingAway = await startH2Backend('pod-0', {
     handler: (stream) => {
       if (first === null) {
