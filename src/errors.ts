@@ -6,6 +6,8 @@ export const ERROR_CODES = {
   SG_ERR_CONFIG: 'a configuration value is invalid',
   SG_ERR_ENDPOINTS: 'an endpoint list is invalid (duplicate name, bad address or weight)',
   SG_ERR_BALANCER: 'a balancer option is invalid',
+  SG_ERR_HEALTH: 'an outlier-detection or active health-check option is invalid',
+  SG_ERR_RETRY: 'a retry option is invalid (retry budget)',
   SG_ERR_KEY_SOURCE: 'a key source (header:, cookie:, query:, path:) is invalid',
   SG_ERR_LISTEN: 'the listen address is invalid or cannot be bound',
   SG_ERR_CLI: 'a command-line argument is invalid',
@@ -17,7 +19,7 @@ export const ERROR_CODES = {
  * `{"error":"...","code":"..."}`, with the status each goes with.
  */
 export const PROXY_ERROR_CODES = {
-  SG_ERR_NO_ENDPOINT: '503: no endpoint can take the request; the message names the balancer\'s reason (empty, all-unavailable, owner-missing, no-range, no-key)',
+  SG_ERR_NO_ENDPOINT: '503: no endpoint can take the request; the message names the balancer\'s reason (empty, all-unavailable, saturated, owner-missing, no-range, no-key)',
   SG_ERR_UPSTREAM_CONNECT: '502: the endpoint refused or could not be reached',
   SG_ERR_UPSTREAM_CONNECT_TIMEOUT: '504: connecting to the endpoint took longer than timeouts.connectMs',
   SG_ERR_UPSTREAM_RESET: '502: the connection to the endpoint closed or failed before the response was complete',

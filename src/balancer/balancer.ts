@@ -7,9 +7,10 @@
  *   table and publishes it in one assignment. Idempotent for the same set version.
  * - `pick(key, exclude)` is synchronous, never throws and allocates nothing: "no endpoint" is a
  *   result (`NoPick`), not an exception. A `null` key means the request has none.
- * - Every `Pick` is ended by exactly one call of its `done`, which feeds in-flight counts, latency
- *   (peak-EWMA) and, later, passive health. Pick objects are built in `update()` and shared by all
- *   requests to the same endpoint, so `done` takes the request's own start time.
+ * - Every `Pick` is ended by exactly one call of its `done`, which feeds in-flight counts and
+ *   latency (peak-EWMA); the owner reports the same outcome to passive health
+ *   (outlier-detector.ts). Pick objects are built in `update()` and shared by all requests to the
+ *   same endpoint, so `done` takes the request's own start time.
  */
 import type { Endpoint, EndpointSet } from './endpoint.js';
 import type { RoutingKey } from './hash.js';
@@ -27,8 +28,13 @@ export interface Pick {
 export type NoPickReason =
   /** The endpoint set is empty. */
   | 'empty'
-  /** Endpoints exist, but all are draining, excluded or unhealthy. */
+  /** Endpoints exist, but all are draining, excluded, ejected or failing health checks. */
   | 'all-unavailable'
+  /**
+   * Endpoints are available, but every one the request may use is at its `maxInflight` limit. A
+   * moment's wait can help: the load board's `onCapacity` hook says when one finishes a request.
+   */
+  | 'saturated'
   /** The key's owner (a StatefulSet ordinal) is missing and the policy is to fail, not to move the key. */
   | 'owner-missing'
   /** No configured key range holds the key. */
@@ -60,6 +66,7 @@ export interface Balancer {
 export const NO_PICK = {
   empty: Object.freeze({ kind: 'none', reason: 'empty' }),
   'all-unavailable': Object.freeze({ kind: 'none', reason: 'all-unavailable' }),
+  saturated: Object.freeze({ kind: 'none', reason: 'saturated' }),
   'owner-missing': Object.freeze({ kind: 'none', reason: 'owner-missing' }),
   'no-range': Object.freeze({ kind: 'none', reason: 'no-range' }),
   'no-key': Object.freeze({ kind: 'none', reason: 'no-key' }),

@@ -12,7 +12,7 @@ import { JumpHash } from './jump.js';
 import type { KeyRange } from './key-ranges.js';
 import { KeyRanges } from './key-ranges.js';
 import { LeastRequestBalancer } from './least-request.js';
-import { LoadBoard } from './load-board.js';
+import { DEFAULT_MAX_INFLIGHT, LoadBoard } from './load-board.js';
 import { Maglev } from './maglev.js';
 import { Ordinal } from './ordinal.js';
 import { RandomBalancer } from './random.js';
@@ -66,6 +66,8 @@ export interface BalancerDeps {
    * absent. A board passed in keeps its own decay and default RTT, and peak-EWMA uses those.
    */
   readonly board?: LoadBoard;
+  /** Most requests in flight per endpoint for a board made here (0: no limit); a board passed in keeps its own. */
+  readonly maxInflight?: number;
 }
 
 /**
@@ -105,7 +107,8 @@ export function createBalancer(config: BalancerConfig, deps: BalancerDeps): Bala
   // the board must get those options too, not only the top-level config.
   const keyless = 'keyless' in config ? config.keyless : config;
   if (keyless.algorithm === 'peak-ewma') validatePeakEwma(keyless, 'keyless' in config ? 'balancer.keyless' : 'balancer');
-  const board = deps.board ?? new LoadBoard(deps.clock, keyless.algorithm === 'peak-ewma' ? keyless : {});
+  const ewma = keyless.algorithm === 'peak-ewma' ? { decayMs: keyless.decayMs, defaultRttMs: keyless.defaultRttMs } : {};
+  const board = deps.board ?? new LoadBoard(deps.clock, { ...ewma, maxInflight: deps.maxInflight ?? DEFAULT_MAX_INFLIGHT });
   switch (config.algorithm) {
     case 'random':
     case 'round-robin':

@@ -1,8 +1,15 @@
 /**
  * The keyed side of every hashing algorithm. A hash core (ring hash, maglev, rendezvous, jump,
  * ordinal, key ranges) only answers "which endpoint is this key's k-th choice"; this wrapper adds
- * what they all share, once: skipping draining and excluded endpoints, bounded loads, the keyless
- * fallback, and a bound on probing (HAProxy's guard "against accidental loop").
+ * what they all share, once: skipping endpoints out of rotation (draining, ejected, failing health
+ * checks) and excluded ones, the in-flight limit, bounded loads, the keyless fallback, and a bound
+ * on probing (HAProxy's guard "against accidental loop").
+ *
+ * An owner at its in-flight limit or its load bound is full: the key walks on along its own
+ * preference order, so a hot key spills to the same next owners every time and no endpoint goes
+ * above its limit. That holds for strict owners too (ordinal and ranges with `onMissing: fail`):
+ * only an owner out of rotation answers `owner-missing`; a full one spills, as bounded loads
+ * always have. When every candidate is full the pick answers `saturated`.
  *
  * Cost: update() builds the core (its own cost) and one stamp array; pick() is the core's lookup
  * plus, only when the owner cannot take the request, one probe per further candidate, at most
@@ -14,7 +21,8 @@ import { NO_PICK } from './balancer.js';
 import { loadBound, validateLoadFactor } from './bounded-load.js';
 import type { Endpoint, EndpointSet } from './endpoint.js';
 import type { RoutingKey } from './hash.js';
-import type { LoadBoard } from './load-board.js';
+import type { EndpointLoad, LoadBoard } from './load-board.js';
+import { noUsable, usable } from './usable.js';
 
 /**
  * A key's preference order over one endpoint set. Single-threaded use: `first` resets the cursor
@@ -48,9 +56,9 @@ export interface HashingOptions {
 }
 
 export interface HashingStats {
-  /** Picks that went past an owner that was available but at its load bound. */
+  /** Picks that went past an owner that was available but at its in-flight limit or load bound. */
   spills: number;
-  /** Picks whose owner was draining, excluded or missing. */
+  /** Picks whose owner was out of rotation, excluded or missing. */
   fallthroughs: number;
 }
 
@@ -98,13 +106,11 @@ export class HashingBalancer implements Balancer {
     const owner = core.first(key);
     if (owner < 0) return NO_PICK[core.missReason];
     const ownerLoad = loads[owner]!;
-    const ownerUsable = ownerLoad.available && (exclude === null || !exclude.has(ownerLoad.endpoint));
-    if (!ownerUsable && this.#builder.strictOwner) return NO_PICK['owner-missing'];
+    const ownerInRotation = ownerLoad.available && (exclude === null || !exclude.has(ownerLoad.endpoint));
+    if (!ownerInRotation && this.#builder.strictOwner) return NO_PICK['owner-missing'];
     const factor = this.loadFactor;
-    if (ownerUsable && (factor === null || ownerLoad.inflight + 1 <= loadBound(factor, board.totalInflight, ownerLoad.endpoint.weight, board.availableWeight))) {
-      return board.begin(owner);
-    }
-    if (ownerUsable) this.stats.spills++;
+    if (ownerInRotation && this.#hasRoom(ownerLoad, factor)) return board.begin(owner);
+    if (ownerInRotation) this.stats.spills++;
     else this.stats.fallthroughs++;
 
     // Walk the key's own preference order, then, if the core's order ran dry, scan on from the
@@ -128,19 +134,20 @@ export class HashingBalancer implements Balancer {
       const i = (owner + step) % n;
       if (stamps[i] !== gen && this.#accepts(i, exclude, factor)) return board.begin(i);
     }
-    // Nothing has room below the bound: only possible when candidates are excluded or draining
-    // (the bounds of the available endpoints always sum above the total). Prefer serving over
-    // refusing: the least loaded usable candidate in preference order takes it.
+    // Nothing has room below the bound: only possible when candidates are excluded, out of
+    // rotation or at their limit (the bounds of the available endpoints always sum above the
+    // total). Prefer serving over refusing: the least loaded usable candidate in preference order
+    // takes it.
     if (factor !== null) {
       let best = -1;
       for (let step = 0; step < n; step++) {
         const i = (owner + step) % n;
         const l = loads[i]!;
-        if (l.available && (exclude === null || !exclude.has(l.endpoint)) && (best < 0 || l.inflight < loads[best]!.inflight)) best = i;
+        if (usable(l, exclude) && (best < 0 || l.inflight < loads[best]!.inflight)) best = i;
       }
       if (best >= 0) return board.begin(best);
     }
-    return NO_PICK['all-unavailable'];
+    return noUsable(loads, exclude);
   }
 
   /** The endpoint that owns `key` regardless of load and health: what the lookup API answers. */
@@ -178,9 +185,14 @@ export class HashingBalancer implements Balancer {
   }
 
   #accepts(i: number, exclude: Exclusion | null, factor: number | null): boolean {
+    const l = this.#board.loads[i]!;
+    return l.available && (exclude === null || !exclude.has(l.endpoint)) && this.#hasRoom(l, factor);
+  }
+
+  /** Below its in-flight limit and, with bounded loads, within its bound once it takes one more. */
+  #hasRoom(l: EndpointLoad, factor: number | null): boolean {
+    if (l.inflight >= l.limit) return false;
     const board = this.#board;
-    const l = board.loads[i]!;
-    if (!l.available || (exclude !== null && exclude.has(l.endpoint))) return false;
     return factor === null || l.inflight + 1 <= loadBound(factor, board.totalInflight, l.endpoint.weight, board.availableWeight);
   }
 }

@@ -2,8 +2,11 @@
  * Least request: the usable endpoint with the fewest in-flight requests per unit of weight.
  *
  * Envoy's full-scan mode is O(n) per pick, microseconds at a thousand endpoints. Here an indexed
- * binary min-heap over available endpoints is kept in step with the load board (it is told of
- * every begin and done), so a pick reads the root: O(1), and each begin or done costs O(log n).
+ * binary min-heap over the endpoints that can take a request (available and below their in-flight
+ * limit) is kept in step with the load board (it is told of every begin and done), so a pick reads
+ * the root: O(1), and each begin or done costs O(log n). An endpoint reaching its limit leaves the
+ * heap and re-enters when a request ends, so the root is never a full endpoint: by weight, the
+ * least-cost endpoint can be full while a lighter one has room.
  * Ties go to the endpoint whose load changed least recently (a stamp from a counter, taken at
  * every begin and done), which is round robin among equals: with requests that end before the next
  * begins, a fixed tie-break would send everything to one endpoint, and a random tag redrawn on
@@ -22,7 +25,7 @@ import type { EndpointSet } from './endpoint.js';
 import type { RoutingKey } from './hash.js';
 import type { EndpointLoad, LoadBoard, LoadWatcher } from './load-board.js';
 import type { Rng } from './rng.js';
-import { usable } from './usable.js';
+import { noUsable, usable } from './usable.js';
 
 const TAG_RANGE = 1 << 30;
 
@@ -33,7 +36,7 @@ export class LeastRequestBalancer implements Balancer, LoadWatcher {
   readonly #rng: Rng;
   /** Endpoint indices in heap order. */
   #heap = new Int32Array(0);
-  /** Position of each endpoint in the heap, -1 when it is not in it (unavailable). */
+  /** Position of each endpoint in the heap, -1 when it is not in it (unavailable or full). */
   #pos = new Int32Array(0);
   /** When each endpoint's load last changed: older wins a tie. */
   #stamp = new Float64Array(0);
@@ -67,30 +70,41 @@ export class LeastRequestBalancer implements Balancer, LoadWatcher {
     const loads = this.#board.loads;
     const n = loads.length;
     if (n === 0) return NO_PICK.empty;
-    if (this.#size === 0) return NO_PICK['all-unavailable'];
-    const root = this.#heap[0]!;
-    if (exclude === null || !exclude.has(loads[root]!.endpoint)) return this.#board.begin(root);
-    const best = this.#scan(loads, exclude);
-    return best < 0 ? NO_PICK['all-unavailable'] : this.#board.begin(best);
+    if (this.#size > 0) {
+      const root = this.#heap[0]!;
+      if (exclude === null || !exclude.has(loads[root]!.endpoint)) return this.#board.begin(root);
+      const best = this.#scan(loads, exclude);
+      if (best >= 0) return this.#board.begin(best);
+    }
+    return noUsable(loads, exclude);
   }
 
   loadChanged(index: number): void {
     const p = this.#pos[index];
-    if (p === undefined || p < 0) return;
-    this.#inflight[index] = this.#board.loads[index]!.inflight;
+    if (p === undefined) return;
+    const l = this.#board.loads[index]!;
+    this.#inflight[index] = l.inflight;
     this.#stamp[index] = ++this.#clock;
-    this.#siftDown(this.#siftUp(p));
+    const fits = l.available && l.inflight < l.limit;
+    if (p < 0) {
+      if (fits) this.#insert(index);
+    } else if (fits) {
+      this.#siftDown(this.#siftUp(p));
+    } else {
+      this.#remove(p);
+    }
   }
 
-  /** Rebuilds the heap from the available endpoints (health or draining changed, or a new set). */
+  /** Rebuilds the heap (health, draining or the in-flight limit changed, or a new set). */
   availabilityChanged(): void {
     const loads = this.#board.loads;
     const n = Math.min(loads.length, this.#pos.length);
     this.#pos.fill(-1);
     let size = 0;
     for (let i = 0; i < n; i++) {
-      if (!loads[i]!.available) continue;
-      this.#inflight[i] = loads[i]!.inflight;
+      const l = loads[i]!;
+      if (!l.available || l.inflight >= l.limit) continue;
+      this.#inflight[i] = l.inflight;
       // Random first stamps, all older than any later change.
       this.#stamp[i] = this.#clock - TAG_RANGE + this.#rng.below(TAG_RANGE);
       this.#heap[size] = i;
@@ -99,6 +113,24 @@ export class LeastRequestBalancer implements Balancer, LoadWatcher {
     }
     this.#size = size;
     for (let p = (size >> 1) - 1; p >= 0; p--) this.#siftDown(p);
+  }
+
+  #insert(i: number): void {
+    const p = this.#size++;
+    this.#heap[p] = i;
+    this.#pos[i] = p;
+    this.#siftUp(p);
+  }
+
+  #remove(p: number): void {
+    const heap = this.#heap;
+    const last = --this.#size;
+    this.#pos[heap[p]!] = -1;
+    if (p === last) return;
+    const j = heap[last]!;
+    heap[p] = j;
+    this.#pos[j] = p;
+    this.#siftDown(this.#siftUp(p));
   }
 
   /** Whether endpoint a costs less than b: in-flight per weight, then the older change. */

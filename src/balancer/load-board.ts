@@ -1,25 +1,54 @@
 /**
- * Per-endpoint load shared by every balancer of one routing group: in-flight requests and a
- * peak-EWMA of latency. State is kept by endpoint NAME and survives set swaps, so a request picked
- * before an update and ended after it is still counted right. Pick objects (with their `done`) are
- * built here in `sync()`, never per request.
+ * Per-endpoint load shared by every balancer of one routing group: in-flight requests, a
+ * peak-EWMA of latency, availability and the in-flight limit. State is kept by endpoint NAME and
+ * survives set swaps, so a request picked before an update and ended after it is still counted
+ * right. Pick objects (with their `done`) are built here in `sync()`, never per request.
  *
  * Peak-EWMA follows Finagle and tower (`tower/src/load/peak_ewma.rs`): a sample above the estimate
  * replaces it at once (the peak), a lower one is blended in with weight exp(-elapsed / decay), and
  * the estimate decays toward zero when read, so an idle endpoint is tried again. No timers: time
  * comes from the injected clock, decay is computed when the load is read.
+ *
+ * Availability is the AND of independent conditions, each owned by one party: the set says
+ * draining, and outlier detection and active health checks each own one bit of `down`
+ * (`setDown`). Lifting one mark never lifts another: an endpoint failing its health checks stays
+ * out when its ejection ends. The marks are kept by name across set swaps, as Envoy keeps
+ * FAILED_OUTLIER_CHECK and FAILED_ACTIVE_HC per host.
+ *
+ * `maxInflight` (HAProxy's per-server maxconn, Envoy's max_requests per host) is not availability:
+ * an endpoint at its limit is still in rotation, it only takes nothing new until a request ends.
+ * usable.ts checks both, so every algorithm honours the limit; `onCapacity` tells a waiting
+ * request when room may have come back.
  */
+import { ConfigError } from '../errors.js';
 import type { Outcome, Pick } from './balancer.js';
 import type { Clock } from './clock.js';
 import type { Endpoint, EndpointSet } from './endpoint.js';
 import { EMPTY_SET } from './endpoint.js';
+import { showValue } from './option-reader.js';
 
 export interface LoadBoardOptions {
   /** Peak-EWMA decay time constant. Finagle's and Linkerd's default is 10 s. */
   readonly decayMs?: number;
   /** Latency assumed for an endpoint with no sample yet. */
   readonly defaultRttMs?: number;
+  /** Most requests in flight per endpoint; 0 (the default) for no limit. See validateMaxInflight. */
+  readonly maxInflight?: number;
 }
+
+/** No limit on requests in flight per endpoint. */
+export const DEFAULT_MAX_INFLIGHT = 0;
+/** Above any real per-pod concurrency; keeps the value a small integer. */
+export const MAX_INFLIGHT_LIMIT = 1_000_000;
+/** The limit of an endpoint without one: a small integer, so the comparison on the pick path stays integral. */
+const UNLIMITED = 0x3fffffff;
+
+/**
+ * Why an endpoint is out of rotation besides draining: one bit per party that can take it out.
+ * `ejected`: passive outlier detection; `failed-check`: active health checks.
+ */
+export const DOWN = Object.freeze({ ejected: 1, 'failed-check': 2 } as const);
+export type DownReason = keyof typeof DOWN;
 
 /** Failed requests count as this many times the current estimate, so that fast failures repel. */
 const FAILURE_PENALTY = 5;
@@ -29,10 +58,12 @@ export class EndpointLoad {
   inflight = 0;
   /** Attached to the current set; a detached load no longer counts toward the board's total. */
   attached = true;
-  /** Eligible for new requests: healthy and not draining. */
+  /** Eligible for new requests: not draining and not down for any reason. */
   available: boolean;
-  /** Health as `LoadBoard.setAvailable` last set it; kept across set swaps. */
-  healthy = true;
+  /** Bits of DOWN, as `LoadBoard.setDown` set them; kept across set swaps. */
+  down = 0;
+  /** In-flight requests at which the endpoint takes no new one; a huge number without a limit. */
+  limit: number;
   ewmaMs: number;
   ewmaStampMs: number;
   hasSample = false;
@@ -41,10 +72,11 @@ export class EndpointLoad {
   readonly pick: Pick;
   readonly #board: LoadBoard;
 
-  constructor(board: LoadBoard, endpoint: Endpoint, nowMs: number, defaultRttMs: number) {
+  constructor(board: LoadBoard, endpoint: Endpoint, nowMs: number, defaultRttMs: number, limit: number) {
     this.#board = board;
     this.endpoint = endpoint;
     this.available = !endpoint.draining;
+    this.limit = limit;
     this.ewmaMs = defaultRttMs;
     this.ewmaStampMs = nowMs;
     const done = (startedMs: number, outcome: Outcome): void => this.#end(startedMs, outcome);
@@ -61,21 +93,28 @@ export class EndpointLoad {
   rebind(endpoint: Endpoint): void {
     this.endpoint = endpoint;
     // A new snapshot from discovery says nothing about health: an endpoint taken out of rotation
-    // stays out until setAvailable brings it back.
-    this.available = this.healthy && !endpoint.draining;
+    // stays out until every party that took it out has brought it back.
+    this.available = this.down === 0 && !endpoint.draining;
     (this.pick as { endpoint: Endpoint }).endpoint = endpoint;
   }
 
   #end(startedMs: number, outcome: Outcome): void {
     const board = this.#board;
+    let freed = false;
     if (this.inflight > 0) {
       this.inflight--;
       if (this.attached) {
         board.totalInflight--;
         board.watcher?.loadChanged(this.endpoint.index);
+        freed = this.inflight + 1 === this.limit && this.available;
       }
     }
-    if (outcome === 'cancelled') return;
+    if (outcome !== 'cancelled') this.#sample(board, startedMs, outcome);
+    // Last, so that a waiter picking from inside the hook finds every count settled.
+    if (freed) board.onCapacity?.();
+  }
+
+  #sample(board: LoadBoard, startedMs: number, outcome: Outcome): void {
     const now = board.clock.nowMs();
     let rtt = now - startedMs;
     if (rtt < 0) rtt = 0;
@@ -101,7 +140,9 @@ export class EndpointLoad {
  * (least request's heap). Calls are synchronous, from begin() and done().
  */
 export interface LoadWatcher {
+  /** The in-flight count of the endpoint at `index` changed (begin or done). */
   loadChanged(index: number): void;
+  /** Availability or the in-flight limit changed (setDown, setMaxInflight): rebuild. */
   availabilityChanged(): void;
 }
 
@@ -111,6 +152,14 @@ export class LoadBoard {
   watcher: LoadWatcher | null = null;
   readonly decayMs: number;
   readonly defaultRttMs: number;
+  /**
+   * Called when a pick that answered `saturated` may now succeed: an endpoint at its limit ended a
+   * request, an endpoint came back into rotation (setDown), or the limit rose. Synchronous, after
+   * the board's own bookkeeping, so the hook may pick at once. Not called for a new set: whoever
+   * calls `balancer.update()` knows, and the balancer's tables are rebuilt only after `sync()`.
+   * One subscriber (the proxy's queue of waiting requests); never called per pick.
+   */
+  onCapacity: (() => void) | null = null;
   /** In-flight requests over the endpoints of the current set. */
   totalInflight = 0;
   /** Sum of the weights of the available endpoints of the current set. */
@@ -120,11 +169,30 @@ export class LoadBoard {
   loads: readonly EndpointLoad[] = [];
   set: EndpointSet = EMPTY_SET;
   #byName = new Map<string, EndpointLoad>();
+  #maxInflight: number;
 
   constructor(clock: Clock, options: LoadBoardOptions = {}) {
     this.clock = clock;
     this.decayMs = options.decayMs ?? 10_000;
     this.defaultRttMs = options.defaultRttMs ?? 10;
+    this.#maxInflight = validateMaxInflight(options.maxInflight ?? DEFAULT_MAX_INFLIGHT, 'maxInflight');
+  }
+
+  /** Most requests in flight per endpoint; 0 for no limit. */
+  get maxInflight(): number {
+    return this.#maxInflight;
+  }
+
+  /** Changes the per-endpoint limit at run time (a config reload); requests beyond a lowered limit finish. */
+  setMaxInflight(max: number): void {
+    validateMaxInflight(max, 'maxInflight');
+    if (max === this.#maxInflight) return;
+    const raised = max === 0 || (this.#maxInflight !== 0 && max > this.#maxInflight);
+    this.#maxInflight = max;
+    const limit = max === 0 ? UNLIMITED : max;
+    for (const l of this.#byName.values()) l.limit = limit;
+    this.watcher?.availabilityChanged();
+    if (raised) this.onCapacity?.();
   }
 
   /** Aligns the board with `set`; a no-op when it already is (several balancers share a board). */
@@ -137,7 +205,7 @@ export class LoadBoard {
     for (const ep of set.endpoints) {
       let load = this.#byName.get(ep.name);
       if (load === undefined) {
-        load = new EndpointLoad(this, ep, now, this.defaultRttMs);
+        load = new EndpointLoad(this, ep, now, this.defaultRttMs, this.#maxInflight === 0 ? UNLIMITED : this.#maxInflight);
       } else {
         load.rebind(ep);
       }
@@ -155,18 +223,29 @@ export class LoadBoard {
   }
 
   /**
-   * Takes an endpoint out of (or back into) rotation without a new set (health). The mark survives
-   * later sets; an endpoint the set marks draining stays unavailable whatever its health.
+   * Sets or lifts one party's mark that takes an endpoint out of rotation, without a new set.
+   * Idempotent: repeating a mark changes nothing. The mark survives later sets while the name
+   * stays in them (a name that leaves and comes back starts clean); the endpoint is available only
+   * when no mark is set and the set does not say draining. Unknown names are ignored.
    */
-  setAvailable(name: string, available: boolean): void {
+  setDown(name: string, reason: DownReason, down: boolean): void {
     const load = this.#byName.get(name);
     if (load === undefined) return;
-    const next = available && !load.endpoint.draining;
-    load.healthy = available;
-    if (load.available === next) return;
-    load.available = next;
+    const bits = down ? load.down | DOWN[reason] : load.down & ~DOWN[reason];
+    if (bits === load.down) return;
+    load.down = bits;
+    const available = bits === 0 && !load.endpoint.draining;
+    if (available === load.available) return;
+    load.available = available;
     this.#recount();
     this.watcher?.availabilityChanged();
+    if (available) this.onCapacity?.();
+  }
+
+  /** Whether `reason`'s mark is set on the endpoint `name` (false for unknown names). */
+  isDown(name: string, reason: DownReason): boolean {
+    const load = this.#byName.get(name);
+    return load !== undefined && (load.down & DOWN[reason]) !== 0;
   }
 
   #recount(): void {
@@ -195,4 +274,15 @@ export class LoadBoard {
   load(name: string): EndpointLoad | undefined {
     return this.#byName.get(name);
   }
+}
+
+/**
+ * Checks a configured per-endpoint in-flight limit.
+ * @throws ConfigError naming `field` when it is not an integer from 0 to MAX_INFLIGHT_LIMIT
+ */
+export function validateMaxInflight(raw: unknown, field: string): number {
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0 || raw > MAX_INFLIGHT_LIMIT) {
+    throw new ConfigError('SG_ERR_BALANCER', field, `is ${showValue(raw)}: the most requests in flight per endpoint must be an integer from 1 to ${MAX_INFLIGHT_LIMIT}, or 0 for no limit (the default); size it to what one pod serves at once`);
+  }
+  return raw;
 }

@@ -1,6 +1,6 @@
 /**
  * Weighted random. update(): prefix sums of weights, O(n). pick(): one draw and a binary search,
- * O(log n); an unavailable or excluded draw is redrawn a few times, then one weighted draw over the
+ * O(log n); an unavailable, full or excluded draw is redrawn a few times, then one weighted draw over the
  * usable endpoints alone, O(n). Both steps choose in proportion to weight among the usable
  * endpoints, so skipping some does not favour their neighbours (as "take the next usable one"
  * would). Randomness is injected.
@@ -11,7 +11,7 @@ import type { EndpointSet } from './endpoint.js';
 import type { RoutingKey } from './hash.js';
 import type { EndpointLoad, LoadBoard } from './load-board.js';
 import type { Rng } from './rng.js';
-import { usable } from './usable.js';
+import { noUsable, usable } from './usable.js';
 
 const REDRAWS = 4;
 const UNIT = 1 << 30;
@@ -54,7 +54,7 @@ export class RandomBalancer implements Balancer {
       if (usable(board.loads[i]!, exclude)) return board.begin(i);
     }
     const j = this.#drawUsable(board.loads, exclude);
-    return j < 0 ? NO_PICK['all-unavailable'] : board.begin(j);
+    return j < 0 ? noUsable(board.loads, exclude) : board.begin(j);
   }
 
   /** A weighted draw among usable endpoints only; -1 when there is none. */

@@ -5,8 +5,8 @@
  *
  * nginx's loop is O(n) per pick. The sequence is periodic with period = total weight / gcd of the
  * weights (scaling every weight by g scales every running value by g and changes no comparison),
- * so update() precomputes one period and pick() is O(1): an index into it; unavailable or excluded
- * endpoints are skipped in order, so the rest keep their proportions. Precomputing costs
+ * so update() precomputes one period and pick() is O(1): an index into it; unavailable, full or
+ * excluded endpoints are skipped in order, so the rest keep their proportions. Precomputing costs
  * O(period x n), so past SCHEDULE_BUDGET steps pick() runs nginx's O(n) loop itself, over usable
  * endpoints only, as nginx skips down and already-tried peers.
  */
@@ -15,7 +15,7 @@ import { NO_PICK } from './balancer.js';
 import type { EndpointSet } from './endpoint.js';
 import type { RoutingKey } from './hash.js';
 import type { EndpointLoad, LoadBoard } from './load-board.js';
-import { usable } from './usable.js';
+import { noUsable, usable } from './usable.js';
 
 /** Precompute one period when period x n stays under this many steps (tens of ms in update()). */
 const SCHEDULE_BUDGET = 1 << 26;
@@ -90,10 +90,10 @@ export class RoundRobinBalancer implements Balancer {
         this.#cursor = this.#cursor + 1 === len ? 0 : this.#cursor + 1;
         if (usable(loads[i]!, exclude)) return this.#board.begin(i);
       }
-      return NO_PICK['all-unavailable'];
+      return noUsable(loads, exclude);
     }
     const i = this.#smoothNextUsable(loads, exclude);
-    return i < 0 ? NO_PICK['all-unavailable'] : this.#board.begin(i);
+    return i < 0 ? noUsable(loads, exclude) : this.#board.begin(i);
   }
 
   /**

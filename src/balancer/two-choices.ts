@@ -1,6 +1,7 @@
 /**
  * Power of two choices (Mitzenmacher, 2001): draw two distinct usable endpoints at random and take
- * the one with the lower cost. The cost is injected: in-flight per weight for `p2c`, peak-EWMA
+ * the one with the lower cost. Usable includes "below its in-flight limit", so both draws skip full
+ * endpoints, and the draws end in a scan: a pick fails only when nothing is usable. The cost is injected: in-flight per weight for `p2c`, peak-EWMA
  * latency times in-flight for `peak-ewma` (as Finagle and Linkerd do it). O(1) per pick.
  */
 import type { Balancer, Exclusion, PickResult } from './balancer.js';
@@ -9,7 +10,7 @@ import type { EndpointSet } from './endpoint.js';
 import type { RoutingKey } from './hash.js';
 import type { EndpointLoad, LoadBoard } from './load-board.js';
 import type { Rng } from './rng.js';
-import { firstUsableFrom, usable } from './usable.js';
+import { firstUsableFrom, noUsable, usable } from './usable.js';
 
 export type LoadCost = (load: EndpointLoad, nowMs: number) => number;
 
@@ -38,9 +39,9 @@ export class TwoChoicesBalancer implements Balancer {
     const loads = board.loads;
     const n = loads.length;
     if (n === 0) return NO_PICK.empty;
-    if (n === 1) return usable(loads[0]!, exclude) ? board.begin(0) : NO_PICK['all-unavailable'];
+    if (n === 1) return usable(loads[0]!, exclude) ? board.begin(0) : noUsable(loads, exclude);
     const a = this.#drawUsable(loads, n, exclude, -1);
-    if (a < 0) return NO_PICK['all-unavailable'];
+    if (a < 0) return noUsable(loads, exclude);
     const b = this.#drawUsable(loads, n, exclude, a);
     if (b < 0) return board.begin(a);
     const now = board.clock.nowMs();

@@ -37,7 +37,10 @@ export class ModuloBalancer implements Balancer {
     const n = board.loads.length;
     if (n === 0) return NO_PICK.empty;
     const i = hashMod(key.hi, key.lo, n);
-    return usable(board.loads[i]!, exclude) ? board.begin(i) : NO_PICK['owner-missing'];
+    const l = board.loads[i]!;
+    if (usable(l, exclude)) return board.begin(i);
+    // An owner in rotation but at its in-flight limit is worth waiting for; any other is missing.
+    return l.available && (exclude === null || !exclude.has(l.endpoint)) ? NO_PICK.saturated : NO_PICK['owner-missing'];
   }
 
   /** The endpoint that owns `key` in the current set, as `HashingBalancer.owner` answers it. */

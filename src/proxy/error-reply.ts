@@ -47,7 +47,8 @@ export function errorReply(status: number, code: ProxyErrorCode, message: string
 
 export const NO_ENDPOINT_REPLIES: Readonly<Record<NoPickReason, ErrorReply>> = Object.freeze({
   empty: errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: empty (the endpoint set is empty)'),
-  'all-unavailable': errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: all-unavailable (every endpoint is draining, excluded or unhealthy)'),
+  'all-unavailable': errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: all-unavailable (every endpoint is draining, excluded, ejected or failing health checks)'),
+  saturated: errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: saturated (every endpoint that may serve the request is at its in-flight limit)'),
   'owner-missing': errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: owner-missing (the owner of the key is not in the endpoint set)'),
   'no-range': errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: no-range (no key range holds the key)'),
   'no-key': errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: no-key (the request has no routing key and the balancer has no keyless fallback)'),

@@ -7,5 +7,5 @@ test('NO_PICK: one frozen, shared result per reason, so that refusing allocates 
     assert.deepEqual(result, { kind: 'none', reason });
     assert.ok(Object.isFrozen(result));
   }
-  assert.deepEqual(Object.keys(NO_PICK).sort(), ['all-unavailable', 'empty', 'no-key', 'no-range', 'owner-missing']);
+  assert.deepEqual(Object.keys(NO_PICK).sort(), ['all-unavailable', 'empty', 'no-key', 'no-range', 'owner-missing', 'saturated']);
 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Pick } from '../../src/balancer/balancer.js';
 import { ManualClock } from '../../src/balancer/clock.js';
 import type { KeyedConfig } from '../../src/balancer/factory.js';
-import { defaultBalancerConfig } from '../../src/balancer/factory.js';
+import { DEFAULT_KEYLESS, defaultBalancerConfig } from '../../src/balancer/factory.js';
 import { hashKey } from '../../src/balancer/hash.js';
 import { HashingBalancer } from '../../src/balancer/hashing-balancer.js';
 import { JumpHash } from '../../src/balancer/jump.js';
@@ -148,4 +148,26 @@ test('hashing: the bounded-load factor is validated', () => {
   }
   assert.equal(new HashingBalancer(new Rendezvous(), board, { loadFactor: 1.25 }).loadFactor, 1.25);
   assert.equal(new HashingBalancer(new Rendezvous(), board, { loadFactor: null }).loadFactor, null);
+});
+
+test('hashing: a full owner counts as a spill, an ejected one as a fallthrough; a strict owner refuses only when out', () => {
+  const config = { algorithm: 'ordinal', loadFactor: null, keyless: DEFAULT_KEYLESS, replicas: 3, onMissing: 'fail' } as const;
+  const h = harness(config, specs(3, 'pod'), 7, { maxInflight: 1 });
+  const b = asHashing(h.balancer);
+  const key = hashKey('4');
+  assert.equal(b.owner(key)!.name, 'pod-1');
+  const held = [expectOk(b.pick(key, null))];
+  const spilled = expectOk(b.pick(key, null));
+  assert.equal(spilled.endpoint.name, 'pod-2', 'the next ordinal takes the overflow');
+  assert.deepEqual(b.stats, { spills: 1, fallthroughs: 0 });
+  held.push(spilled);
+  for (const p of held) p.done(0, 'ok');
+  h.board.setDown('pod-1', 'ejected', true);
+  expectNone(b.pick(key, null), 'owner-missing');
+  assert.deepEqual(b.stats, { spills: 1, fallthroughs: 0 }, 'a refusal walks nowhere');
+  h.board.setDown('pod-1', 'ejected', false);
+  const home = expectOk(b.pick(key, null));
+  assert.equal(home.endpoint.name, 'pod-1');
+  home.done(0, 'ok');
+  assertIdle(h.board, 'ordinal');
 });

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import type { Balancer, NoPickReason, Outcome, Pick } from '../../src/balancer/balancer.js';
 import { ManualClock } from '../../src/balancer/clock.js';
 import type { Endpoint, EndpointSet, EndpointSpec } from '../../src/balancer/endpoint.js';
@@ -13,6 +14,7 @@ import { createBalancer } from '../../src/balancer/factory.js';
 import type { RoutingKey } from '../../src/balancer/hash.js';
 import { hashKey } from '../../src/balancer/hash.js';
 import { HashingBalancer } from '../../src/balancer/hashing-balancer.js';
+import type { LoadBoardOptions } from '../../src/balancer/load-board.js';
 import { LoadBoard } from '../../src/balancer/load-board.js';
 import type { Rng } from '../../src/balancer/rng.js';
 import { seededRng } from '../../src/balancer/rng.js';
@@ -52,9 +54,9 @@ export interface Harness {
   readonly clock: ManualClock;
 }
 
-export function harness(config: BalancerConfig, list: readonly EndpointSpec[] | null, seed = 7): Harness {
+export function harness(config: BalancerConfig, list: readonly EndpointSpec[] | null, seed = 7, options: LoadBoardOptions = {}): Harness {
   const clock = new ManualClock(1_000);
-  const board = new LoadBoard(clock, config.algorithm === 'peak-ewma' ? config : {});
+  const board = new LoadBoard(clock, { ...(config.algorithm === 'peak-ewma' ? config : {}), ...options });
   const balancer = createBalancer(config, { clock, rng: seededRng(seed), board });
   if (list !== null) balancer.update(setOf(list));
   return { balancer, board, clock };
@@ -170,7 +172,7 @@ export interface ContractCase {
 
 const OUTCOMES: readonly Outcome[] = ['ok', 'http-5xx', 'connect-failed', 'reset', 'timeout', 'cancelled'];
 
-/** R1 and R4 for one algorithm: results, not exceptions, exclusions honoured, in-flight accounted. */
+/** R1 and R4 for one algorithm: results, not exceptions, exclusions honoured, in-flight accounted, the in-flight limit kept. */
 export function contract(c: ContractCase): void {
   const keyAt = (i: number): RoutingKey | null => (c.keys === null ? null : c.keys[i % c.keys.length]!);
 
@@ -236,6 +238,136 @@ export function contract(c: ContractCase): void {
     assertIdle(h.board, c.label);
     assert.equal(h.board.loads.reduce((a, l) => a + l.picks, 0), picked, 'every pick is counted once');
   });
+
+  limitContract(c);
+}
+
+/** The same algorithm with bounded loads at `factor` (keyed configs only; others unchanged). */
+function withLoadFactor(config: BalancerConfig, factor: number | null): BalancerConfig {
+  return 'keyless' in config ? { ...config, loadFactor: factor } : config;
+}
+
+/** What a pick may say when nothing can take the request, judged from the board as it was before the pick. */
+function expectedMiss(board: LoadBoard, exclude: Set<Endpoint>): NoPickReason {
+  return board.loads.some((l) => l.available && !exclude.has(l.endpoint)) ? 'saturated' : 'all-unavailable';
+}
+
+/**
+ * The in-flight limit for one algorithm: no endpoint ever goes above it, a full endpoint is never
+ * picked, a pick never gives up while some endpoint could take the request, and a refusal says
+ * `saturated` exactly when only limits stood in the way. A hot key at the limit spills along its
+ * own preference order, and the board's hook says when room comes back.
+ */
+function limitContract(c: ContractCase): void {
+  const keyAt = (i: number): RoutingKey | null => (c.keys === null ? null : c.keys[i % c.keys.length]!);
+  const factors = c.keys === null ? [null] : [null, 1.25];
+
+  for (const factor of factors) {
+    const label = `${c.label}${factor === null ? '' : ` (bounded loads ${factor})`}`;
+    test(`${label}: under random load, marks and exclusions, no endpoint passes maxInflight and no pick gives up while one has room`, () => {
+      const op = fc.oneof(
+        // More picks than ends, so that runs reach saturation and leave it again.
+        { arbitrary: fc.record({ kind: fc.constant('pick' as const), key: fc.nat(), exclude: fc.nat(), excluding: fc.boolean() }), weight: 7 },
+        { arbitrary: fc.record({ kind: fc.constant('done' as const), at: fc.nat() }), weight: 4 },
+        { arbitrary: fc.record({ kind: fc.constant('mark' as const), at: fc.nat(), down: fc.boolean() }), weight: 1 },
+      );
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 3 }), fc.array(op, { minLength: 1, maxLength: 200 }), (cap, ops) => {
+          const h = harness(withLoadFactor(c.config, factor), c.endpoints, 7, { maxInflight: cap });
+          const eps = h.board.set.endpoints;
+          const open: Pick[] = [];
+          for (const o of ops) {
+            if (o.kind === 'done') {
+              if (open.length === 0) continue;
+              const j = o.at % open.length;
+              open[j]!.done(h.clock.nowMs(), 'ok');
+              open[j] = open[open.length - 1]!;
+              open.pop();
+            } else if (o.kind === 'mark') {
+              h.board.setDown(eps[o.at % eps.length]!.name, 'ejected', o.down);
+            } else {
+              const exclude = new Set<Endpoint>();
+              if (o.excluding) for (let i = 0; i < eps.length; i++) if ((o.exclude >> i) & 1) exclude.add(eps[i]!);
+              const key = keyAt(o.key);
+              const room = h.board.loads.filter((l) => l.available && l.inflight < cap && !exclude.has(l.endpoint));
+              const miss = expectedMiss(h.board, exclude);
+              const r = h.balancer.pick(key, o.excluding ? exclude : null);
+              if (r.kind === 'ok') {
+                const l = h.board.loads[r.endpoint.index]!;
+                assert.ok(l.inflight <= cap, `${r.endpoint.name} at ${l.inflight}, above the limit ${cap}`);
+                assert.ok(room.includes(l), `picked ${r.endpoint.name}, which had no room, was out or excluded`);
+                open.push(r);
+              } else if (r.reason === 'owner-missing' || r.reason === 'no-range') {
+                const owner = key === null ? null : asHashing(h.balancer).owner(key);
+                const ownerLoad = owner === null ? null : h.board.loads[owner.index]!;
+                assert.ok(ownerLoad === null || !ownerLoad.available || exclude.has(ownerLoad.endpoint), `${r.reason} while the owner ${owner?.name ?? ''} was in rotation`);
+              } else {
+                assert.equal(room.length, 0, `${r.reason} while ${room.map((l) => l.endpoint.name).join(', ')} had room`);
+                assert.equal(r.reason, miss);
+              }
+            }
+          }
+          for (const p of open) p.done(h.clock.nowMs(), 'ok');
+          assertIdle(h.board, label);
+        }),
+        { seed: 20_240_601, numRuns: 60 },
+      );
+    });
+  }
+
+  test(`${c.label}: with every endpoint at its limit a pick answers 'saturated'; the hook says when one frees, and the next pick takes it`, () => {
+    const cap = 2;
+    const h = harness(c.config, c.endpoints, 7, { maxInflight: cap });
+    const n = h.board.loads.length;
+    let freed = 0;
+    h.board.onCapacity = () => void freed++;
+    const open: Pick[] = [];
+    for (let i = 0; i < n * cap; i++) open.push(expectOk(h.balancer.pick(keyAt(i), null), `pick ${i}`));
+    for (const l of h.board.loads) assert.equal(l.inflight, cap, `${l.endpoint.name} full`);
+    for (let i = 0; i < 10; i++) expectNone(h.balancer.pick(keyAt(i), null), 'saturated');
+    const gone = open.splice(3, 1)[0]!;
+    gone.done(h.clock.nowMs(), 'ok');
+    assert.equal(freed, 1);
+    const again = expectOk(h.balancer.pick(keyAt(0), null));
+    assert.equal(again.endpoint, gone.endpoint, 'the only endpoint with room');
+    open.push(again);
+    expectNone(h.balancer.pick(keyAt(1), null), 'saturated');
+    // Marks still win: with every endpoint out, waiting cannot help.
+    for (const e of h.board.set.endpoints) h.board.setDown(e.name, 'failed-check', true);
+    expectNone(h.balancer.pick(keyAt(0), null), c.allDraining);
+    for (const p of open) p.done(h.clock.nowMs(), 'ok');
+    assertIdle(h.board, c.label);
+  });
+
+  if (c.keys !== null) {
+    test(`${c.label}: a hot key at its owner's limit spills along its own preference order, never above the limit`, () => {
+      const cap = 3;
+      const h = harness(c.config, c.endpoints, 7, { maxInflight: cap });
+      const n = h.board.loads.length;
+      for (const key of c.keys!.slice(0, 20)) {
+        const order = asHashing(h.balancer).preference(key, n);
+        if (order.length === 0) continue;
+        const open: Pick[] = [];
+        for (let i = 0; i < n * cap; i++) {
+          const p = expectOk(h.balancer.pick(key, null), `pick ${i} of one key`);
+          assert.equal(p.endpoint.name, order[Math.floor(i / cap)]!.name, `pick ${i}: the key's choice ${Math.floor(i / cap)}`);
+          open.push(p);
+        }
+        expectNone(h.balancer.pick(key, null), 'saturated');
+        // The second choice frees a slot, then the owner: the key goes home first.
+        open.splice(cap, 1)[0]!.done(h.clock.nowMs(), 'ok');
+        open.splice(0, 1)[0]!.done(h.clock.nowMs(), 'ok');
+        const home = expectOk(h.balancer.pick(key, null));
+        assert.equal(home.endpoint.name, order[0]!.name);
+        open.push(home);
+        const next = expectOk(h.balancer.pick(key, null));
+        assert.equal(next.endpoint.name, order[1]!.name);
+        open.push(next);
+        for (const p of open) p.done(h.clock.nowMs(), 'ok');
+        assertIdle(h.board, c.label);
+      }
+    });
+  }
 }
 
 /** A keyed balancer from its config and endpoints, for owner questions (no load involved). */

@@ -60,8 +60,8 @@ test('least-request: under random load, every pick costs the least of all usable
   const live: Pick[] = [];
   const cost = (i: number): number => (h.board.loads[i]!.inflight + 1) / h.board.loads[i]!.endpoint.weight;
   for (let step = 0; step < 20_000; step++) {
-    if (step === 5_000) h.board.setAvailable('svc-4', false);
-    if (step === 10_000) h.board.setAvailable('svc-4', true);
+    if (step === 5_000) h.board.setDown('svc-4', 'ejected', true);
+    if (step === 10_000) h.board.setDown('svc-4', 'ejected', false);
     while (live.length > 0 && rng.below(3) !== 0) {
       const j = rng.below(live.length);
       live[j]!.done(0, 'ok');

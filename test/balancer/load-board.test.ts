@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/balancer/clock.js';
-import { LoadBoard } from '../../src/balancer/load-board.js';
+import { DOWN, LoadBoard, validateMaxInflight } from '../../src/balancer/load-board.js';
+import { ConfigError } from '../../src/errors.js';
 import { setOf, specs, weighted } from './helpers.js';
 
 function board(decayMs = 10_000, defaultRttMs = 10): { b: LoadBoard; clock: ManualClock } {
@@ -73,28 +74,65 @@ test('LoadBoard: a request on a removed endpoint leaves the total, and its done 
   assert.equal(b.totalInflight, 0);
 });
 
-test('LoadBoard: setAvailable takes an endpoint out and back, and survives later sets', () => {
+test('LoadBoard: setDown takes an endpoint out and back, and the mark survives later sets', () => {
   const { b } = board();
   b.sync(setOf(weighted([1, 2, 4]), 1));
-  b.setAvailable('svc-2', false);
+  b.setDown('svc-2', 'ejected', true);
   assert.equal(b.availableWeight, 3);
   assert.equal(b.availableCount, 2);
   assert.equal(b.load('svc-2')!.available, false);
-  b.setAvailable('nobody', false);
+  assert.equal(b.isDown('svc-2', 'ejected'), true);
+  assert.equal(b.isDown('svc-2', 'failed-check'), false);
+  b.setDown('nobody', 'ejected', true);
+  assert.equal(b.isDown('nobody', 'ejected'), false);
   // Discovery sends a new snapshot (another pod joins): the ejected endpoint stays out.
   b.sync(setOf(weighted([1, 2, 4, 8]), 2));
   assert.equal(b.load('svc-2')!.available, false, 'health is not reset by a new set');
   assert.equal(b.availableWeight, 11);
-  b.setAvailable('svc-2', true);
+  b.setDown('svc-2', 'ejected', false);
   assert.equal(b.availableWeight, 15);
-  // Draining comes from the set and wins over health.
+  // Draining comes from the set and wins over every mark.
   b.sync(setOf(weighted([1, 2, 4, 8]).map((e) => ({ ...e, draining: e.name === 'svc-3' })), 3));
-  b.setAvailable('svc-3', true);
+  b.setDown('svc-3', 'ejected', false);
   assert.equal(b.load('svc-3')!.available, false);
   assert.equal(b.availableWeight, 7);
   b.sync(setOf(weighted([1, 2, 4, 8]), 4));
   assert.equal(b.load('svc-3')!.available, true, 'no longer draining');
   assert.equal(b.availableWeight, 15);
+});
+
+test('LoadBoard: availability is the AND of every mark; lifting one leaves the others', () => {
+  const { b } = board();
+  b.sync(setOf(specs(3), 1));
+  b.setDown('svc-1', 'ejected', true);
+  b.setDown('svc-1', 'failed-check', true);
+  b.setDown('svc-1', 'ejected', false);
+  assert.equal(b.load('svc-1')!.available, false, 'still failing its health checks');
+  assert.equal(b.availableCount, 2);
+  b.setDown('svc-1', 'failed-check', true);
+  assert.equal(b.load('svc-1')!.down, DOWN['failed-check'], 'repeating a mark changes nothing');
+  b.setDown('svc-1', 'failed-check', false);
+  assert.equal(b.load('svc-1')!.available, true);
+  assert.equal(b.availableCount, 3);
+  // A name that leaves the set and comes back starts clean, as a new pod would.
+  b.setDown('svc-2', 'failed-check', true);
+  b.sync(setOf(specs(2), 2));
+  b.sync(setOf(specs(3), 3));
+  assert.equal(b.load('svc-2')!.available, true);
+  assert.equal(b.isDown('svc-2', 'failed-check'), false);
+});
+
+test('LoadBoard: the watcher hears of every availability change and only of changes', () => {
+  const { b } = board();
+  b.sync(setOf(specs(3), 1));
+  let changes = 0;
+  b.watcher = { loadChanged: () => undefined, availabilityChanged: () => void changes++ };
+  b.setDown('svc-0', 'ejected', true);
+  b.setDown('svc-0', 'failed-check', true);
+  b.setDown('svc-0', 'ejected', false);
+  assert.equal(changes, 1, 'only the first mark took it out');
+  b.setDown('svc-0', 'failed-check', false);
+  assert.equal(changes, 2);
 });
 
 test('peak-EWMA: the default RTT until the first sample, which replaces it', () => {
@@ -160,4 +198,82 @@ test('peak-EWMA: failures count as slow, cancellations leave no sample', () => {
   assert.equal(b.loads[1]!.hasSample, false);
   assert.equal(b.loads[1]!.inflight, 0);
   assert.equal(b.loads[1]!.failures, 0);
+});
+
+test('LoadBoard: maxInflight sets every endpoint\'s limit; 0 is none; bad values name the field', () => {
+  const limited = new LoadBoard(new ManualClock(), { maxInflight: 3 });
+  limited.sync(setOf(specs(2)));
+  assert.equal(limited.maxInflight, 3);
+  assert.deepEqual(limited.loads.map((l) => l.limit), [3, 3]);
+  const free = new LoadBoard(new ManualClock());
+  free.sync(setOf(specs(1)));
+  assert.equal(free.maxInflight, 0);
+  assert.ok(free.loads[0]!.limit > 1_000_000_000, 'no limit is a limit nobody reaches');
+  for (const bad of [-1, 1.5, Number.NaN, 2_000_000, '4', null]) {
+    assert.throws(() => validateMaxInflight(bad, 'proxy.maxInflight'), (e: unknown) => e instanceof ConfigError && e.field === 'proxy.maxInflight' && /0 for no limit/.test(e.message), String(bad));
+  }
+  assert.equal(validateMaxInflight(0, 'x'), 0);
+  assert.equal(validateMaxInflight(100, 'x'), 100);
+  assert.throws(() => new LoadBoard(new ManualClock(), { maxInflight: -2 }), /maxInflight: is -2/);
+});
+
+test('LoadBoard: onCapacity fires when a full endpoint ends a request, not when one with room does', () => {
+  const { b } = board();
+  b.setMaxInflight(2);
+  b.sync(setOf(specs(2)));
+  let calls = 0;
+  let seen = -1;
+  b.onCapacity = () => {
+    calls++;
+    // The hook runs after the board's bookkeeping: a waiter may pick at once.
+    seen = b.loads[0]!.inflight;
+  };
+  const p = b.begin(0);
+  p.done(1_000, 'ok');
+  assert.equal(calls, 0, 'it had room all along');
+  b.begin(0);
+  b.begin(0);
+  p.done(1_000, 'cancelled');
+  assert.equal(calls, 1);
+  assert.equal(seen, 1);
+  p.done(1_000, 'ok');
+  assert.equal(calls, 1, 'already had room');
+  p.done(1_000, 'ok');
+  assert.equal(calls, 1, 'a stray done frees nothing');
+});
+
+test('LoadBoard: onCapacity fires when an endpoint comes back or the limit rises, never for a new set', () => {
+  const { b } = board();
+  b.sync(setOf(specs(2), 1));
+  let calls = 0;
+  b.onCapacity = () => void calls++;
+  b.setDown('svc-0', 'ejected', true);
+  assert.equal(calls, 0);
+  b.setDown('svc-0', 'failed-check', true);
+  b.setDown('svc-0', 'ejected', false);
+  assert.equal(calls, 0, 'still out');
+  b.setDown('svc-0', 'failed-check', false);
+  assert.equal(calls, 1);
+  b.setMaxInflight(4);
+  assert.equal(calls, 1, 'from no limit to a limit frees nothing');
+  b.setMaxInflight(8);
+  assert.equal(calls, 2);
+  assert.deepEqual(b.loads.map((l) => l.limit), [8, 8]);
+  b.setMaxInflight(0);
+  assert.equal(calls, 3);
+  b.sync(setOf(specs(3), 2));
+  assert.equal(calls, 3);
+  assert.throws(() => b.setMaxInflight(-1), ConfigError);
+});
+
+test('LoadBoard: a request that ends on a removed endpoint frees no capacity', () => {
+  const { b } = board();
+  b.setMaxInflight(1);
+  b.sync(setOf(specs(2), 1));
+  let calls = 0;
+  b.onCapacity = () => void calls++;
+  const gone = b.begin(0);
+  b.sync(setOf(specs(2).slice(1), 2));
+  gone.done(1_000, 'ok');
+  assert.equal(calls, 0);
 });
