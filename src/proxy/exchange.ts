@@ -68,6 +68,8 @@ export interface ExchangeContext {
   /** Set once close() starts: responses then ask the client to close the connection. */
   closing: boolean;
   readonly retries: RetryPolicy | null;
+  /** Told how every attempt ended (passive health: outlier detection). */
+  readonly observe: ((endpoint: string, outcome: Outcome, status: number) => void) | null;
 }
 
 /** What the exchange sends to the pod, kept for a retry. */
@@ -350,6 +352,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!this.#pickOpen) return;
     this.#pickOpen = false;
     this.#done(this.#startedMs, outcome);
+    this.#ctx.observe?.(this.endpoint, outcome, status);
     if (exchangeChannel.hasSubscribers) {
       const event: ExchangeEvent = { endpoint: this.endpoint, outcome, status, durationMs: this.#ctx.clock.nowMs() - this.#startedMs, attempt: this.attempt };
       exchangeChannel.publish(event);

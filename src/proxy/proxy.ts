@@ -28,7 +28,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import type { Balancer } from '../balancer/balancer.js';
+import type { Balancer, Pick } from '../balancer/balancer.js';
 import type { Clock } from '../balancer/clock.js';
 import { monotonicClock } from '../balancer/clock.js';
 import type { EndpointSet } from '../balancer/endpoint.js';
@@ -46,6 +46,9 @@ import { parseGrpcTimeout } from './grpc.js';
 import { RequestHeadReader } from './headers.js';
 import { ProtocolListener } from './listener.js';
 import type { Retrier } from './retries.js';
+import type { OutlierDetector } from '../balancer/outlier-detector.js';
+import type { HealthChecker } from './health-check.js';
+import { WaitQueue } from './waiting.js';
 import type { KeySource } from './key-source.js';
 import { keyText } from './key-source.js';
 import { UpstreamPools } from './upstreams.js';
@@ -83,11 +86,21 @@ export interface ProxyOptions {
   readonly upstreamTls?: ConnectionOptions;
   /** Retries on another endpoint (retries.ts); default none. */
   readonly retries?: Retrier;
+  /** Passive health: told of every attempt, ticked every interval, closed with the proxy. */
+  readonly outlier?: OutlierDetector;
+  /** Active health checks: follow the endpoint set, closed with the proxy. */
+  readonly healthChecker?: HealthChecker;
+  /**
+   * When every candidate is at its in-flight limit (`saturated`): how many requests may wait for
+   * capacity, and for how long, before 503. Default 1024 for 1000 ms; max 0 answers 503 at once.
+   */
+  readonly queue?: { readonly max: number; readonly timeoutMs: number };
   /** Default: a silent logger. */
   readonly logger?: Logger;
 }
 
 export const DEFAULT_MAX_HEADER_COUNT = 100;
+export const DEFAULT_QUEUE = Object.freeze({ max: 1024, timeoutMs: 1_000 });
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 export const DEFAULT_UPSTREAM_SESSIONS = 2;
 
@@ -124,6 +137,11 @@ export class ShardingProxy {
   readonly #h2: http2.Http2Server;
   readonly #listener: ProtocolListener;
   readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #queue: WaitQueue;
+  #drainScheduled = false;
+  readonly #drainQueue = (): void => this.#drain();
+  readonly #health: HealthChecker | null;
+  #outlierTimer: NodeJS.Timeout | null = null;
   readonly #onResponseClose: (this: ClientResponse) => void;
   /** Requests whose response has not closed yet. */
   #active = 0;
@@ -147,7 +165,26 @@ export class ShardingProxy {
     const maxStreams = checkedInteger(options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS, 'proxy.maxConcurrentStreams', 1, 1_000_000);
     const maxConnections = checkedInteger(options.maxConnections ?? 0, 'proxy.maxConnections', 0, 10_000_000);
     const maxSessions = checkedInteger(options.maxUpstreamSessions ?? DEFAULT_UPSTREAM_SESSIONS, 'proxy.maxUpstreamSessions', 1, 1_000);
-    this.#ctx = { clock: this.#clock, log: this.#log, endpointHeader: options.endpointHeader ?? true, closing: false, retries: options.retries ?? null };
+    const outlier = options.outlier ?? null;
+    this.#health = options.healthChecker ?? null;
+    this.#ctx = {
+      clock: this.#clock,
+      log: this.#log,
+      endpointHeader: options.endpointHeader ?? true,
+      closing: false,
+      retries: options.retries ?? null,
+      observe: outlier === null ? null : (endpoint, outcome, status) => outlier.record(endpoint, outcome, status),
+    };
+    if (outlier !== null) {
+      this.#outlierTimer = setInterval(() => outlier.tick(), outlier.options.intervalMs);
+      this.#outlierTimer.unref();
+    }
+    const q = options.queue ?? DEFAULT_QUEUE;
+    checkedInteger(q.max, 'proxy.queue.max', 0, 1_000_000);
+    checkedInteger(q.timeoutMs, 'proxy.queue.timeoutMs', 1, MAX_MS);
+    this.#queue = new WaitQueue(q.max, q.timeoutMs, (w) => this.#refuse(w.res, NO_ENDPOINT_REPLIES.saturated, w.hasBody && !w.req.complete));
+    // Capacity is reported synchronously from inside done(): serve the queue afterwards.
+    this.#board.onCapacity = () => this.#scheduleDrain();
     this.#pools = new UpstreamPools(
       {
         connectMs: t.connectMs,
@@ -230,6 +267,8 @@ export class ShardingProxy {
     const parsed = this.#pools.check(set);
     this.#balancer.update(set);
     this.#pools.reconcile(set, parsed);
+    this.#health?.update(set);
+    this.#scheduleDrain();
     this.#log.debug({ version: set.version, endpoints: set.endpoints.length }, 'endpoint set updated');
   }
 
@@ -263,6 +302,9 @@ export class ShardingProxy {
 
   async #shutdown(): Promise<void> {
     this.#ctx.closing = true;
+    if (this.#outlierTimer !== null) clearInterval(this.#outlierTimer);
+    this.#queue.drainAll((w) => this.#refuse(w.res, REPLIES.shuttingDown, w.hasBody && !w.req.complete));
+    const healthClosed = this.#health?.close();
     const server = this.#server;
     // Resolves once every connection is gone.
     const serverClosed = this.#listener.close();
@@ -279,6 +321,7 @@ export class ShardingProxy {
     for (const session of this.#sessions) session.destroy();
     await serverClosed;
     await this.#pools.close(!drained);
+    await healthClosed;
     this.#log.info('proxy closed');
   }
 
@@ -376,11 +419,18 @@ export class ShardingProxy {
       const text = keyText(source, path, reader.key);
       if (text !== null) key = hashKey(text);
     }
+    const deadlineMs = res.grpc ? parseGrpcTimeout(reader.grpcTimeout) : null;
     const pick = this.#balancer.pick(key, null);
     if (pick.kind === 'none') {
+      if (pick.reason === 'saturated' && this.#queue.offer({ req, res, key, path, headers: reader.out, hasBody, deadlineMs, sinceMs: this.#clock.nowMs(), timer: null })) return;
       this.#refuse(res, NO_ENDPOINT_REPLIES[pick.reason], hasBody && !req.complete);
       return;
     }
+    this.#forward(pick, req, res, key, path, reader.out, hasBody, deadlineMs);
+  }
+
+  /** Sends a picked request to its endpoint. */
+  #forward(pick: Pick, req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], hasBody: boolean, deadlineMs: number | null): void {
     const startedMs = this.#clock.nowMs();
     // Read at once: Pick objects are shared and rebound when the set changes.
     const endpoint = pick.endpoint.name;
@@ -392,19 +442,48 @@ export class ShardingProxy {
       this.#refuse(res, REPLIES.internal, hasBody && !req.complete);
       return;
     }
-    const request = { path, method: req.method ?? 'GET', headers: reader.out, body: hasBody ? req : null };
+    const request = { path, method: req.method ?? 'GET', headers, body: hasBody ? req : null };
     const exchange = new Exchange(this.#ctx, req, res, request, key, endpoint, pick.done, startedMs, hasBody);
     res.exchange = exchange;
     if (!res.h2 && res.closeWhenDone) exchange.closeAfter();
-    if (res.grpc) {
-      const deadlineMs = parseGrpcTimeout(reader.grpcTimeout);
-      if (deadlineMs !== null) exchange.setDeadline(deadlineMs);
-    }
+    if (deadlineMs !== null) exchange.setDeadline(deadlineMs);
     // The return value is undici's back-pressure signal; with no connection limit the pool
-    // always has or opens a connection, so there is no queue to wait on. A client connection has
-    // at most one request here at a time (#onRequest), so pod connections are bounded by client
-    // connections. TODO(#4): a per-pool connection cap, with a bounded queue.
+    // always has or opens a connection, so there is no queue to wait on. Concurrency per
+    // endpoint is bounded by the board's in-flight limit where one is set (requests beyond it
+    // wait in #queue), and by client connections and streams otherwise.
     upstream.pool.dispatch(request, exchange);
+  }
+
+  /**
+   * Capacity came back (a request to a full endpoint ended, an endpoint returned, a new set):
+   * serve waiting requests in order while picks succeed. Run as a microtask, never inside the
+   * `done()` that reported it.
+   */
+  #scheduleDrain(): void {
+    if (this.#drainScheduled || this.#queue.length === 0) return;
+    this.#drainScheduled = true;
+    queueMicrotask(this.#drainQueue);
+  }
+
+  #drain(): void {
+    this.#drainScheduled = false;
+    const queue = this.#queue;
+    for (let w = queue.peek(); w !== undefined; w = queue.peek()) {
+      if (w.res.closeSeen) {
+        // The client left while waiting.
+        queue.shift();
+        continue;
+      }
+      const pick = this.#balancer.pick(w.key, null);
+      if (pick.kind === 'none' && pick.reason === 'saturated') return;
+      queue.shift();
+      if (pick.kind === 'none') {
+        this.#refuse(w.res, NO_ENDPOINT_REPLIES[pick.reason], w.hasBody && !w.req.complete);
+        continue;
+      }
+      const waited = this.#clock.nowMs() - w.sinceMs;
+      this.#forward(pick, w.req, w.res, w.key, w.path, w.headers, w.hasBody, w.deadlineMs === null ? null : Math.max(1, w.deadlineMs - waited));
+    }
   }
 
   /**

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   readonly seed?: number;
   /** Default: a silent logger. */
   readonly logger?: Logger;
+  /** The load board to build the balancer on (one made here otherwise). */
+  readonly board?: LoadBoard;
   /** Any other proxy option (TLS, limits, retries...). */
   readonly proxy?: Partial<ProxyOptions>;
 }
@@ -56,7 +58,7 @@ export interface Harness {
 
 export async function startProxy(options: HarnessOptions = {}): Promise<Harness> {
   const clock = monotonicClock;
-  const board = new LoadBoard(clock);
+  const board = options.board ?? new LoadBoard(clock);
   const config = options.config ?? defaultBalancerConfig(options.algorithm ?? 'ring-hash');
   const balancer = createBalancer(config, { clock, rng: seededRng(options.seed ?? 1), board });
   const keySource = options.keySource === undefined ? 'header:x-affinity' : options.keySource;
