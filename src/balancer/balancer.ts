@@ -29,9 +29,9 @@ export type NoPickReason =
   | 'empty'
   /** Endpoints exist, but all are draining, excluded or unhealthy. */
   | 'all-unavailable'
-  /** The key's owner (a StatefulSet ordinal) is missing and the policy is to fail, not to move the key. */
+  /** The key's owner (a StatefulSet ordinal, a range's or a lookup entry's endpoint) is missing and the policy is to fail, not to move the key. */
   | 'owner-missing'
-  /** No configured key range holds the key. */
+  /** No configured key range or lookup entry holds the key. */
   | 'no-range'
   /** A keyed algorithm got a request without a key and no keyless fallback was configured. */
   | 'no-key';
