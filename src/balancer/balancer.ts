@@ -35,9 +35,9 @@ export type NoPickReason =
    * moment's wait can help: the load board's `onCapacity` hook says when one finishes a request.
    */
   | 'saturated'
-  /** The key's owner (a StatefulSet ordinal) is missing and the policy is to fail, not to move the key. */
+  /** The key's owner (a StatefulSet ordinal, a range's or a lookup entry's endpoint) is missing and the policy is to fail, not to move the key. */
   | 'owner-missing'
-  /** No configured key range holds the key. */
+  /** No configured key range or lookup entry holds the key. */
   | 'no-range'
   /** A keyed algorithm got a request without a key and no keyless fallback was configured. */
   | 'no-key';

@@ -13,6 +13,8 @@ import type { KeyRange } from './key-ranges.js';
 import { KeyRanges } from './key-ranges.js';
 import { LeastRequestBalancer } from './least-request.js';
 import { DEFAULT_MAX_INFLIGHT, LoadBoard } from './load-board.js';
+import type { LookupDefault, LookupEntry } from './lookup.js';
+import { Lookup } from './lookup.js';
 import { Maglev } from './maglev.js';
 import { Ordinal } from './ordinal.js';
 import { RandomBalancer } from './random.js';
@@ -23,14 +25,14 @@ import { RoundRobinBalancer } from './round-robin.js';
 import { TwoChoicesBalancer, inflightCost, peakEwmaCost } from './two-choices.js';
 
 export const KEYLESS_ALGORITHMS = ['random', 'round-robin', 'least-request', 'p2c', 'peak-ewma'] as const;
-export const KEYED_ALGORITHMS = ['ring-hash', 'maglev', 'rendezvous', 'jump', 'ordinal', 'ranges'] as const;
+export const KEYED_ALGORITHMS = ['ring-hash', 'maglev', 'rendezvous', 'jump', 'ordinal', 'ranges', 'lookup'] as const;
 export const ALGORITHMS = [...KEYLESS_ALGORITHMS, ...KEYED_ALGORITHMS] as const;
 
 export type KeylessAlgorithm = (typeof KEYLESS_ALGORITHMS)[number];
 export type KeyedAlgorithm = (typeof KEYED_ALGORITHMS)[number];
 export type Algorithm = (typeof ALGORITHMS)[number];
 
-/** What an ordinal or range owner's absence does: refuse (503) or move the key to the next owner. */
+/** What an ordinal, range or lookup owner's absence does: refuse (503) or move the key to the next owner. */
 export type OnMissing = 'fail' | 'next';
 
 export type KeylessConfig =
@@ -49,7 +51,8 @@ export type KeyedConfig =
   | (HashingCommon & { readonly algorithm: 'maglev'; readonly tableSize: number })
   | (HashingCommon & { readonly algorithm: 'rendezvous' | 'jump' })
   | (HashingCommon & { readonly algorithm: 'ordinal'; readonly replicas: number | null; readonly onMissing: OnMissing })
-  | (HashingCommon & { readonly algorithm: 'ranges'; readonly ranges: readonly KeyRange[]; readonly onMissing: OnMissing });
+  | (HashingCommon & { readonly algorithm: 'ranges'; readonly ranges: readonly KeyRange[]; readonly onMissing: OnMissing })
+  | (HashingCommon & { readonly algorithm: 'lookup'; readonly entries: readonly LookupEntry[]; readonly onMissing: OnMissing; readonly default: LookupDefault });
 
 export type BalancerConfig = KeylessConfig | KeyedConfig;
 
@@ -95,6 +98,8 @@ export function defaultBalancerConfig(algorithm: Algorithm, loadFactor: number |
       return { algorithm, ...common, replicas: null, onMissing: 'fail' };
     case 'ranges':
       return { algorithm, ...common, ranges: [], onMissing: 'fail' };
+    case 'lookup':
+      return { algorithm, ...common, entries: [], onMissing: 'fail', default: 'fail' };
     default: {
       const never: never = algorithm;
       throw new Error(`unknown algorithm ${String(never)}`);
@@ -168,9 +173,24 @@ export function hashCoreBuilder(config: KeyedConfig): HashCoreBuilder {
       return new Ordinal(config.replicas, config.onMissing);
     case 'ranges':
       return new KeyRanges(config.ranges, config.onMissing);
+    case 'lookup':
+      return new Lookup(config.entries, config.onMissing, config.default === 'fail' ? null : hashCoreBuilder(fallbackOptions(config.default)));
     default: {
       const never: never = config;
       throw new Error(`unknown keyed algorithm ${JSON.stringify(never)}`);
     }
+  }
+}
+
+/** A lookup table's hashing default, with that algorithm's default options. */
+function fallbackOptions(algorithm: Exclude<LookupDefault, 'fail'>): KeyedConfig {
+  switch (algorithm) {
+    case 'ring-hash':
+      return { algorithm, loadFactor: null, keyless: DEFAULT_KEYLESS, ...DEFAULT_RING };
+    case 'maglev':
+      return { algorithm, loadFactor: null, keyless: DEFAULT_KEYLESS, tableSize: DEFAULT_MAGLEV_TABLE_SIZE };
+    case 'rendezvous':
+    case 'jump':
+      return { algorithm, loadFactor: null, keyless: DEFAULT_KEYLESS };
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The keyed side of every hashing algorithm. A hash core (ring hash, maglev, rendezvous, jump,
- * ordinal, key ranges) only answers "which endpoint is this key's k-th choice"; this wrapper adds
+ * ordinal, key ranges, lookup tables) only answers "which endpoint is this key's k-th choice"; this wrapper adds
  * what they all share, once: skipping endpoints out of rotation (draining, ejected, failing health
  * checks) and excluded ones, the in-flight limit, bounded loads, the keyless fallback, and a bound
  * on probing (HAProxy's guard "against accidental loop").
@@ -35,6 +35,12 @@ export interface HashCore {
   next(): number;
   /** Why the last `first` returned -1. */
   readonly missReason: NoPickReason;
+  /**
+   * False when the last `first` answered from an order that does not hold keys to their owners
+   * (a lookup table's hashing default), so that `strictOwner` does not apply to that key. Absent
+   * means true.
+   */
+  readonly pinned?: boolean;
 }
 
 export interface HashCoreBuilder {
@@ -107,7 +113,7 @@ export class HashingBalancer implements Balancer {
     if (owner < 0) return NO_PICK[core.missReason];
     const ownerLoad = loads[owner]!;
     const ownerInRotation = ownerLoad.available && (exclude === null || !exclude.has(ownerLoad.endpoint));
-    if (!ownerInRotation && this.#builder.strictOwner) return NO_PICK['owner-missing'];
+    if (!ownerInRotation && this.#builder.strictOwner && core.pinned !== false) return NO_PICK['owner-missing'];
     const factor = this.loadFactor;
     if (ownerInRotation && this.#hasRoom(ownerLoad, factor)) return board.begin(owner);
     if (ownerInRotation) this.stats.spills++;

@@ -5,7 +5,7 @@
  */
 import { ALGORITHMS, DEFAULT_KEYLESS, DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_PEAK_EWMA, DEFAULT_RING, KEYLESS_ALGORITHMS } from '../balancer/factory.js';
 import type { FlagLayer } from '../config/config.js';
-import { DEFAULTS, LOG_LEVELS } from '../config/defaults.js';
+import { DEFAULTS, LOG_LEVELS, MAX_BODY_BUFFER_LIMIT, MIN_BODY_BUFFER } from '../config/defaults.js';
 import { splitEndpointsFlag } from '../config/endpoints.js';
 
 export interface FlagSpec {
@@ -26,11 +26,12 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--endpoints <list>', field: 'endpoints', kind: 'endpoints', description: 'fixed endpoints, NAME=HOST:PORT,... (the name owns keys: use pod names)' },
   { syntax: '--endpoints-file <file>', field: 'endpointsFile', kind: 'string', description: 'YAML or JSON list of endpoints, watched: changes apply without restart' },
   { syntax: '--balancer <name>', field: 'balancer.algorithm', kind: 'string', description: `algorithm: ${ALGORITHMS.join(', ')}`, shownDefault: DEFAULTS.algorithm },
-  { syntax: '--key <source>', field: 'key', kind: 'string', description: 'where keyed balancers read the key: header:NAME, cookie:NAME, query:NAME, path:INDEX' },
+  { syntax: '--key <source>', field: 'key', kind: 'string', description: 'where keyed balancers read the key: header:NAME, cookie:NAME, query:NAME, path:INDEX, json:PATH' },
+  { syntax: '--key-transform <spec>', field: 'keyTransform', kind: 'string', description: 'rewrites the key before hashing: prefix:N, delimited:SEP:INDEX, s2:LEVEL; off when absent' },
   { syntax: '--bounded-load <c>', field: 'balancer.boundedLoad', kind: 'number', description: 'keyed: bounded loads factor c > 1, no endpoint above c x average in-flight (e.g. 1.25); off when absent' },
   { syntax: '--keyless <name>', field: 'balancer.keyless', kind: 'string', description: `keyed: serves requests without a key: ${KEYLESS_ALGORITHMS.join(', ')}`, shownDefault: DEFAULT_KEYLESS.algorithm },
   { syntax: '--replicas <n>', field: 'balancer.replicas', kind: 'number', description: 'ordinal: the StatefulSet replica count N (key mod N); default: highest ordinal seen + 1' },
-  { syntax: '--on-missing <policy>', field: 'balancer.onMissing', kind: 'string', description: "ordinal, ranges: when a key's owner is missing, fail (503) or next (the next pod serves it)", shownDefault: 'fail' },
+  { syntax: '--on-missing <policy>', field: 'balancer.onMissing', kind: 'string', description: "ordinal, ranges, lookup: when a key's owner is missing, fail (503) or next (the next pod serves it)", shownDefault: 'fail' },
   { syntax: '--min-ring-size <n>', field: 'balancer.minRingSize', kind: 'number', description: 'ring-hash: fewest virtual nodes in the ring', shownDefault: DEFAULT_RING.minRingSize },
   { syntax: '--max-ring-size <n>', field: 'balancer.maxRingSize', kind: 'number', description: 'ring-hash: most virtual nodes in the ring', shownDefault: DEFAULT_RING.maxRingSize },
   { syntax: '--table-size <n>', field: 'balancer.tableSize', kind: 'number', description: 'maglev: table size, a prime >= 100 x endpoints', shownDefault: DEFAULT_MAGLEV_TABLE_SIZE },
@@ -44,6 +45,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--client-idle-timeout-ms <ms>', field: 'proxy.timeouts.clientIdleMs', kind: 'number', description: 'closing an idle keep-alive client connection; 0 disables', shownDefault: t.clientIdleMs },
   { syntax: '--shutdown-grace-ms <ms>', field: 'proxy.timeouts.shutdownGraceMs', kind: 'number', description: 'on SIGTERM, time in-flight requests get to finish', shownDefault: t.shutdownGraceMs },
   { syntax: '--max-header-bytes <n>', field: 'proxy.maxHeaderBytes', kind: 'number', description: 'larger request headers get 431', shownDefault: DEFAULTS.maxHeaderBytes },
+  { syntax: '--max-body-buffer <bytes>', field: 'proxy.maxBodyBuffer', kind: 'number', description: `json: keys: the largest request body read for its key, ${MIN_BODY_BUFFER} to ${MAX_BODY_BUFFER_LIMIT}`, shownDefault: DEFAULTS.maxBodyBuffer },
   { syntax: '--log-level <level>', field: 'logLevel', kind: 'string', description: `${LOG_LEVELS.join(', ')}`, shownDefault: DEFAULTS.logLevel },
 ];
 

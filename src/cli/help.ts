@@ -1,5 +1,5 @@
 /**
- * Reference text shown by `--help`: the algorithms and key sources. A test checks that every
+ * Reference text shown by `--help`: the algorithms, key sources and key transforms. A test checks that every
  * algorithm the factory knows is described here.
  */
 import type { Algorithm } from '../balancer/factory.js';
@@ -22,6 +22,7 @@ export const ALGORITHM_INFO: Readonly<Record<Algorithm, AlgorithmInfo>> = {
   jump: { keyed: true, pick: 'O(log n)', use: 'jump hash; ideal when a StatefulSet scales at its end' },
   ordinal: { keyed: true, pick: 'O(1)', use: 'key mod N to the pod named -<ordinal> (StatefulSet sharding)' },
   ranges: { keyed: true, pick: 'O(log r)', use: 'explicit key ranges per pod (balancer.ranges in the config file)' },
+  lookup: { keyed: true, pick: 'O(log p)', use: 'exact keys and key prefixes to named pods (balancer.entries in the config file)' },
 };
 
 export function algorithmsHelp(): string {
@@ -40,6 +41,12 @@ export const KEY_SOURCES_HELP = [
   '  cookie:NAME   a cookie',
   '  query:NAME    a query parameter',
   '  path:INDEX    a path segment, 0 for the first',
+  '  json:PATH     a field of a JSON body, e.g. json:account.id or json:items.0.id (\\. for a dot in a name)',
+  '',
+  'Key transforms (--key-transform), applied to the key before hashing:',
+  '  prefix:N              the first N characters',
+  '  delimited:SEP:INDEX   field INDEX of the key split at SEP, e.g. delimited:-:0 (tenant42-user7 -> tenant42)',
+  '  s2:LEVEL              a "lat,lng" key to its S2 cell at LEVEL 0..30, so nearby points share a pod',
 ].join('\n');
 
 export const SERVE_EXAMPLE =

@@ -10,8 +10,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { EndpointSpec } from '../balancer/endpoint.js';
-import { createBalancer, DEFAULT_KEYLESS, DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_PEAK_EWMA, DEFAULT_RING } from '../balancer/factory.js';
+import { createBalancer, DEFAULT_KEYLESS, KEYED_ALGORITHMS, DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_PEAK_EWMA, DEFAULT_RING } from '../balancer/factory.js';
 import type { BalancerConfig, KeyedConfig, KeylessConfig } from '../balancer/factory.js';
+import type { LookupEntry } from '../balancer/lookup.js';
 import { ManualClock } from '../balancer/clock.js';
 import type { LoadBoardOptions } from '../balancer/load-board.js';
 import { seededRng } from '../balancer/rng.js';
@@ -55,6 +56,8 @@ export interface ProxyConfig {
   readonly timeouts: ProxyTimeouts;
   /** Larger request headers get 431. */
   readonly maxHeaderBytes: number;
+  /** The largest request body buffered to read a `json:` key, in bytes. */
+  readonly maxBodyBuffer: number;
 }
 
 export interface ShardgateConfig {
@@ -62,6 +65,8 @@ export interface ShardgateConfig {
   readonly balancer: BalancerConfig;
   /** Key source spec (`header:x-affinity`), null for keyless algorithms. */
   readonly key: string | null;
+  /** Key transform spec (`prefix:8`), applied to the key text before hashing; null for none. */
+  readonly keyTransform: string | null;
   readonly endpoints: EndpointsConfig;
   readonly proxy: ProxyConfig;
   readonly logLevel: LogLevel;
@@ -88,7 +93,11 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
   const balancer = toBalancer(doc.balancer);
   const endpoints = toEndpoints(doc, origin, baseDir);
   const key = doc.key ?? null;
+  const keyTransform = doc.keyTransform ?? null;
   checkKey(balancer, key, origin);
+  if (keyTransform !== null && key === null) {
+    throw configError('SG_ERR_KEY_TRANSFORM', 'keyTransform', `is ${show(keyTransform)}, but no key is read: a transform rewrites the key of a keyed balancer; set key as well, or remove keyTransform`, origin);
+  }
   checkBalancer(balancer, endpoints, origin);
   const t = doc.proxy?.timeouts;
   const d = DEFAULTS.timeouts;
@@ -96,10 +105,12 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
     listen: toListen(doc.listen ?? DEFAULTS.listen, origin),
     balancer,
     key,
+    keyTransform,
     endpoints,
     proxy: {
       endpointHeader: doc.proxy?.endpointHeader ?? DEFAULTS.endpointHeader,
       maxHeaderBytes: doc.proxy?.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes,
+      maxBodyBuffer: doc.proxy?.maxBodyBuffer ?? DEFAULTS.maxBodyBuffer,
       timeouts: {
         connectMs: t?.connectMs ?? d.connectMs,
         upstreamHeadersMs: t?.upstreamHeadersMs ?? d.upstreamHeadersMs,
@@ -179,10 +190,11 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function codeFor(field: string): 'SG_ERR_CONFIG' | 'SG_ERR_BALANCER' | 'SG_ERR_ENDPOINTS' | 'SG_ERR_KEY_SOURCE' | 'SG_ERR_LISTEN' {
+function codeFor(field: string): 'SG_ERR_CONFIG' | 'SG_ERR_BALANCER' | 'SG_ERR_ENDPOINTS' | 'SG_ERR_KEY_SOURCE' | 'SG_ERR_KEY_TRANSFORM' | 'SG_ERR_LISTEN' {
   if (field.startsWith('balancer')) return 'SG_ERR_BALANCER';
   if (field.startsWith('endpoints')) return 'SG_ERR_ENDPOINTS';
   if (field === 'key') return 'SG_ERR_KEY_SOURCE';
+  if (field === 'keyTransform') return 'SG_ERR_KEY_TRANSFORM';
   if (field === 'listen') return 'SG_ERR_LISTEN';
   return 'SG_ERR_CONFIG';
 }
@@ -229,11 +241,23 @@ function toKeyed(b: Extract<BalancerDocument, { keyless?: unknown }>): KeyedConf
       return { ...common, algorithm: b.algorithm, replicas: b.replicas ?? null, onMissing: b.onMissing ?? 'fail' };
     case 'ranges':
       return { ...common, algorithm: b.algorithm, ranges: b.ranges, onMissing: b.onMissing ?? 'fail' };
+    case 'lookup':
+      return { ...common, algorithm: b.algorithm, entries: b.entries.map(toLookupEntry), onMissing: b.onMissing ?? 'fail', default: b.default ?? 'fail' };
     default: {
       const never: never = b;
       throw new Error(`unhandled algorithm ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * An entry as written; one with both or neither of key and prefix is passed on as written, for the
+ * balancer's constructor to refuse with the entry's field.
+ */
+function toLookupEntry(e: { readonly key?: string | undefined; readonly prefix?: string | undefined; readonly endpoint: string }): LookupEntry {
+  if (e.key !== undefined && e.prefix === undefined) return { key: e.key, endpoint: e.endpoint };
+  if (e.prefix !== undefined && e.key === undefined) return { prefix: e.prefix, endpoint: e.endpoint };
+  return e as LookupEntry;
 }
 
 function toEndpoints(doc: ConfigDocument, origin: Origin, baseDir: string): EndpointsConfig {
@@ -254,10 +278,10 @@ function toEndpoints(doc: ConfigDocument, origin: Origin, baseDir: string): Endp
 function checkKey(balancer: BalancerConfig, key: string | null, origin: Origin): void {
   const keyed = 'keyless' in balancer;
   if (keyed && key === null) {
-    throw configError('SG_ERR_KEY_SOURCE', 'key', `is missing, but ${balancer.algorithm} routes by key: name where the key is read, for example header:x-affinity (also cookie:NAME, query:NAME, path:INDEX)`, origin);
+    throw configError('SG_ERR_KEY_SOURCE', 'key', `is missing, but ${balancer.algorithm} routes by key: name where the key is read, for example header:x-affinity (also cookie:NAME, query:NAME, path:INDEX, json:PATH)`, origin);
   }
   if (!keyed && key !== null) {
-    throw configError('SG_ERR_KEY_SOURCE', 'key', `is ${show(key)}, but ${balancer.algorithm} does not route by key: choose a keyed algorithm (ring-hash, maglev, rendezvous, jump, ordinal, ranges) or remove the key`, origin);
+    throw configError('SG_ERR_KEY_SOURCE', 'key', `is ${show(key)}, but ${balancer.algorithm} does not route by key: choose a keyed algorithm (${KEYED_ALGORITHMS.join(', ')}) or remove the key`, origin);
   }
 }
 
@@ -281,13 +305,15 @@ function checkBalancer(balancer: BalancerConfig, endpoints: EndpointsConfig, ori
     const field = DOCUMENT_FIELD[e.field];
     throw attribute(field === undefined ? e : new ConfigError(e.code, field, detailOf(e), { cause: e }), origin);
   }
-  if (balancer.algorithm === 'ranges' && endpoints.kind === 'inline') {
-    // With a fixed list a range owner that is not in it can only be a typo; a watched file may
-    // still bring it.
+  if ((balancer.algorithm === 'ranges' || balancer.algorithm === 'lookup') && endpoints.kind === 'inline') {
+    // With a fixed list an owner that is not in it can only be a typo; a watched file may still
+    // bring it.
     const names = new Set(endpoints.specs.map((s) => s.name));
-    balancer.ranges.forEach((r, i) => {
+    const owners = balancer.algorithm === 'ranges' ? balancer.ranges : balancer.entries;
+    const list = balancer.algorithm === 'ranges' ? 'ranges' : 'entries';
+    owners.forEach((r, i) => {
       if (!names.has(r.endpoint)) {
-        throw configError('SG_ERR_BALANCER', `balancer.ranges[${i}].endpoint`, `is ${show(r.endpoint)}, which is not an endpoint: use one of ${[...names].join(', ')}`, origin);
+        throw configError('SG_ERR_BALANCER', `balancer.${list}[${i}].endpoint`, `is ${show(r.endpoint)}, which is not an endpoint: use one of ${[...names].join(', ')}`, origin);
       }
     });
   }

@@ -3,7 +3,7 @@
  * them, so the two cannot disagree.
  */
 
-import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS } from '../proxy/limits.js';
+import { DEFAULT_MAX_BODY_BUFFER, DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS } from '../proxy/limits.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -14,7 +14,8 @@ export const DEFAULTS = {
   logLevel: 'info',
   endpointHeader: true,
   maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
+  maxBodyBuffer: DEFAULT_MAX_BODY_BUFFER,
   timeouts: DEFAULT_TIMEOUTS,
 } as const;
 
-export { MAX_MS, MAX_HEADER_BYTES_LIMIT, MIN_HEADER_BYTES } from '../proxy/limits.js';
+export { MAX_BODY_BUFFER_LIMIT, MAX_MS, MAX_HEADER_BYTES_LIMIT, MIN_BODY_BUFFER, MIN_HEADER_BYTES } from '../proxy/limits.js';

@@ -8,11 +8,13 @@
 import { z } from 'zod';
 import { KEYLESS_ALGORITHMS } from '../balancer/factory.js';
 import { MAX_WEIGHT } from '../balancer/endpoint.js';
+import { parseKeyTransform } from '../balancer/key-transform.js';
+import { LOOKUP_FALLBACKS } from '../balancer/lookup.js';
 import { ConfigError } from '../errors.js';
 import { parseEndpointAddress } from '../proxy/address.js';
 import { parseKeySource } from '../proxy/key-source.js';
 import { parseHostPort } from '../proxy/address.js';
-import { LOG_LEVELS, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_HEADER_BYTES } from './defaults.js';
+import { LOG_LEVELS, MAX_BODY_BUFFER_LIMIT, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_BODY_BUFFER, MIN_HEADER_BYTES } from './defaults.js';
 import { show } from './issues.js';
 import { detailOf } from './origin.js';
 
@@ -42,6 +44,13 @@ export const endpointListSchema = z.array(endpointSpecSchema);
 const range = z.strictObject({
   from: z.int().min(0),
   to: z.int().min(0),
+  endpoint: z.string().min(1),
+});
+
+/** A lookup entry names exactly one of key and prefix; the balancer's constructor says which is wrong. */
+const lookupEntry = z.strictObject({
+  key: z.string().min(1).optional(),
+  prefix: z.string().min(1).optional(),
   endpoint: z.string().min(1),
 });
 
@@ -88,6 +97,9 @@ export const balancerSchema = z.discriminatedUnion('algorithm', [
   z.strictObject({ algorithm: z.enum(['rendezvous', 'jump']), ...keyedCommon }).superRefine(peakEwmaOnly),
   z.strictObject({ algorithm: z.literal('ordinal'), ...keyedCommon, replicas: z.int().nullable().optional(), onMissing: onMissing.optional() }).superRefine(peakEwmaOnly),
   z.strictObject({ algorithm: z.literal('ranges'), ...keyedCommon, ranges: z.array(range), onMissing: onMissing.optional() }).superRefine(peakEwmaOnly),
+  z
+    .strictObject({ algorithm: z.literal('lookup'), ...keyedCommon, entries: z.array(lookupEntry), onMissing: onMissing.optional(), default: z.enum(['fail', ...LOOKUP_FALLBACKS]).optional() })
+    .superRefine(peakEwmaOnly),
 ]);
 
 /** A bound that may be switched off with 0. */
@@ -115,6 +127,11 @@ export const documentSchema = z.strictObject({
     .superRefine((spec, ctx) => refuseWith(() => parseKeySource(spec, 'key'), spec, ctx))
     .nullable()
     .optional(),
+  keyTransform: z
+    .string()
+    .superRefine((spec, ctx) => refuseWith(() => parseKeyTransform(spec, 'keyTransform'), spec, ctx))
+    .nullable()
+    .optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
   balancer: balancerSchema.optional(),
   endpoints: endpointListSchema.optional(),
@@ -123,6 +140,7 @@ export const documentSchema = z.strictObject({
     .strictObject({
       endpointHeader: z.boolean().optional(),
       maxHeaderBytes: z.int().min(MIN_HEADER_BYTES).max(MAX_HEADER_BYTES_LIMIT).optional(),
+      maxBodyBuffer: z.int().min(MIN_BODY_BUFFER).max(MAX_BODY_BUFFER_LIMIT).optional(),
       timeouts: timeouts.optional(),
     })
     .optional(),

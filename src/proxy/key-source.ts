@@ -11,20 +11,26 @@
  *   application/x-www-form-urlencoded (`+` is a space), like URLSearchParams.
  * - path: the segment at the 0-based index after the leading `/` (`/accounts/{key}/...` is
  *   path:1), percent-decoded. Empty segments (`//`) count, so indexes do not shift.
+ * - json: a field of a JSON request body (`json:account.id`), read by `jsonKey()` in
+ *   ./json-key.ts once the proxy has buffered the body; see there for paths and values.
  * Malformed percent-encoding (`%zz`, or bytes that are not UTF-8) is NOT an error: the raw text is
  * the key, so one malformed key still always reaches the same pod. An empty value is no key.
  *
  * The key text becomes a RoutingKey only through `hashKey()` in src/balancer/hash.ts (R7).
  */
 import { ConfigError } from '../errors.js';
+import type { JsonPath } from './json-key.js';
+import { jsonKey, parseJsonPath } from './json-key.js';
 
 export type KeySource =
   | { readonly kind: 'header'; readonly spec: string; readonly name: string; readonly header: string }
   | { readonly kind: 'cookie'; readonly spec: string; readonly name: string; readonly header: 'cookie' }
   | { readonly kind: 'query'; readonly spec: string; readonly name: string; readonly header: null }
-  | { readonly kind: 'path'; readonly spec: string; readonly index: number; readonly header: null };
+  | { readonly kind: 'path'; readonly spec: string; readonly index: number; readonly header: null }
+  /** The key is in the request body: the proxy buffers it (up to proxy.maxBodyBuffer) first. */
+  | { readonly kind: 'json'; readonly spec: string; readonly path: JsonPath; readonly header: null };
 
-export const KEY_SOURCE_FORMS = 'header:NAME, cookie:NAME, query:NAME or path:INDEX';
+export const KEY_SOURCE_FORMS = 'header:NAME, cookie:NAME, query:NAME, path:INDEX or json:PATH';
 
 /** The largest path index accepted: deeper URLs are not sharded by a segment in practice. */
 export const MAX_PATH_INDEX = 999;
@@ -34,7 +40,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const INDEX = /^\d{1,3}$/;
 
 /**
- * Parses `header:NAME`, `cookie:NAME`, `query:NAME` or `path:INDEX`.
+ * Parses `header:NAME`, `cookie:NAME`, `query:NAME`, `path:INDEX` or `json:PATH`.
  * @throws ConfigError SG_ERR_KEY_SOURCE naming `field`, the value and the allowed forms
  */
 export function parseKeySource(spec: string, field = 'keySource'): KeySource {
@@ -64,6 +70,11 @@ export function parseKeySource(spec: string, field = 'keySource'): KeySource {
         throw new ConfigError('SG_ERR_KEY_SOURCE', field, `is ${shown}: path: needs the 0-based index of a path segment, from 0 to ${MAX_PATH_INDEX} (/accounts/{key}/... is path:1); the forms are ${KEY_SOURCE_FORMS}`);
       }
       return Object.freeze({ kind, spec, index: Number(arg), header: null });
+    case 'json':
+      if (arg.length === 0) {
+        throw new ConfigError('SG_ERR_KEY_SOURCE', field, `is ${shown}: json: needs the path of a body field, for example json:account.id or json:items.0.id; the forms are ${KEY_SOURCE_FORMS}`);
+      }
+      return Object.freeze({ kind, spec, path: parseJsonPath(arg, field, spec), header: null });
     default:
       throw new ConfigError('SG_ERR_KEY_SOURCE', field, `is ${shown}: write ${KEY_SOURCE_FORMS}`);
   }
@@ -72,9 +83,10 @@ export function parseKeySource(spec: string, field = 'keySource'): KeySource {
 /**
  * The key text of a request, or null when it has none. `path` is the request target in origin
  * form (`/a/b?c=d`); `headerValue` is the value of the field named `source.header` (the first
- * one; for cookies, every Cookie line joined by `; `), or undefined when absent.
+ * one; for cookies, every Cookie line joined by `; `), or undefined when absent; `body` is the
+ * whole request body, needed only by `json` (null: not buffered, so no key).
  */
-export function keyText(source: KeySource, path: string, headerValue: string | undefined): string | null {
+export function keyText(source: KeySource, path: string, headerValue: string | undefined, body: Uint8Array | null = null): string | null {
   switch (source.kind) {
     case 'header':
       return headerValue === undefined || headerValue.length === 0 ? null : headerValue;
@@ -84,6 +96,8 @@ export function keyText(source: KeySource, path: string, headerValue: string | u
       return queryValue(path, source.name);
     case 'path':
       return pathSegment(path, source.index);
+    case 'json':
+      return body === null ? null : jsonKey(body, source.path);
   }
 }
 

@@ -35,3 +35,11 @@ export const DEFAULT_MAX_HEADER_BYTES = 16_384;
 export const MAX_MS = 86_400_000;
 export const MIN_HEADER_BYTES = 1_024;
 export const MAX_HEADER_BYTES_LIMIT = 1_048_576;
+
+/**
+ * The largest request body the proxy buffers to read a `json:` key from it. 64 KiB holds the
+ * JSON of ordinary API calls; the limits keep a typo from buffering megabytes per request.
+ */
+export const DEFAULT_MAX_BODY_BUFFER = 65_536;
+export const MIN_BODY_BUFFER = 1_024;
+export const MAX_BODY_BUFFER_LIMIT = 524_288;

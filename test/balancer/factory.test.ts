@@ -12,7 +12,9 @@ import { assertIdle, expectOk, setOf, specs } from './helpers.js';
 
 function configFor(alg: Algorithm): BalancerConfig {
   const c = defaultBalancerConfig(alg);
-  return c.algorithm === 'ranges' ? { ...c, ranges: [{ from: 0, to: 99, endpoint: 'svc-0' }, { from: 100, to: 199, endpoint: 'svc-1' }] } : c;
+  if (c.algorithm === 'ranges') return { ...c, ranges: [{ from: 0, to: 99, endpoint: 'svc-0' }, { from: 100, to: 199, endpoint: 'svc-1' }] };
+  if (c.algorithm === 'lookup') return { ...c, entries: [{ key: '42', endpoint: 'svc-0' }, { prefix: '1', endpoint: 'svc-1' }] };
+  return c;
 }
 
 function throwsField(config: BalancerConfig, field: string): void {
@@ -49,6 +51,7 @@ test('factory: defaults', () => {
   assert.deepEqual(defaultBalancerConfig('ring-hash', 1.5), { algorithm: 'ring-hash', loadFactor: 1.5, keyless: DEFAULT_KEYLESS, ...DEFAULT_RING });
   assert.deepEqual(defaultBalancerConfig('maglev'), { algorithm: 'maglev', loadFactor: null, keyless: DEFAULT_KEYLESS, tableSize: DEFAULT_MAGLEV_TABLE_SIZE });
   assert.deepEqual(defaultBalancerConfig('ordinal'), { algorithm: 'ordinal', loadFactor: null, keyless: DEFAULT_KEYLESS, replicas: null, onMissing: 'fail' });
+  assert.deepEqual(defaultBalancerConfig('lookup'), { algorithm: 'lookup', loadFactor: null, keyless: DEFAULT_KEYLESS, entries: [], onMissing: 'fail', default: 'fail' });
   assert.equal(DEFAULT_RING.minRingSize, 0, 'no rescaling of the ring by default');
   assert.equal((defaultBalancerConfig('jump', 1.25) as KeyedConfig).loadFactor, 1.25);
   const b = createBalancer(defaultBalancerConfig('rendezvous', 1.25), { clock: new ManualClock(), rng: seededRng(1) });
@@ -63,6 +66,7 @@ test('factory: invalid options throw a ConfigError naming the field', () => {
   throwsField({ ...ring, minRingSize: 4_096, maxRingSize: 1_024 }, 'balancer.minRingSize');
   for (const c of [1, 0.5, -1]) throwsField(defaultBalancerConfig('jump', c), 'balancer.loadFactor');
   throwsField(defaultBalancerConfig('ranges'), 'balancer.ranges');
+  throwsField(defaultBalancerConfig('lookup'), 'balancer.entries');
   const ordinal = defaultBalancerConfig('ordinal') as Extract<KeyedConfig, { algorithm: 'ordinal' }>;
   throwsField({ ...ordinal, replicas: 0 }, 'balancer.replicas');
   throwsField({ algorithm: 'peak-ewma', decayMs: 0, defaultRttMs: 10 }, 'balancer.decayMs');

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import xxhash from 'xxhash-wasm';
 import { hash32, hash64, hashKey, hashMod, mix32 } from '../../src/balancer/hash.js';
+
+// The WebAssembly build of the reference C implementation: the hash must stay bit-identical to it.
+const wasm = await xxhash();
 
 // xxHash64 written out from the specification (Collet, xxhash_spec.md) in BigInt, slow and plain,
 // so that the library's answers are checked against something that shares no code with it.
@@ -114,6 +118,66 @@ test('hash64: matches the reference on arbitrary strings of every length class, 
     const text = Array.from({ length: n }, (_, i) => String.fromCharCode(33 + ((i * 7) % 90))).join('');
     assert.equal(hash64(text), referenceXxh64(utf8(text)), `length ${n}`);
   }
+});
+
+/** Strings whose UTF-8 is every length class of XXH64: empty, tail bytes only, a 4-byte word, lanes, stripes. */
+const LENGTHS = [0, 1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 15, 16, 23, 24, 31, 32, 33, 39, 40, 63, 64, 65, 95, 96, 100, 257];
+
+test('hash64: bit-identical to xxhash-wasm for every length class, seed and kind of text', () => {
+  const units = [
+    fc.string({ unit: 'binary', maxLength: 300, size: 'max' }),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 120, size: 'max' }),
+    // Lone and paired surrogates in any order, mixed with 1-, 2- and 3-byte characters.
+    fc.string({ unit: fc.constantFrom('a', 'é', '€', '\ud834', '\udd1e', '\ud834\udd1e', '\udbff\udfff', '\u07ff', '\u0800', '\uffff'), maxLength: 60, size: 'max' }),
+  ];
+  for (const [i, arb] of units.entries()) {
+    fc.assert(
+      fc.property(arb, fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }), (s, seed) => {
+        assert.equal(hash64(s), wasm.h64(s), JSON.stringify(s));
+        assert.equal(hash64(s, seed), wasm.h64(s, seed), `${JSON.stringify(s)} seed ${seed}`);
+        assert.equal(hash32(s, seed), Number(wasm.h64(s, seed) >> 32n));
+        const k = hashKey(s);
+        assert.equal((BigInt(k.hi) << 32n) | BigInt(k.lo), wasm.h64(s));
+      }),
+      { seed: 100 + i, numRuns: 1_000 },
+    );
+  }
+  for (const n of LENGTHS) {
+    for (const fill of ['x', 'é', '€', '𝄞']) {
+      const text = fill.repeat(n).slice(0, n);
+      assert.equal(hash64(text), wasm.h64(text), `${n} x ${fill}`);
+      assert.equal(hash64(text, 0xffffffffffffffffn), wasm.h64(text, 0xffffffffffffffffn), `${n} x ${fill}, seed 2^64 - 1`);
+    }
+  }
+});
+
+test('hash64: lone surrogates hash as U+FFFD, exactly as TextEncoder writes them', () => {
+  const cases: readonly [string, string][] = [
+    ['\ud800', '\ufffd'],
+    ['\udc00', '\ufffd'],
+    ['a\ud834', 'a\ufffd'],
+    ['\udd1e\ud834', '\ufffd\ufffd'],
+    ['\ud834\ud834\udd1e', '\ufffd\ud834\udd1e'],
+    ['x\udfffy', 'x\ufffdy'],
+  ];
+  for (const [lone, replaced] of cases) {
+    assert.deepEqual(utf8(lone), utf8(replaced), 'TextEncoder replaces lone surrogates');
+    assert.equal(hash64(lone), hash64(replaced), JSON.stringify(lone));
+    assert.equal(hash64(lone), wasm.h64(lone), JSON.stringify(lone));
+    assert.equal(hash64(lone), referenceXxh64(utf8(lone)), JSON.stringify(lone));
+  }
+  assert.notEqual(hash64('\ud834\udd1e'), hash64('\ufffd\ufffd'), 'a pair is one 4-byte character');
+});
+
+test('hash64: keys longer than the encoding buffer hash the same way', () => {
+  for (const n of [1_365, 1_366, 1_400, 4_096, 20_000]) {
+    for (const text of ['k'.repeat(n), '€'.repeat(n), `${'a'.repeat(n - 1)}\ud800`]) {
+      assert.equal(hash64(text), wasm.h64(text), `${n} units`);
+      assert.equal(hashKey(text).hi, Number(wasm.h64(text) >> 32n));
+    }
+  }
+  // A long key does not disturb the next short one.
+  assert.equal(hash64('abc'), 0x44bc2cf5ad770999n);
 });
 
 test('hashKey: hi and lo are the two unsigned 32-bit halves of xxHash64', () => {

@@ -52,3 +52,32 @@ test('flags: a balancer option without --balancer points a missing algorithm at 
 test('help: every algorithm is described', () => {
   assert.deepEqual(Object.keys(ALGORITHM_INFO).sort(), [...ALGORITHMS].sort());
 });
+
+test('flags: --key json:PATH, --key-transform and --max-body-buffer reach their config fields', () => {
+  const layer = flagLayer(
+    new Map<string, unknown>([
+      ['endpoints', 'pod-0=127.0.0.1:9000'],
+      ['balancer', 'maglev'],
+      ['key', 'json:account.id'],
+      ['keyTransform', 'delimited:-:0'],
+      ['maxBodyBuffer', '131072'],
+    ]),
+  );
+  assert.equal(layer.flags.get('keyTransform'), '--key-transform');
+  assert.equal(layer.flags.get('proxy.maxBodyBuffer'), '--max-body-buffer');
+  const c = parseConfig(layer.values, { flags: layer.flags });
+  assert.equal(c.key, 'json:account.id');
+  assert.equal(c.keyTransform, 'delimited:-:0');
+  assert.equal(c.proxy.maxBodyBuffer, 131_072);
+});
+
+test('flags: a bad --key-transform or --max-body-buffer is refused by flag name', () => {
+  const base: [string, unknown][] = [['endpoints', 'pod-0=127.0.0.1:9000'], ['balancer', 'maglev'], ['key', 'header:k']];
+  const bad = flagLayer(new Map<string, unknown>([...base, ['keyTransform', 'prefix:x']]));
+  assert.throws(
+    () => parseConfig(bad.values, { flags: bad.flags }),
+    (e: unknown) => e instanceof ConfigError && e.code === 'SG_ERR_KEY_TRANSFORM' && e.message.startsWith('--key-transform (keyTransform): is "prefix:x"'),
+  );
+  const big = flagLayer(new Map<string, unknown>([...base, ['maxBodyBuffer', '64k']]));
+  assert.throws(() => parseConfig(big.values, { flags: big.flags }), (e: unknown) => e instanceof ConfigError && e.message.startsWith('--max-body-buffer (proxy.maxBodyBuffer): is "64k"'));
+});

@@ -8,6 +8,7 @@ import { loadBoardOptions, loadConfig, mergeLayers, parseConfig } from '../../sr
 import type { FlagLayer } from '../../src/config/config.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { ConfigError, ERROR_CODES } from '../../src/errors.js';
+import { DEFAULT_MAX_BODY_BUFFER } from '../../src/proxy/limits.js';
 import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS } from '../../src/proxy/proxy.js';
 
 const TWO = [
@@ -42,14 +43,16 @@ test('config: a minimal document gets every default', () => {
   assert.deepEqual(c.listen, { host: '0.0.0.0', port: 8080 });
   assert.deepEqual(c.balancer, { algorithm: 'p2c' });
   assert.equal(c.key, null);
+  assert.equal(c.keyTransform, null);
   assert.equal(c.endpoints.kind, 'inline');
   assert.equal(c.logLevel, 'info');
-  assert.deepEqual(c.proxy, { endpointHeader: true, maxHeaderBytes: 16_384, timeouts: { ...DEFAULTS.timeouts } });
+  assert.deepEqual(c.proxy, { endpointHeader: true, maxHeaderBytes: 16_384, maxBodyBuffer: 65_536, timeouts: { ...DEFAULTS.timeouts } });
 });
 
 test("config: defaults agree with the proxy's own", () => {
   assert.deepEqual({ ...DEFAULTS.timeouts }, { ...DEFAULT_TIMEOUTS });
   assert.equal(DEFAULTS.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES);
+  assert.equal(DEFAULTS.maxBodyBuffer, DEFAULT_MAX_BODY_BUFFER);
 });
 
 test('config: ring-hash with bounded loads becomes a typed BalancerConfig', () => {
@@ -69,6 +72,7 @@ test('config: every algorithm parses with its defaults', () => {
     const keyed = !['random', 'round-robin', 'least-request', 'p2c', 'peak-ewma'].includes(algorithm);
     const balancer: Record<string, unknown> = { algorithm };
     if (algorithm === 'ranges') balancer.ranges = [{ from: 0, to: 9, endpoint: 'pod-0' }];
+    if (algorithm === 'lookup') balancer.entries = [{ key: 'k', endpoint: 'pod-0' }];
     const c = parseConfig({ endpoints: TWO, balancer, ...(keyed ? { key: 'query:k' } : {}) });
     assert.equal(c.balancer.algorithm, algorithm);
   }
@@ -165,6 +169,49 @@ test('config error: a range owned by an endpoint not in the list', () => {
 test('config error: ranges missing or empty', () => {
   refuses(() => parseConfig(ringHash({ algorithm: 'ranges' })), 'balancer.ranges', 'missing', 'a list');
   refuses(() => parseConfig(ringHash({ algorithm: 'ranges', ranges: [] })), 'balancer.ranges', 'empty');
+});
+
+test('config: a lookup table, its default and onMissing', () => {
+  const entries = [{ key: 'tenant-42', endpoint: 'pod-0' }, { prefix: 'eu-', endpoint: 'pod-1' }];
+  const c = parseConfig(ringHash({ algorithm: 'lookup', entries, default: 'maglev', onMissing: 'next' }));
+  assert.deepEqual(c.balancer, { algorithm: 'lookup', loadFactor: null, keyless: { algorithm: 'p2c' }, entries, default: 'maglev', onMissing: 'next' });
+  const plain = parseConfig(ringHash({ algorithm: 'lookup', entries }));
+  assert.ok(plain.balancer.algorithm === 'lookup');
+  assert.equal(plain.balancer.default, 'fail');
+  assert.equal(plain.balancer.onMissing, 'fail');
+});
+
+test('config error: lookup entries', () => {
+  const lookup = (entries: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> => ringHash({ algorithm: 'lookup', entries, ...extra });
+  refuses(() => parseConfig(lookup([])), 'balancer.entries', 'empty');
+  refuses(() => parseConfig(ringHash({ algorithm: 'lookup' })), 'balancer.entries', 'missing', 'a list');
+  refuses(() => parseConfig(lookup([{ key: 'a', prefix: 'b', endpoint: 'pod-0' }])), 'balancer.entries[0]', 'both key and prefix');
+  refuses(() => parseConfig(lookup([{ key: 'a', endpoint: 'pod-0' }, { endpoint: 'pod-1' }])), 'balancer.entries[1]', 'neither key nor prefix');
+  refuses(() => parseConfig(lookup([{ key: 'a', endpoint: 'pod-0' }, { key: 'a', endpoint: 'pod-1' }])), 'balancer.entries[1].key', '"a"', 'balancer.entries[0]');
+  refuses(() => parseConfig(lookup([{ key: 42, endpoint: 'pod-0' }])), 'balancer.entries[0].key', 'is 42', 'a string');
+  refuses(() => parseConfig(lookup([{ prefix: 'eu-', endpoint: 'pod-7' }])), 'balancer.entries[0].endpoint', '"pod-7"', 'pod-0, pod-1');
+  refuses(() => parseConfig(lookup([{ key: 'a', endpoint: 'pod-0' }], { default: 'ordinal' })), 'balancer.default', '"ordinal"', 'fail, ring-hash, maglev, rendezvous, jump');
+  refuses(() => parseConfig(lookup([{ key: 'a', endpoint: 'pod-0', owner: 'x' }])), 'balancer.entries[0].owner', 'key, prefix, endpoint');
+});
+
+test('config: key transforms, and their refusals', () => {
+  assert.equal(parseConfig({ ...ringHash(), keyTransform: 'delimited:-:0' }).keyTransform, 'delimited:-:0');
+  assert.equal(parseConfig({ ...ringHash(), keyTransform: null }).keyTransform, null);
+  const e = refuses(() => parseConfig({ ...ringHash(), keyTransform: 'prefix:0' }), 'keyTransform', '"prefix:0"', 'prefix:N, delimited:SEP:INDEX or s2:LEVEL');
+  assert.equal(e.code, 'SG_ERR_KEY_TRANSFORM');
+  refuses(() => parseConfig({ ...ringHash(), keyTransform: 's2:31' }), 'keyTransform', '"s2:31"', '0 to 30');
+  const unkeyed = refuses(() => parseConfig({ endpoints: TWO, keyTransform: 'prefix:4' }), 'keyTransform', '"prefix:4"', 'no key is read');
+  assert.equal(unkeyed.code, 'SG_ERR_KEY_TRANSFORM');
+});
+
+test('config: json keys and the body buffer', () => {
+  const c = parseConfig({ ...ringHash(), key: 'json:account.id', proxy: { maxBodyBuffer: 262_144 } });
+  assert.equal(c.key, 'json:account.id');
+  assert.equal(c.proxy.maxBodyBuffer, 262_144);
+  refuses(() => parseConfig({ ...ringHash(), key: 'json:a..b' }), 'key', '"json:a..b"', 'empty parts');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { maxBodyBuffer: 100 } }), 'proxy.maxBodyBuffer', 'is 100', '1024');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { maxBodyBuffer: 1_048_576 } }), 'proxy.maxBodyBuffer', 'is 1048576', '524288');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { maxBodyBuffer: 1.5 } }), 'proxy.maxBodyBuffer', '1.5', 'an integer');
 });
 
 test('config error: maglev table size that is not prime', () => {

@@ -3,17 +3,23 @@ import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
 import { cookieValue, keyText, parseKeySource, pathSegment, queryValue } from '../../src/proxy/key-source.js';
 
-test('parseKeySource: the four forms', () => {
+test('parseKeySource: the five forms', () => {
   assert.deepEqual(parseKeySource('header:X-Affinity'), { kind: 'header', spec: 'header:X-Affinity', name: 'X-Affinity', header: 'x-affinity' });
   assert.deepEqual(parseKeySource('cookie:sid'), { kind: 'cookie', spec: 'cookie:sid', name: 'sid', header: 'cookie' });
   assert.deepEqual(parseKeySource('query:account'), { kind: 'query', spec: 'query:account', name: 'account', header: null });
   assert.deepEqual(parseKeySource('path:1'), { kind: 'path', spec: 'path:1', index: 1, header: null });
   assert.deepEqual(parseKeySource('path:0'), { kind: 'path', spec: 'path:0', index: 0, header: null });
   assert.ok(Object.isFrozen(parseKeySource('path:2')));
+  const json = parseKeySource('json:items.0.id');
+  assert.ok(json.kind === 'json');
+  assert.equal(json.spec, 'json:items.0.id');
+  assert.equal(json.header, null);
+  assert.deepEqual(json.path.names, ['items', '0', 'id']);
+  assert.ok(Object.isFrozen(json));
 });
 
 test('parseKeySource: refusals name the field, the value and the allowed forms', () => {
-  const bad = ['', 'header', 'header:', 'header:bad name', 'header:x:y', 'cookie:', 'cookie:a;b', 'query:', 'path:', 'path:x', 'path:-1', 'path:1.5', 'path:1000', 'json:a.b', 'grpc:x', 'Header:x', 'x-affinity'];
+  const bad = ['', 'header', 'header:', 'header:bad name', 'header:x:y', 'cookie:', 'cookie:a;b', 'query:', 'path:', 'path:x', 'path:-1', 'path:1.5', 'path:1000', 'json:', 'json', 'grpc:x', 'Header:x', 'x-affinity'];
   for (const spec of bad) {
     assert.throws(
       () => parseKeySource(spec, 'routing.key'),
@@ -22,7 +28,7 @@ test('parseKeySource: refusals name the field, the value and the allowed forms',
         assert.equal(err.code, 'SG_ERR_KEY_SOURCE');
         assert.equal(err.field, 'routing.key');
         assert.ok(err.message.includes(JSON.stringify(spec)), `${err.message} names the value`);
-        assert.ok(err.message.includes('header:NAME, cookie:NAME, query:NAME or path:INDEX'), `${err.message} lists the forms`);
+        assert.ok(err.message.includes('header:NAME, cookie:NAME, query:NAME, path:INDEX or json:PATH'), `${err.message} lists the forms`);
         return true;
       },
     );
@@ -107,4 +113,20 @@ test('keyText: each source reads its own place', () => {
   assert.equal(keyText(parseKeySource('cookie:sid'), path, 'sid=c1'), 'c1');
   assert.equal(keyText(parseKeySource('cookie:sid'), path, undefined), null);
   assert.equal(keyText(parseKeySource('header:x-k'), path, 'h1'), 'h1');
+});
+
+test('parseKeySource: a json: path that is not well formed names the field and the value', () => {
+  for (const spec of ['json:a..b', 'json:.a', 'json:a\\b']) {
+    assert.throws(() => parseKeySource(spec, 'key'), (err: unknown) => err instanceof ConfigError && err.code === 'SG_ERR_KEY_SOURCE' && err.field === 'key' && err.message.includes(JSON.stringify(spec)));
+  }
+});
+
+test('keyText: json reads the buffered body; without one there is no key', () => {
+  const src = parseKeySource('json:account.id');
+  assert.equal(keyText(src, '/', undefined, Buffer.from('{"account":{"id":"a-1"}}')), 'a-1');
+  assert.equal(keyText(src, '/', undefined, Buffer.from('{"account":{"id":"a-1"}')), null, 'not JSON');
+  assert.equal(keyText(src, '/', undefined, null), null);
+  assert.equal(keyText(src, '/', undefined), null);
+  // Head sources ignore a body.
+  assert.equal(keyText(parseKeySource('path:0'), '/p', undefined, Buffer.from('{"account":{"id":"a-1"}}')), 'p');
 });
