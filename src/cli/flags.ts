@@ -7,13 +7,17 @@ import { ALGORITHMS, DEFAULT_KEYLESS, DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_PEAK_EW
 import type { FlagLayer } from '../config/config.js';
 import { DEFAULTS, LOG_LEVELS, MAX_BODY_BUFFER_LIMIT, MIN_BODY_BUFFER } from '../config/defaults.js';
 import { splitEndpointsFlag } from '../config/endpoints.js';
+import { DEFAULT_OUTLIER } from '../balancer/outlier-detector.js';
+import { DEFAULT_HEALTH_CHECK } from '../proxy/health-check.js';
+import { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS } from '../proxy/limits.js';
+import { DEFAULT_RETRY_OPTIONS, RETRY_CONDITIONS } from '../proxy/retry-options.js';
 
 export interface FlagSpec {
   /** Commander's syntax: `--bounded-load <c>`. */
   readonly syntax: string;
   /** The config field it sets: `balancer.boundedLoad`. */
   readonly field: string;
-  readonly kind: 'string' | 'number' | 'endpoints' | 'negated';
+  readonly kind: 'string' | 'number' | 'endpoints' | 'negated' | 'boolean';
   readonly description: string;
   /** Shown by --help; the config's own default, never applied from here. */
   readonly shownDefault?: string | number | boolean;
@@ -46,6 +50,24 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--shutdown-grace-ms <ms>', field: 'proxy.timeouts.shutdownGraceMs', kind: 'number', description: 'on SIGTERM, time in-flight requests get to finish', shownDefault: t.shutdownGraceMs },
   { syntax: '--max-header-bytes <n>', field: 'proxy.maxHeaderBytes', kind: 'number', description: 'larger request headers get 431', shownDefault: DEFAULTS.maxHeaderBytes },
   { syntax: '--max-body-buffer <bytes>', field: 'proxy.maxBodyBuffer', kind: 'number', description: `json: keys: the largest request body read for its key, ${MIN_BODY_BUFFER} to ${MAX_BODY_BUFFER_LIMIT}`, shownDefault: DEFAULTS.maxBodyBuffer },
+  { syntax: '--tls-cert <file>', field: 'proxy.tls.cert', kind: 'string', description: 'PEM certificate chain: the listener speaks TLS, ALPN choosing h2 or http/1.1 (with --tls-key); plain TCP otherwise, HTTP/1.1 and h2c' },
+  { syntax: '--tls-key <file>', field: 'proxy.tls.key', kind: 'string', description: 'PEM private key of --tls-cert' },
+  { syntax: '--upstream-ca <file>', field: 'proxy.upstreamTls.ca', kind: 'string', description: 'PEM CA bundle trusted for https:// and h2:// endpoints (default: the system CAs)' },
+  { syntax: '--upstream-insecure', field: 'proxy.upstreamTls.insecure', kind: 'boolean', description: 'do not verify the certificates of https:// and h2:// endpoints' },
+  { syntax: '--max-connections <n>', field: 'proxy.maxConnections', kind: 'number', description: 'client connections accepted at once; 0 for no limit', shownDefault: 0 },
+  { syntax: '--max-streams <n>', field: 'proxy.maxConcurrentStreams', kind: 'number', description: 'concurrent streams per HTTP/2 client connection', shownDefault: DEFAULT_MAX_CONCURRENT_STREAMS },
+  { syntax: '--max-header-count <n>', field: 'proxy.maxHeaderCount', kind: 'number', description: 'header fields in a request head', shownDefault: DEFAULT_MAX_HEADER_COUNT },
+  { syntax: '--upstream-sessions <n>', field: 'proxy.maxUpstreamSessions', kind: 'number', description: 'HTTP/2 sessions per h2c:// or h2:// endpoint', shownDefault: DEFAULT_UPSTREAM_SESSIONS },
+  { syntax: '--max-inflight <n>', field: 'proxy.maxInflight', kind: 'number', description: "per-endpoint in-flight limit (HAProxy's maxconn): a full owner spills to the key's next owner; 0 for none", shownDefault: 0 },
+  { syntax: '--queue-size <n>', field: 'proxy.queue.max', kind: 'number', description: 'requests that may wait when every candidate is at --max-inflight (then 503)', shownDefault: DEFAULT_QUEUE.max },
+  { syntax: '--queue-timeout-ms <ms>', field: 'proxy.queue.timeoutMs', kind: 'number', description: 'longest wait for a free endpoint (then 503)', shownDefault: DEFAULT_QUEUE.timeoutMs },
+  { syntax: '--retries <n>', field: 'proxy.retries.retries', kind: 'number', description: 'retries on another endpoint (the key\'s next owner); 0 disables', shownDefault: DEFAULT_RETRY_OPTIONS.retries },
+  { syntax: '--retry-on <list>', field: 'proxy.retries.retryOn', kind: 'string', description: `when to retry: ${RETRY_CONDITIONS.join(', ')} (reset, gateway-error and 5xx only for idempotent methods)`, shownDefault: DEFAULT_RETRY_OPTIONS.retryOn.join(',') },
+  { syntax: '--retry-non-idempotent', field: 'proxy.retries.nonIdempotent', kind: 'boolean', description: 'apply reset, gateway-error and 5xx retries to every method (the service tolerates replays)' },
+  { syntax: '--no-outlier-detection', field: 'proxy.outlier', kind: 'negated', description: "do not eject endpoints that fail (on by default, Envoy's defaults: 5 consecutive 5xx, 30 s x ejections)" },
+  { syntax: '--outlier-consecutive-5xx <n>', field: 'proxy.outlier.consecutive5xx', kind: 'number', description: 'outlier detection: 5xx responses in a row that eject an endpoint', shownDefault: DEFAULT_OUTLIER.consecutive5xx },
+  { syntax: '--health-check <path>', field: 'proxy.healthCheck.path', kind: 'string', description: 'active health checks: GET this path on every endpoint (HTTP/1.1; 2xx and 3xx pass); off when absent' },
+  { syntax: '--health-interval-ms <ms>', field: 'proxy.healthCheck.intervalMs', kind: 'number', description: 'active health checks: time between checks', shownDefault: DEFAULT_HEALTH_CHECK.intervalMs },
   { syntax: '--log-level <level>', field: 'logLevel', kind: 'string', description: `${LOG_LEVELS.join(', ')}`, shownDefault: DEFAULTS.logLevel },
 ];
 

@@ -8,6 +8,7 @@
  * SIGTERM or SIGINT closes the proxy (in-flight requests get shutdownGraceMs) and exits 0; a second
  * signal exits 1 at once.
  */
+import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { monotonicClock } from '../balancer/clock.js';
@@ -21,7 +22,12 @@ import { loadBoardOptions } from '../config/config.js';
 import type { DiscoveryError, EndpointSource } from '../discovery/endpoint-source.js';
 import { StaticFileSource } from '../discovery/static-file.js';
 import { StaticListSource } from '../discovery/static-list.js';
-import { ShardgateError } from '../errors.js';
+import { ConfigError, ShardgateError } from '../errors.js';
+import { parseKeyTransform } from '../balancer/key-transform.js';
+import { OutlierDetector } from '../balancer/outlier-detector.js';
+import { RetryBudget } from '../balancer/retry-budget.js';
+import { HealthChecker } from '../proxy/health-check.js';
+import { Retrier } from '../proxy/retries.js';
 import { parseKeySource } from '../proxy/key-source.js';
 import { ShardingProxy } from '../proxy/proxy.js';
 
@@ -34,9 +40,35 @@ const SHUTDOWN_SLACK_MS = 5_000;
 export async function runServe(config: ShardgateConfig): Promise<number> {
   const logger = pino({ level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
   const clock = monotonicClock;
-  const board = new LoadBoard(clock, loadBoardOptions(config.balancer));
-  const balancer = createBalancer(config.balancer, { clock, rng: entropyRng(), board });
+  const px = config.proxy;
+  const board = new LoadBoard(clock, { ...loadBoardOptions(config.balancer), maxInflight: px.maxInflight });
+  const rng = entropyRng();
+  const balancer = createBalancer(config.balancer, { clock, rng, board });
   const keySource = config.key === null ? null : parseKeySource(config.key, 'key');
+  const keyTransform = config.keyTransform === null ? null : parseKeyTransform(config.keyTransform, 'keyTransform');
+  const tls = px.tls === null ? undefined : { cert: await readPem(px.tls.certFile, 'proxy.tls.cert'), key: await readPem(px.tls.keyFile, 'proxy.tls.key') };
+  const upstreamTls = {
+    ...(px.upstreamTls.caFile === null ? {} : { ca: await readPem(px.upstreamTls.caFile, 'proxy.upstreamTls.ca') }),
+    ...(px.upstreamTls.insecure ? { rejectUnauthorized: false } : {}),
+  };
+  const retries = px.retries.retries === 0 ? undefined : new Retrier(px.retries, new RetryBudget(px.retries.budget));
+  const outlier =
+    px.outlier === null
+      ? undefined
+      : new OutlierDetector({ board, rng, options: px.outlier, onEvent: (e) => logger.warn({ outlier: e }, `endpoint ${e.endpoint}: ${e.kind}`) });
+  const healthChecker =
+    px.healthCheck === null
+      ? undefined
+      : new HealthChecker({
+          board,
+          rng,
+          options: px.healthCheck,
+          onEvent: (e) => {
+            if (e.kind !== 'checked') logger.warn({ health: e }, `endpoint ${e.endpoint}: health check ${e.kind}`);
+            // A passing check ends an ejection early, as Envoy's active checks do.
+            else if (e.passed && outlier?.isEjected(e.endpoint) === true) outlier.readmit(e.endpoint);
+          },
+        });
 
   let source: EndpointSource;
   let fileSource: StaticFileSource | null = null;
@@ -54,9 +86,21 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
     board,
     keySource,
     clock,
-    endpointHeader: config.proxy.endpointHeader,
-    timeouts: config.proxy.timeouts,
-    maxHeaderBytes: config.proxy.maxHeaderBytes,
+    keyTransform,
+    endpointHeader: px.endpointHeader,
+    timeouts: px.timeouts,
+    maxHeaderBytes: px.maxHeaderBytes,
+    maxBodyBuffer: px.maxBodyBuffer,
+    maxHeaderCount: px.maxHeaderCount,
+    maxConnections: px.maxConnections,
+    maxConcurrentStreams: px.maxConcurrentStreams,
+    maxUpstreamSessions: px.maxUpstreamSessions,
+    queue: px.queue,
+    upstreamTls,
+    ...(tls === undefined ? {} : { tls }),
+    ...(retries === undefined ? {} : { retries }),
+    ...(outlier === undefined ? {} : { outlier }),
+    ...(healthChecker === undefined ? {} : { healthChecker }),
     logger,
   });
 
@@ -135,6 +179,15 @@ function subscribeFirst(source: EndpointSource, proxy: ShardingProxy, logger: Lo
       },
     );
   });
+}
+
+/** A PEM file named by config; an unreadable one fails the start naming its field. */
+async function readPem(path: string, field: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new ConfigError('SG_ERR_CONFIG', field, `${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}): give a PEM file`, { cause: e });
+  }
 }
 
 function nextSignal(logger: Logger): Promise<NodeJS.Signals> {

@@ -19,6 +19,15 @@ import { seededRng } from '../balancer/rng.js';
 import { ConfigError } from '../errors.js';
 import type { HostPort } from '../proxy/address.js';
 import { parseHostPort } from '../proxy/address.js';
+import type { OutlierOptions } from '../balancer/outlier-detector.js';
+import { validateOutlierOptions } from '../balancer/outlier-detector.js';
+import type { RetryBudgetOptions } from '../balancer/retry-budget.js';
+import { validateRetryBudgetOptions } from '../balancer/retry-budget.js';
+import type { HealthCheckOptions } from '../proxy/health-check.js';
+import { validateHealthCheckOptions } from '../proxy/health-check.js';
+import { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS } from '../proxy/limits.js';
+import type { RetryOptions } from '../proxy/retry-options.js';
+import { DEFAULT_RETRY_OPTIONS, parseRetryOn } from '../proxy/retry-options.js';
 import { DEFAULTS } from './defaults.js';
 import type { LogLevel } from './defaults.js';
 import { parseEndpointList } from './endpoints.js';
@@ -58,6 +67,22 @@ export interface ProxyConfig {
   readonly maxHeaderBytes: number;
   /** The largest request body buffered to read a `json:` key, in bytes. */
   readonly maxBodyBuffer: number;
+  /** PEM files: the listener speaks TLS (ALPN h2 or http/1.1); null: plain TCP (h2c by preface). */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
+  /** Toward https:// and h2:// endpoints: a CA file to trust (null: the system's), or no checking at all. */
+  readonly upstreamTls: { readonly caFile: string | null; readonly insecure: boolean };
+  readonly maxConnections: number;
+  readonly maxConcurrentStreams: number;
+  readonly maxHeaderCount: number;
+  readonly maxUpstreamSessions: number;
+  /** Per-endpoint in-flight limit (HAProxy's maxconn); 0: none. */
+  readonly maxInflight: number;
+  readonly queue: { readonly max: number; readonly timeoutMs: number };
+  readonly retries: RetryOptions & { readonly budget: RetryBudgetOptions };
+  /** Passive health; null: off. */
+  readonly outlier: OutlierOptions | null;
+  /** Active health checks; null: off. */
+  readonly healthCheck: HealthCheckOptions | null;
 }
 
 export interface ShardgateConfig {
@@ -111,6 +136,7 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
       endpointHeader: doc.proxy?.endpointHeader ?? DEFAULTS.endpointHeader,
       maxHeaderBytes: doc.proxy?.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes,
       maxBodyBuffer: doc.proxy?.maxBodyBuffer ?? DEFAULTS.maxBodyBuffer,
+      ...toProxyExtras(doc.proxy, origin, baseDir),
       timeouts: {
         connectMs: t?.connectMs ?? d.connectMs,
         upstreamHeadersMs: t?.upstreamHeadersMs ?? d.upstreamHeadersMs,
@@ -121,6 +147,43 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
       },
     },
     logLevel: doc.logLevel ?? DEFAULTS.logLevel,
+  };
+}
+
+type ProxyDocument = NonNullable<ConfigDocument['proxy']>;
+
+/** TLS, limits, retries and health: each checked by its owner's validator, naming the field. */
+function toProxyExtras(p: ProxyDocument | undefined, origin: Origin, baseDir: string): Omit<ProxyConfig, 'endpointHeader' | 'maxHeaderBytes' | 'maxBodyBuffer' | 'timeouts'> {
+  const guard = <T>(parse: () => T): T => {
+    try {
+      return parse();
+    } catch (e) {
+      if (e instanceof ConfigError) throw configError(e.code, e.field, detailOf(e), origin);
+      throw e;
+    }
+  };
+  const tls = p?.tls;
+  if (tls !== undefined && (tls.cert === undefined) !== (tls.key === undefined)) {
+    const missing = tls.cert === undefined ? 'proxy.tls.cert' : 'proxy.tls.key';
+    throw configError('SG_ERR_CONFIG', missing, 'is missing: TLS needs both a certificate (--tls-cert) and its key (--tls-key), PEM files', origin);
+  }
+  const r = p?.retries;
+  const retryOn = r?.retryOn === undefined ? DEFAULT_RETRY_OPTIONS.retryOn : guard(() => parseRetryOn(Array.isArray(r.retryOn) ? r.retryOn.join(',') : (r.retryOn as string), 'proxy.retries.retryOn'));
+  const budget = guard(() => validateRetryBudgetOptions({ ...(r?.budgetPercent === undefined ? {} : { budgetPercent: r.budgetPercent }), ...(r?.minRetryConcurrency === undefined ? {} : { minRetryConcurrency: r.minRetryConcurrency }) }, 'proxy.retries'));
+  const outlier = p?.outlier === false ? null : guard(() => validateOutlierOptions(p?.outlier ?? {}, 'proxy.outlier'));
+  const healthCheck = p?.healthCheck == null ? null : guard(() => validateHealthCheckOptions(p.healthCheck, 'proxy.healthCheck'));
+  return {
+    tls: tls?.cert !== undefined && tls.key !== undefined ? { certFile: resolve(baseDir, tls.cert), keyFile: resolve(baseDir, tls.key) } : null,
+    upstreamTls: { caFile: p?.upstreamTls?.ca === undefined ? null : resolve(baseDir, p.upstreamTls.ca), insecure: p?.upstreamTls?.insecure ?? false },
+    maxConnections: p?.maxConnections ?? 0,
+    maxConcurrentStreams: p?.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+    maxHeaderCount: p?.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
+    maxUpstreamSessions: p?.maxUpstreamSessions ?? DEFAULT_UPSTREAM_SESSIONS,
+    maxInflight: p?.maxInflight ?? 0,
+    queue: { max: p?.queue?.max ?? DEFAULT_QUEUE.max, timeoutMs: p?.queue?.timeoutMs ?? DEFAULT_QUEUE.timeoutMs },
+    retries: { retries: r?.retries ?? DEFAULT_RETRY_OPTIONS.retries, retryOn, nonIdempotent: r?.nonIdempotent ?? DEFAULT_RETRY_OPTIONS.nonIdempotent, budget },
+    outlier,
+    healthCheck,
   };
 }
 

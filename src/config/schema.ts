@@ -13,6 +13,7 @@ import { LOOKUP_FALLBACKS } from '../balancer/lookup.js';
 import { ConfigError } from '../errors.js';
 import { parseEndpointAddress } from '../proxy/address.js';
 import { parseKeySource } from '../proxy/key-source.js';
+import { MAX_RETRIES } from '../proxy/retry-options.js';
 import { parseHostPort } from '../proxy/address.js';
 import { LOG_LEVELS, MAX_BODY_BUFFER_LIMIT, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_BODY_BUFFER, MIN_HEADER_BYTES } from './defaults.js';
 import { show } from './issues.js';
@@ -142,6 +143,26 @@ export const documentSchema = z.strictObject({
       maxHeaderBytes: z.int().min(MIN_HEADER_BYTES).max(MAX_HEADER_BYTES_LIMIT).optional(),
       maxBodyBuffer: z.int().min(MIN_BODY_BUFFER).max(MAX_BODY_BUFFER_LIMIT).optional(),
       timeouts: timeouts.optional(),
+      tls: z.strictObject({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).optional(),
+      upstreamTls: z.strictObject({ ca: z.string().min(1).optional(), insecure: z.boolean().optional() }).optional(),
+      maxConnections: z.int().min(0).max(10_000_000).optional(),
+      maxConcurrentStreams: z.int().min(1).max(1_000_000).optional(),
+      maxHeaderCount: z.int().min(1).max(10_000).optional(),
+      maxUpstreamSessions: z.int().min(1).max(1_000).optional(),
+      maxInflight: z.int().min(0).max(1_000_000).optional(),
+      queue: z.strictObject({ max: z.int().min(0).max(1_000_000).optional(), timeoutMs: ms.optional() }).optional(),
+      retries: z
+        .strictObject({
+          retries: z.int().min(0).max(MAX_RETRIES).optional(),
+          retryOn: z.union([z.string(), z.array(z.string())]).optional(),
+          nonIdempotent: z.boolean().optional(),
+          budgetPercent: z.unknown().optional(),
+          minRetryConcurrency: z.unknown().optional(),
+        })
+        .optional(),
+      // Checked by the detectors' own validators, which name every setting.
+      outlier: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
+      healthCheck: z.record(z.string(), z.unknown()).nullable().optional(),
     })
     .optional(),
 });

@@ -30,7 +30,7 @@ export type KeySource =
   /** The key is in the request body: the proxy buffers it (up to proxy.maxBodyBuffer) first. */
   | { readonly kind: 'json'; readonly spec: string; readonly path: JsonPath; readonly header: null };
 
-export const KEY_SOURCE_FORMS = 'header:NAME, cookie:NAME, query:NAME, path:INDEX or json:PATH';
+export const KEY_SOURCE_FORMS = 'header:NAME, cookie:NAME, query:NAME, path:INDEX, json:PATH or grpc:NAME';
 
 /** The largest path index accepted: deeper URLs are not sharded by a segment in practice. */
 export const MAX_PATH_INDEX = 999;
@@ -52,6 +52,12 @@ export function parseKeySource(spec: string, field = 'keySource'): KeySource {
   const arg = colon < 0 ? '' : spec.slice(colon + 1);
   const shown = JSON.stringify(spec);
   switch (kind) {
+    case 'grpc':
+      // gRPC call metadata travels as HTTP/2 header fields (lower-case names): a header source.
+      if (!TOKEN.test(arg)) {
+        throw new ConfigError('SG_ERR_KEY_SOURCE', field, `is ${shown}: grpc: needs a metadata key made of token characters, for example grpc:x-tenant; the forms are ${KEY_SOURCE_FORMS}`);
+      }
+      return Object.freeze({ kind: 'header', spec, name: arg, header: arg.toLowerCase() });
     case 'header':
     case 'cookie':
       if (!TOKEN.test(arg)) {

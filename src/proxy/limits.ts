@@ -43,3 +43,12 @@ export const MAX_HEADER_BYTES_LIMIT = 1_048_576;
 export const DEFAULT_MAX_BODY_BUFFER = 65_536;
 export const MIN_BODY_BUFFER = 1_024;
 export const MAX_BODY_BUFFER_LIMIT = 524_288;
+
+/** Header fields in a request head; HAProxy's tune.http.maxhdr is 101. */
+export const DEFAULT_MAX_HEADER_COUNT = 100;
+/** SETTINGS_MAX_CONCURRENT_STREAMS offered to HTTP/2 clients (HAProxy's and nginx's order of magnitude). */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
+/** HTTP/2 sessions per h2c:// or h2:// endpoint. */
+export const DEFAULT_UPSTREAM_SESSIONS = 2;
+/** Requests that may wait for an endpoint under its in-flight limit, and for how long. */
+export const DEFAULT_QUEUE = Object.freeze({ max: 1_024, timeoutMs: 1_000 });

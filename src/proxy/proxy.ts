@@ -24,6 +24,7 @@ import type { IncomingMessage } from 'node:http';
 import http2 from 'node:http2';
 import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
@@ -34,6 +35,8 @@ import { monotonicClock } from '../balancer/clock.js';
 import type { EndpointSet } from '../balancer/endpoint.js';
 import type { RoutingKey } from '../balancer/hash.js';
 import { hashKey } from '../balancer/hash.js';
+import type { KeyTransform } from '../balancer/key-transform.js';
+import { applyKeyTransform } from '../balancer/key-transform.js';
 import type { LoadBoard } from '../balancer/load-board.js';
 import { ConfigError } from '../errors.js';
 import { NO_ENDPOINT_REPLIES, REPLIES, sendReply } from './error-reply.js';
@@ -53,7 +56,7 @@ import type { KeySource } from './key-source.js';
 import { keyText } from './key-source.js';
 import { UpstreamPools } from './upstreams.js';
 import type { ProxyTimeouts } from './limits.js';
-import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_HEADER_BYTES } from './limits.js';
+import { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS, DEFAULT_MAX_BODY_BUFFER, DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS, MAX_BODY_BUFFER_LIMIT, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_BODY_BUFFER, MIN_HEADER_BYTES } from './limits.js';
 
 export type { ProxyTimeouts } from './limits.js';
 export { DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS } from './limits.js';
@@ -65,6 +68,10 @@ export interface ProxyOptions {
   readonly board: LoadBoard;
   /** null: every request is keyless. */
   readonly keySource: KeySource | null;
+  /** Applied to every key text before it is hashed (prefix, delimited field, S2 cell). */
+  readonly keyTransform?: KeyTransform | null;
+  /** Most bytes of a body read to find a `json:` key; larger bodies get 413. Default 64 KiB. */
+  readonly maxBodyBuffer?: number;
   /** Default monotonicClock. */
   readonly clock?: Clock;
   /** Add `x-shardgate-endpoint: <endpoint name>` to responses; default true. */
@@ -99,10 +106,7 @@ export interface ProxyOptions {
   readonly logger?: Logger;
 }
 
-export const DEFAULT_MAX_HEADER_COUNT = 100;
-export const DEFAULT_QUEUE = Object.freeze({ max: 1024, timeoutMs: 1_000 });
-export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
-export const DEFAULT_UPSTREAM_SESSIONS = 2;
+export { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS } from './limits.js';
 
 /** Every duration in milliseconds; 0 disables the ones marked so. */
 
@@ -127,6 +131,8 @@ export class ShardingProxy {
   readonly #board: LoadBoard;
   readonly #keySource: KeySource | null;
   readonly #keyField: string | null;
+  readonly #keyTransform: KeyTransform | null;
+  readonly #maxBodyBuffer: number;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #timeouts: Readonly<Required<ProxyTimeouts>>;
@@ -153,6 +159,8 @@ export class ShardingProxy {
     this.#board = options.board;
     this.#keySource = options.keySource;
     this.#keyField = options.keySource?.header ?? null;
+    this.#keyTransform = options.keyTransform ?? null;
+    this.#maxBodyBuffer = checkedInteger(options.maxBodyBuffer ?? DEFAULT_MAX_BODY_BUFFER, 'proxy.maxBodyBuffer', MIN_BODY_BUFFER, MAX_BODY_BUFFER_LIMIT);
     this.#clock = options.clock ?? monotonicClock;
     this.#log = options.logger ?? pino({ level: 'silent' });
     const t = resolveTimeouts(options.timeouts ?? {});
@@ -182,7 +190,7 @@ export class ShardingProxy {
     const q = options.queue ?? DEFAULT_QUEUE;
     checkedInteger(q.max, 'proxy.queue.max', 0, 1_000_000);
     checkedInteger(q.timeoutMs, 'proxy.queue.timeoutMs', 1, MAX_MS);
-    this.#queue = new WaitQueue(q.max, q.timeoutMs, (w) => this.#refuse(w.res, NO_ENDPOINT_REPLIES.saturated, w.hasBody && !w.req.complete));
+    this.#queue = new WaitQueue(q.max, q.timeoutMs, (w) => this.#refuse(w.res, NO_ENDPOINT_REPLIES.saturated, w.body !== null && !w.req.complete));
     // Capacity is reported synchronously from inside done(): serve the queue afterwards.
     this.#board.onCapacity = () => this.#scheduleDrain();
     this.#pools = new UpstreamPools(
@@ -303,7 +311,7 @@ export class ShardingProxy {
   async #shutdown(): Promise<void> {
     this.#ctx.closing = true;
     if (this.#outlierTimer !== null) clearInterval(this.#outlierTimer);
-    this.#queue.drainAll((w) => this.#refuse(w.res, REPLIES.shuttingDown, w.hasBody && !w.req.complete));
+    this.#queue.drainAll((w) => this.#refuse(w.res, REPLIES.shuttingDown, w.body !== null && !w.req.complete));
     const healthClosed = this.#health?.close();
     const server = this.#server;
     // Resolves once every connection is gone.
@@ -413,24 +421,78 @@ export class ShardingProxy {
       reader.useAuthority(authority);
       path = origin;
     }
-    let key: RoutingKey | null = null;
-    const source = this.#keySource;
-    if (source !== null) {
-      const text = keyText(source, path, reader.key);
-      if (text !== null) key = hashKey(text);
-    }
     const deadlineMs = res.grpc ? parseGrpcTimeout(reader.grpcTimeout) : null;
-    const pick = this.#balancer.pick(key, null);
-    if (pick.kind === 'none') {
-      if (pick.reason === 'saturated' && this.#queue.offer({ req, res, key, path, headers: reader.out, hasBody, deadlineMs, sinceMs: this.#clock.nowMs(), timer: null })) return;
-      this.#refuse(res, NO_ENDPOINT_REPLIES[pick.reason], hasBody && !req.complete);
+    const source = this.#keySource;
+    if (source === null) {
+      this.#pickAndForward(req, res, null, path, reader.out, hasBody ? req : null, deadlineMs);
       return;
     }
-    this.#forward(pick, req, res, key, path, reader.out, hasBody, deadlineMs);
+    if (source.kind === 'json' && hasBody) {
+      this.#bufferBody(req, res, source, path, reader.out, deadlineMs);
+      return;
+    }
+    this.#pickAndForward(req, res, this.#key(keyText(source, path, reader.key)), path, reader.out, hasBody ? req : null, deadlineMs);
+  }
+
+  /** The routing key of a key text: transformed (if configured), then hashed; null for none. */
+  #key(text: string | null): RoutingKey | null {
+    if (text === null) return null;
+    const t = this.#keyTransform;
+    const transformed = t === null ? text : applyKeyTransform(t, text);
+    return transformed === null ? null : hashKey(transformed);
+  }
+
+  /**
+   * A JSON body key: the body is read whole, up to maxBodyBuffer, then routed and forwarded byte
+   * for byte from the buffer (which also makes it replayable for retries). A body over the limit
+   * is never half forwarded: it gets 413 and, over HTTP/1.1, the connection closes. Closures per
+   * request, but only on routes that key on bodies.
+   */
+  #bufferBody(req: ClientRequest, res: ClientResponse, source: KeySource & { kind: 'json' }, path: string, headers: string[], deadlineMs: number | null): void {
+    const limit = this.#maxBodyBuffer;
+    const declared = Number(req.headers['content-length'] ?? -1);
+    if (declared > limit) {
+      this.#refuse(res, REPLIES.bodyTooLarge, true);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData);
+      req.off('end', onEnd);
+      chunks.length = 0;
+      this.#refuse(res, REPLIES.bodyTooLarge, true);
+      // HTTP/2: the rest of the stream is not wanted; HTTP/1.1 closes after the answer.
+      if (res.h2) req.resume();
+    };
+    const onEnd = (): void => {
+      if (res.closeSeen) return;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      this.#pickAndForward(req, res, this.#key(keyText(source, path, undefined, body)), path, headers, body, deadlineMs);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+  }
+
+  /** Picks an endpoint for the request and forwards it, waits for capacity, or refuses it. */
+  #pickAndForward(req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], body: Readable | Buffer | null, deadlineMs: number | null): void {
+    const pick = this.#balancer.pick(key, null);
+    if (pick.kind === 'none') {
+      if (pick.reason === 'saturated' && this.#queue.offer({ req, res, key, path, headers, body, deadlineMs, sinceMs: this.#clock.nowMs(), timer: null })) return;
+      this.#refuse(res, NO_ENDPOINT_REPLIES[pick.reason], body !== null && !req.complete);
+      return;
+    }
+    this.#forward(pick, req, res, key, path, headers, body, deadlineMs);
   }
 
   /** Sends a picked request to its endpoint. */
-  #forward(pick: Pick, req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], hasBody: boolean, deadlineMs: number | null): void {
+  #forward(pick: Pick, req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], body: Readable | Buffer | null, deadlineMs: number | null): void {
+    const hasBody = body !== null;
     const startedMs = this.#clock.nowMs();
     // Read at once: Pick objects are shared and rebound when the set changes.
     const endpoint = pick.endpoint.name;
@@ -442,7 +504,7 @@ export class ShardingProxy {
       this.#refuse(res, REPLIES.internal, hasBody && !req.complete);
       return;
     }
-    const request = { path, method: req.method ?? 'GET', headers, body: hasBody ? req : null };
+    const request = { path, method: req.method ?? 'GET', headers, body };
     const exchange = new Exchange(this.#ctx, req, res, request, key, endpoint, pick.done, startedMs, hasBody);
     res.exchange = exchange;
     if (!res.h2 && res.closeWhenDone) exchange.closeAfter();
@@ -478,11 +540,11 @@ export class ShardingProxy {
       if (pick.kind === 'none' && pick.reason === 'saturated') return;
       queue.shift();
       if (pick.kind === 'none') {
-        this.#refuse(w.res, NO_ENDPOINT_REPLIES[pick.reason], w.hasBody && !w.req.complete);
+        this.#refuse(w.res, NO_ENDPOINT_REPLIES[pick.reason], w.body !== null && !w.req.complete);
         continue;
       }
       const waited = this.#clock.nowMs() - w.sinceMs;
-      this.#forward(pick, w.req, w.res, w.key, w.path, w.headers, w.hasBody, w.deadlineMs === null ? null : Math.max(1, w.deadlineMs - waited));
+      this.#forward(pick, w.req, w.res, w.key, w.path, w.headers, w.body, w.deadlineMs === null ? null : Math.max(1, w.deadlineMs - waited));
     }
   }
 

@@ -17,28 +17,11 @@
  */
 import type { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
+import type { RetryCondition, RetryOptions } from './retry-options.js';
+import { MAX_RETRIES } from './retry-options.js';
 import type { Exchange, RetryPolicy } from './exchange.js';
 import type { UpstreamFailure } from './upstream-failure.js';
 import { FAILURES } from './upstream-failure.js';
-
-export const RETRY_CONDITIONS = ['connect-failure', 'refused-stream', 'reset', 'gateway-error', '5xx'] as const;
-export type RetryCondition = (typeof RETRY_CONDITIONS)[number];
-
-export interface RetryOptions {
-  /** Retries after the first attempt; 0 disables retries. */
-  readonly retries: number;
-  readonly retryOn: readonly RetryCondition[];
-  /** Apply `reset`, `gateway-error` and `5xx` to every method, not only idempotent ones. */
-  readonly nonIdempotent: boolean;
-}
-
-export const DEFAULT_RETRY_OPTIONS: RetryOptions = Object.freeze({
-  retries: 2,
-  retryOn: Object.freeze(['connect-failure', 'refused-stream', 'reset', 'gateway-error'] as RetryCondition[]),
-  nonIdempotent: false,
-});
-
-export const MAX_RETRIES = 10;
 
 /** What the retry budget must offer (src/balancer/retry-budget.ts). */
 export interface RetryBudgetLike {
@@ -53,24 +36,10 @@ export interface RetryHost {
   readonly activeRequests: number;
 }
 
-const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+export type { RetryCondition, RetryOptions } from './retry-options.js';
+export { DEFAULT_RETRY_OPTIONS, RETRY_CONDITIONS, parseRetryOn } from './retry-options.js';
 
-/**
- * Parses `--retry-on` (a comma-separated list of RETRY_CONDITIONS).
- * @throws ConfigError naming `field`
- */
-export function parseRetryOn(text: string, field = 'retries.retryOn'): RetryCondition[] {
-  const out: RetryCondition[] = [];
-  for (const raw of text.split(',')) {
-    const name = raw.trim();
-    if (name.length === 0) continue;
-    if (!(RETRY_CONDITIONS as readonly string[]).includes(name)) {
-      throw new ConfigError('SG_ERR_CONFIG', field, `has ${JSON.stringify(name)}: use a comma-separated list of ${RETRY_CONDITIONS.join(', ')}`);
-    }
-    if (!out.includes(name as RetryCondition)) out.push(name as RetryCondition);
-  }
-  return out;
-}
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 export class Retrier implements RetryPolicy {
   readonly #options: RetryOptions;

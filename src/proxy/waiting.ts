@@ -8,6 +8,7 @@
  * The proxy retries the head of the queue whenever the load board reports capacity; the queue
  * itself only keeps order and time. Off the common path: an entry and a timer per waiting request.
  */
+import type { Readable } from 'node:stream';
 import type { RoutingKey } from '../balancer/hash.js';
 import type { ClientRequest, ClientResponse } from './client-response.js';
 
@@ -19,7 +20,8 @@ export interface Waiting {
   readonly key: RoutingKeyOrNull;
   readonly path: string;
   readonly headers: string[];
-  readonly hasBody: boolean;
+  /** The request stream, the buffered body, or null. */
+  readonly body: Readable | Buffer | null;
   /** A gRPC call's deadline in ms from its arrival, or null. */
   readonly deadlineMs: number | null;
   /** The proxy clock's time on arrival. */

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { ALGORITHMS } from '../../src/balancer/factory.js';
 import { SERVE_FLAGS } from '../../src/cli/flags.js';
-import { backend, get, runToEnd, Served } from './run.js';
+import { closedPort } from '../helpers/backends.js';
+import { backend, get, runToEnd, ROOT, Served } from './run.js';
 
 const STACK_FRAME = /^\s+at /m;
 
@@ -143,4 +145,43 @@ test('cli: serve that cannot bind its address exits 1 with the reason', async (t
   assert.equal(r.code, 1);
   assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/);
   assert.doesNotMatch(r.stderr, STACK_FRAME);
+});
+
+test('cli: serve over TLS speaks h2 and HTTP/1.1 by ALPN, retries a dead endpoint and ejects it', async (t) => {
+  const pod0 = await backend(t, 'pod-0');
+  const dead = await closedPort();
+  const cert = join(ROOT, 'test', 'fixtures', 'tls', 'cert.pem');
+  const key = join(ROOT, 'test', 'fixtures', 'tls', 'key.pem');
+  const served = new Served(t, [
+    'serve', '--listen', '127.0.0.1:0', '--endpoints', `pod-0=${pod0},pod-9=127.0.0.1:${dead}`, '--balancer', 'round-robin',
+    '--tls-cert', cert, '--tls-key', key, '--retries', '1', '--outlier-consecutive-5xx', '2', '--max-streams', '50',
+  ]);
+  const { port } = await served.address();
+  const ca = await readFile(cert);
+  const session = http2.connect(`https://127.0.0.1:${port}`, { ca });
+  t.after(() => session.close());
+  const bodies: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    bodies.push(
+      await new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':path': '/' });
+        let text = '';
+        stream.on('data', (c: Buffer) => (text += c.toString()));
+        stream.on('end', () => resolve(text));
+        stream.on('error', reject);
+      }),
+    );
+  }
+  assert.deepEqual(bodies, Array(6).fill('pod-0'), 'every request reached the live pod, retried when it was sent to the dead one');
+  assert.equal(session.alpnProtocol, 'h2');
+  assert.equal(session.remoteSettings.maxConcurrentStreams, 50);
+  await served.waitFor((l) => typeof l.msg === 'string' && l.msg.includes('pod-9') && l.msg.includes('ejected'), 'pod-9 ejected');
+  const exit = await served.stop('SIGTERM');
+  assert.deepEqual(exit, { code: 0, signal: null }, served.stderr);
+});
+
+test('cli: --tls-cert without --tls-key is refused naming the field; exit 2', async () => {
+  const r = await runToEnd(['serve', '--endpoints', 'pod-0=127.0.0.1:9', '--tls-cert', 'x.pem']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /proxy\.tls\.key/);
 });

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { ALGORITHMS } from '../../src/balancer/factory.js';
 import { loadBoardOptions, loadConfig, mergeLayers, parseConfig } from '../../src/config/config.js';
 import type { FlagLayer } from '../../src/config/config.js';
+import { DEFAULT_OUTLIER } from '../../src/balancer/outlier-detector.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { ConfigError, ERROR_CODES } from '../../src/errors.js';
 import { DEFAULT_MAX_BODY_BUFFER } from '../../src/proxy/limits.js';
@@ -46,7 +47,48 @@ test('config: a minimal document gets every default', () => {
   assert.equal(c.keyTransform, null);
   assert.equal(c.endpoints.kind, 'inline');
   assert.equal(c.logLevel, 'info');
-  assert.deepEqual(c.proxy, { endpointHeader: true, maxHeaderBytes: 16_384, maxBodyBuffer: 65_536, timeouts: { ...DEFAULTS.timeouts } });
+  assert.deepEqual(c.proxy, {
+    endpointHeader: true,
+    maxHeaderBytes: 16_384,
+    maxBodyBuffer: 65_536,
+    timeouts: { ...DEFAULTS.timeouts },
+    tls: null,
+    upstreamTls: { caFile: null, insecure: false },
+    maxConnections: 0,
+    maxConcurrentStreams: 100,
+    maxHeaderCount: 100,
+    maxUpstreamSessions: 2,
+    maxInflight: 0,
+    queue: { max: 1_024, timeoutMs: 1_000 },
+    retries: { retries: 2, retryOn: ['connect-failure', 'refused-stream', 'reset', 'gateway-error'], nonIdempotent: false, budget: { budgetPercent: 20, minRetryConcurrency: 3 } },
+    outlier: { ...DEFAULT_OUTLIER },
+    healthCheck: null,
+  });
+});
+
+test('config: data-plane settings (TLS, limits, retries, health) are read and checked, naming the field', () => {
+  const c = parseConfig({
+    endpoints: TWO,
+    proxy: {
+      tls: { cert: 'c.pem', key: 'k.pem' },
+      maxInflight: 8,
+      retries: { retries: 1, retryOn: 'connect-failure,5xx', budgetPercent: 50 },
+      outlier: { consecutive5xx: 3 },
+      healthCheck: { path: '/ready', intervalMs: 1_000 },
+    },
+  }, {}, '/etc/shardgate');
+  assert.deepEqual(c.proxy.tls, { certFile: '/etc/shardgate/c.pem', keyFile: '/etc/shardgate/k.pem' });
+  assert.equal(c.proxy.maxInflight, 8);
+  assert.deepEqual(c.proxy.retries.retryOn, ['connect-failure', '5xx']);
+  assert.equal(c.proxy.retries.budget.budgetPercent, 50);
+  assert.equal(c.proxy.outlier?.consecutive5xx, 3);
+  assert.equal(c.proxy.healthCheck?.path, '/ready');
+  assert.equal(parseConfig({ endpoints: TWO, proxy: { outlier: false } }).proxy.outlier, null);
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { tls: { cert: 'c.pem' } } }), 'proxy.tls.key', 'missing');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { retries: { retryOn: 'teapot' } } }), 'proxy.retries.retryOn', '"teapot"');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { outlier: { consecutive5xx: -1 } } }), 'proxy.outlier.consecutive5xx', '-1');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { healthCheck: { path: 'healthz' } } }), 'proxy.healthCheck.path', 'healthz');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { maxInflight: -2 } }), 'proxy.maxInflight', '-2');
 });
 
 test("config: defaults agree with the proxy's own", () => {

@@ -65,7 +65,7 @@ test('gRPC empty_unary and large_unary; one channel, every call balanced on its 
 
 test('gRPC: the key from call metadata sends every call for it to its owner', async () => {
   const pods = await startGrpcPods(4);
-  await withGrpc(pods, { algorithm: 'ring-hash', keySource: 'header:x-account' }, async (client) => {
+  await withGrpc(pods, { algorithm: 'ring-hash', keySource: 'grpc:x-account' }, async (client) => {
     const owners = new Set<string>();
     for (let i = 0; i < 12; i++) {
       const md = new grpc.Metadata();

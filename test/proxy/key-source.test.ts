@@ -18,8 +18,15 @@ test('parseKeySource: the five forms', () => {
   assert.ok(Object.isFrozen(json));
 });
 
+test('parseKeySource: grpc:NAME reads call metadata, which travels as a lower-case header', () => {
+  const grpc = parseKeySource('grpc:X-Tenant');
+  assert.equal(grpc.kind, 'header');
+  assert.equal(grpc.header, 'x-tenant');
+  assert.equal(grpc.spec, 'grpc:X-Tenant');
+});
+
 test('parseKeySource: refusals name the field, the value and the allowed forms', () => {
-  const bad = ['', 'header', 'header:', 'header:bad name', 'header:x:y', 'cookie:', 'cookie:a;b', 'query:', 'path:', 'path:x', 'path:-1', 'path:1.5', 'path:1000', 'json:', 'json', 'grpc:x', 'Header:x', 'x-affinity'];
+  const bad = ['', 'header', 'header:', 'header:bad name', 'header:x:y', 'cookie:', 'cookie:a;b', 'query:', 'path:', 'path:x', 'path:-1', 'path:1.5', 'path:1000', 'json:', 'json', 'grpc:', 'grpc:a b', 'Header:x', 'x-affinity'];
   for (const spec of bad) {
     assert.throws(
       () => parseKeySource(spec, 'routing.key'),
@@ -28,7 +35,7 @@ test('parseKeySource: refusals name the field, the value and the allowed forms',
         assert.equal(err.code, 'SG_ERR_KEY_SOURCE');
         assert.equal(err.field, 'routing.key');
         assert.ok(err.message.includes(JSON.stringify(spec)), `${err.message} names the value`);
-        assert.ok(err.message.includes('header:NAME, cookie:NAME, query:NAME, path:INDEX or json:PATH'), `${err.message} lists the forms`);
+        assert.ok(err.message.includes('header:NAME, cookie:NAME, query:NAME, path:INDEX, json:PATH or grpc:NAME'), `${err.message} lists the forms`);
         return true;
       },
     );
