@@ -67,7 +67,7 @@ export class UpstreamPools {
     const parsed = new Map<string, UpstreamAddress>();
     for (const ep of set.endpoints) {
       const current = this.#byName.get(ep.name);
-      if (current !== undefined && current.address === ep.address) continue;
+      if (ep.draining || (current !== undefined && current.address === ep.address)) continue;
       parsed.set(ep.name, parseEndpointAddress(ep.address, `endpoints[${ep.index}].address (${ep.name})`));
     }
     return parsed;
@@ -78,6 +78,9 @@ export class UpstreamPools {
     if (this.#closed) return;
     const next = new Map<string, Upstream>();
     for (const ep of set.endpoints) {
+      // A draining endpoint gets no new requests: its pool closes once its requests finish, which
+      // also closes its idle connections. Undrained, it gets a fresh pool.
+      if (ep.draining) continue;
       const current = this.#byName.get(ep.name);
       if (current !== undefined && current.address === ep.address) {
         next.set(ep.name, current);
@@ -92,7 +95,7 @@ export class UpstreamPools {
     }
     for (const [name, up] of this.#byName) {
       if (!next.has(name)) {
-        this.#log.info({ endpoint: name }, 'endpoint removed: its pool closes after its in-flight requests');
+        this.#log.info({ endpoint: name }, 'endpoint removed or draining: its pool closes after its in-flight requests');
         this.#retire(up);
       }
     }

@@ -152,3 +152,37 @@ test('max concurrency: past the queue\'s time a waiting request gets 503 saturat
     await h.stop();
   }
 });
+
+test('draining: an endpoint marked draining gets no new requests, its in-flight request finishes, its idle connections close', async () => {
+  let release: (() => void) | null = null;
+  const slow = await startBackend('pod-0', (req, res) => {
+    req.resume();
+    if (req.url === '/slow') release = () => res.end('pod-0 slow');
+    else setTimeout(() => res.end('pod-0'), 20);
+  });
+  const other = await startBackend('pod-1');
+  let closedSockets = 0;
+  slow.server.on('connection', (s) => s.on('close', () => closedSockets++));
+  const h = await startProxy({ backends: [slow, other], algorithm: 'round-robin', keySource: null });
+  const pool = new Pool(h.origin, { connections: 4 });
+  try {
+    // Two requests at once give pod-0 two connections; then one of them carries a request held in
+    // flight while the other sits idle.
+    const warm = await Promise.all([0, 1, 2, 3].map(() => send(pool, '/')));
+    assert.equal(warm.filter((r) => r.text === 'pod-0').length, 2);
+    const held = send(pool, '/slow');
+    await waitFor(() => release !== null, 'the slow request to reach pod-0');
+    const { createEndpointSet } = await import('../../src/balancer/endpoint.js');
+    h.proxy.updateEndpoints(createEndpointSet([{ name: 'pod-0', address: slow.address, draining: true }, { name: 'pod-1', address: other.address }], 2));
+    for (let i = 0; i < 4; i++) assert.equal((await send(pool, '/')).text, 'pod-1', 'no new request for the draining pod');
+    await waitFor(() => closedSockets === 1, 'its idle connection to close');
+    assert.equal(closedSockets, 1, 'the busy one stays');
+    release!();
+    assert.equal((await held).text, 'pod-0 slow', 'the in-flight request finished');
+    await waitFor(() => closedSockets === 2, 'the last connection to close once idle');
+    await assertNoInflight(h);
+  } finally {
+    await pool.close();
+    await h.stop();
+  }
+});
