@@ -34,6 +34,7 @@ export const PROXY_ERROR_CODES = {
   SG_ERR_HEADERS_TOO_LARGE: '431: the request head is larger than maxHeaderBytes',
   SG_ERR_REQUEST_TIMEOUT: '408: the request head did not arrive within timeouts.clientHeadersMs',
   SG_ERR_METHOD: '405: CONNECT is not proxied',
+  SG_ERR_UPGRADE: '501: an Upgrade to something other than websocket (h2c, say): use HTTP/2 with prior knowledge or TLS with ALPN instead',
   SG_ERR_TRANSFER_CODING: '501: the request has a Transfer-Encoding other than exactly chunked, which the proxy cannot forward (RFC 9112 section 6.1)',
   SG_ERR_INTERNAL: '500: the proxy failed on this request (a bug; it keeps serving others)',
 } as const;

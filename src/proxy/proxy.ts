@@ -22,7 +22,7 @@
 import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import http2 from 'node:http2';
-import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
+import type { Http2ServerRequest, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
@@ -52,6 +52,8 @@ import type { Retrier } from './retries.js';
 import type { OutlierDetector } from '../balancer/outlier-detector.js';
 import type { HealthChecker } from './health-check.js';
 import { WaitQueue } from './waiting.js';
+import type { WebSocketClient, WebSocketRouting } from './websocket-routing.js';
+import { routeWebSocket } from './websocket-routing.js';
 import type { KeySource } from './key-source.js';
 import { keyText } from './key-source.js';
 import { UpstreamPools } from './upstreams.js';
@@ -143,6 +145,9 @@ export class ShardingProxy {
   readonly #h2: http2.Http2Server;
   readonly #listener: ProtocolListener;
   readonly #sessions = new Set<ServerHttp2Session>();
+  /** Open WebSocket tunnels' client sides, cut when the shutdown grace period ends. */
+  readonly #tunnels = new Set<Duplex | ServerHttp2Stream>();
+  readonly #ws: WebSocketRouting;
   readonly #queue: WaitQueue;
   #drainScheduled = false;
   readonly #drainQueue = (): void => this.#drain();
@@ -248,6 +253,17 @@ export class ShardingProxy {
     });
     server.on('clientError', (err: Error, socket: Duplex) => this.#onClientError(err, socket));
     server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.#onConnectMethod(socket));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    this.#ws = {
+      balancer: this.#balancer,
+      pools: this.#pools,
+      clock: this.#clock,
+      options: { connectMs: t.connectMs, handshakeMs: t.upstreamHeadersMs, idleMs: TUNNEL_IDLE_MS, maxHeaderBytes, log: this.#log, endpointHeader: this.#ctx.endpointHeader, ...(options.upstreamTls === undefined ? {} : { tls: options.upstreamTls }) },
+      retries: options.retries === undefined ? 0 : options.retries.maxRetries,
+      observe: this.#ctx.observe,
+      refuse: (client, reply) => refuseWebSocket(client, reply),
+      ended: (client) => this.#tunnelEnded(client),
+    };
     server.on('error', (err: Error) => this.#log.error({ err }, 'proxy server error'));
     this.#server = server;
 
@@ -255,11 +271,14 @@ export class ShardingProxy {
       {
         Http2ServerResponse: H2ProxyResponse,
         maxHeaderListPairs: maxHeaderCount + 4,
-        settings: { maxConcurrentStreams: maxStreams, maxHeaderListSize: maxHeaderBytes, enablePush: false },
+        // enableConnectProtocol: WebSocket over HTTP/2 (RFC 8441).
+        settings: { maxConcurrentStreams: maxStreams, maxHeaderListSize: maxHeaderBytes, enablePush: false, enableConnectProtocol: true },
       },
       (req, res) => this.#onH2Request(req, res),
     );
     h2.on('session', (session: ServerHttp2Session) => this.#onSession(session, t.clientIdleMs));
+    // The compatibility layer hands CONNECT streams here (without a listener it answers 405).
+    h2.on('connect', (req: Http2ServerRequest) => this.#onH2Connect(req));
     h2.on('sessionError', (err: Error) => this.#log.debug({ err: err.message }, 'HTTP/2 client session failed'));
     this.#h2 = h2 as unknown as http2.Http2Server;
     this.#listener = new ProtocolListener(server as unknown as http.Server, this.#h2, { tls: options.tls ?? null, maxConnections, firstBytesMs: t.clientHeadersMs });
@@ -326,6 +345,7 @@ export class ShardingProxy {
     // What is left is idle keep-alive connections, heads still arriving, or (past the grace
     // period) requests that overstayed.
     server.closeAllConnections();
+    for (const tunnel of this.#tunnels) tunnel.destroy();
     for (const session of this.#sessions) session.destroy();
     await serverClosed;
     await this.#pools.close(!drained);
@@ -636,6 +656,48 @@ export class ShardingProxy {
     }
   }
 
+  /** An HTTP/1.1 Upgrade: WebSocket is tunnelled to the key's pod; other protocols are refused. */
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', onDetachedSocketError);
+    const upgrade = req.headers.upgrade;
+    if (req.method !== 'GET' || upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {
+      socket.end(REPLIES.upgradeRefused.raw, () => socket.destroy());
+      return;
+    }
+    this.#openTunnel({ kind: 'h1', req, socket, head }, req, req.url ?? '/');
+  }
+
+  /** An HTTP/2 CONNECT: `:protocol websocket` (RFC 8441) is tunnelled; plain CONNECT is refused. */
+  #onH2Connect(req: Http2ServerRequest): void {
+    const stream = req.stream;
+    const headers = req.headers;
+    stream.on('error', noop);
+    if (headers[':protocol'] !== 'websocket') {
+      if (!stream.headersSent && !stream.destroyed) stream.respond({ ':status': 405 }, { endStream: true });
+      return;
+    }
+    this.#openTunnel({ kind: 'h2', stream, headers }, req, String(headers[':path'] ?? '/'));
+  }
+
+  #openTunnel(client: WebSocketClient, req: ClientRequest, path: string): void {
+    if (this.#ctx.closing) {
+      refuseWebSocket(client, REPLIES.shuttingDown);
+      return;
+    }
+    const reader = this.#reader;
+    reader.read(req.rawHeaders, this.#keyField, req.socket.remoteAddress);
+    const source = this.#keySource;
+    const key = source === null ? null : this.#key(keyText(source, path, reader.key));
+    this.#active++;
+    this.#tunnels.add(client.kind === 'h1' ? client.socket : client.stream);
+    routeWebSocket(this.#ws, client, key, reader.out);
+  }
+
+  #tunnelEnded(client: WebSocketClient): void {
+    this.#tunnels.delete(client.kind === 'h1' ? client.socket : client.stream);
+    if (--this.#active === 0 && this.#onIdle !== null) this.#onIdle();
+  }
+
   #onConnectMethod(socket: Duplex): void {
     // Node hands the socket over without its own error listener.
     socket.on('error', onDetachedSocketError);
@@ -651,6 +713,23 @@ function onSocketClose(this: Socket): void {
   // A response Node did close is skipped by its closeSeen mark.
   for (const res of pending) close.call(res);
 }
+
+/** The proxy's own answer to a WebSocket it will not tunnel. */
+function refuseWebSocket(client: WebSocketClient, reply: ErrorReply): void {
+  if (client.kind === 'h1') {
+    client.socket.end(reply.raw, () => client.socket.destroy());
+    return;
+  }
+  const stream = client.stream;
+  if (stream.destroyed || stream.headersSent) return;
+  stream.respond({ ':status': reply.status, 'content-type': 'application/json', 'content-length': String(reply.body.length) });
+  stream.end(reply.body);
+}
+
+function noop(): void {}
+
+/** A WebSocket with no byte either way for an hour is closed (HAProxy's `timeout tunnel` role). */
+const TUNNEL_IDLE_MS = 3_600_000;
 
 function onDetachedSocketError(this: Duplex, _err: Error): void {
   // The connection is being refused anyway; a reset during that changes nothing.

@@ -59,6 +59,11 @@ export class Retrier implements RetryPolicy {
     this.#budget = budget;
   }
 
+  /** Retries after the first attempt. */
+  get maxRetries(): number {
+    return this.#options.retries;
+  }
+
   /** The proxy that dispatches retries; set once, by the proxy. */
   attach(host: RetryHost): void {
     this.#host = host;

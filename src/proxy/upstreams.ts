@@ -42,6 +42,10 @@ export interface Upstream {
   readonly address: string;
   readonly origin: string;
   readonly protocol: 'h1' | 'h2';
+  /** Where the pod listens, for tunnels that dial it themselves (WebSocket). */
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
   readonly pool: UpstreamTransport;
 }
 
@@ -87,7 +91,7 @@ export class UpstreamPools {
         continue;
       }
       const address = parsed.get(ep.name) ?? parseEndpointAddress(ep.address, `endpoints[${ep.index}].address (${ep.name})`);
-      next.set(ep.name, { name: ep.name, address: ep.address, origin: address.origin, protocol: address.protocol, pool: this.#createPool(address) });
+      next.set(ep.name, { name: ep.name, address: ep.address, origin: address.origin, protocol: address.protocol, host: address.host, port: address.port, tls: address.tls, pool: this.#createPool(address) });
       if (current !== undefined) {
         this.#log.info({ endpoint: ep.name, from: current.address, to: ep.address }, 'endpoint address changed: new pool, the old one drains');
         this.#retire(current);
