@@ -55,6 +55,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--upstream-ca <file>', field: 'proxy.upstreamTls.ca', kind: 'string', description: 'PEM CA bundle trusted for https:// and h2:// endpoints (default: the system CAs)' },
   { syntax: '--upstream-insecure', field: 'proxy.upstreamTls.insecure', kind: 'boolean', description: 'do not verify the certificates of https:// and h2:// endpoints' },
   { syntax: '--max-connections <n>', field: 'proxy.maxConnections', kind: 'number', description: 'client connections accepted at once; 0 for no limit', shownDefault: 0 },
+  { syntax: '--max-body-bytes <n>', field: 'proxy.maxBodyBytes', kind: 'number', description: 'largest request body forwarded (then 413); 0 for no limit', shownDefault: 0 },
   { syntax: '--max-streams <n>', field: 'proxy.maxConcurrentStreams', kind: 'number', description: 'concurrent streams per HTTP/2 client connection', shownDefault: DEFAULT_MAX_CONCURRENT_STREAMS },
   { syntax: '--max-header-count <n>', field: 'proxy.maxHeaderCount', kind: 'number', description: 'header fields in a request head', shownDefault: DEFAULT_MAX_HEADER_COUNT },
   { syntax: '--upstream-sessions <n>', field: 'proxy.maxUpstreamSessions', kind: 'number', description: 'HTTP/2 sessions per h2c:// or h2:// endpoint', shownDefault: DEFAULT_UPSTREAM_SESSIONS },

@@ -93,6 +93,7 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
     maxBodyBuffer: px.maxBodyBuffer,
     maxHeaderCount: px.maxHeaderCount,
     maxConnections: px.maxConnections,
+    maxBodyBytes: px.maxBodyBytes,
     maxConcurrentStreams: px.maxConcurrentStreams,
     maxUpstreamSessions: px.maxUpstreamSessions,
     queue: px.queue,

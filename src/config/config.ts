@@ -72,6 +72,8 @@ export interface ProxyConfig {
   /** Toward https:// and h2:// endpoints: a CA file to trust (null: the system's), or no checking at all. */
   readonly upstreamTls: { readonly caFile: string | null; readonly insecure: boolean };
   readonly maxConnections: number;
+  /** Largest request body forwarded (413 beyond); 0: no limit. */
+  readonly maxBodyBytes: number;
   readonly maxConcurrentStreams: number;
   readonly maxHeaderCount: number;
   readonly maxUpstreamSessions: number;
@@ -176,6 +178,7 @@ function toProxyExtras(p: ProxyDocument | undefined, origin: Origin, baseDir: st
     tls: tls?.cert !== undefined && tls.key !== undefined ? { certFile: resolve(baseDir, tls.cert), keyFile: resolve(baseDir, tls.key) } : null,
     upstreamTls: { caFile: p?.upstreamTls?.ca === undefined ? null : resolve(baseDir, p.upstreamTls.ca), insecure: p?.upstreamTls?.insecure ?? false },
     maxConnections: p?.maxConnections ?? 0,
+    maxBodyBytes: p?.maxBodyBytes ?? 0,
     maxConcurrentStreams: p?.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
     maxHeaderCount: p?.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
     maxUpstreamSessions: p?.maxUpstreamSessions ?? DEFAULT_UPSTREAM_SESSIONS,

@@ -146,6 +146,7 @@ export const documentSchema = z.strictObject({
       tls: z.strictObject({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).optional(),
       upstreamTls: z.strictObject({ ca: z.string().min(1).optional(), insecure: z.boolean().optional() }).optional(),
       maxConnections: z.int().min(0).max(10_000_000).optional(),
+      maxBodyBytes: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
       maxConcurrentStreams: z.int().min(1).max(1_000_000).optional(),
       maxHeaderCount: z.int().min(1).max(10_000).optional(),
       maxUpstreamSessions: z.int().min(1).max(1_000).optional(),

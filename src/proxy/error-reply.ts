@@ -68,6 +68,7 @@ export const REPLIES = Object.freeze({
   badFraming: errorReply(400, 'SG_ERR_BAD_REQUEST', 'a request Transfer-Encoding must end with chunked (RFC 9112 section 6.3)'),
   badTarget: errorReply(400, 'SG_ERR_BAD_REQUEST', 'the request target must be a path (/...) or an absolute http URL'),
   bodyTooLarge: errorReply(413, 'SG_ERR_BODY_TOO_LARGE', 'the request body is larger than the proxy accepts'),
+  tooManyHeaders: errorReply(431, 'SG_ERR_HEADERS_TOO_LARGE', 'the request has more header fields than the proxy accepts'),
   headersTooLarge: errorReply(431, 'SG_ERR_HEADERS_TOO_LARGE', 'the request headers are too large'),
   requestTimeout: errorReply(408, 'SG_ERR_REQUEST_TIMEOUT', 'the request headers did not arrive in time'),
   connectMethod: errorReply(405, 'SG_ERR_METHOD', 'CONNECT is not supported'),

@@ -25,6 +25,7 @@ import http2 from 'node:http2';
 import type { Http2ServerRequest, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
@@ -74,6 +75,8 @@ export interface ProxyOptions {
   readonly keyTransform?: KeyTransform | null;
   /** Most bytes of a body read to find a `json:` key; larger bodies get 413. Default 64 KiB. */
   readonly maxBodyBuffer?: number;
+  /** Largest request body forwarded, in bytes; larger ones get 413. 0 (default): no limit. */
+  readonly maxBodyBytes?: number;
   /** Default monotonicClock. */
   readonly clock?: Clock;
   /** Add `x-shardgate-endpoint: <endpoint name>` to responses; default true. */
@@ -135,6 +138,8 @@ export class ShardingProxy {
   readonly #keyField: string | null;
   readonly #keyTransform: KeyTransform | null;
   readonly #maxBodyBuffer: number;
+  readonly #maxBodyBytes: number;
+  readonly #maxHeaderCount: number;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #timeouts: Readonly<Required<ProxyTimeouts>>;
@@ -165,6 +170,7 @@ export class ShardingProxy {
     this.#keySource = options.keySource;
     this.#keyField = options.keySource?.header ?? null;
     this.#keyTransform = options.keyTransform ?? null;
+    this.#maxBodyBytes = checkedInteger(options.maxBodyBytes ?? 0, 'proxy.maxBodyBytes', 0, Number.MAX_SAFE_INTEGER);
     this.#maxBodyBuffer = checkedInteger(options.maxBodyBuffer ?? DEFAULT_MAX_BODY_BUFFER, 'proxy.maxBodyBuffer', MIN_BODY_BUFFER, MAX_BODY_BUFFER_LIMIT);
     this.#clock = options.clock ?? monotonicClock;
     this.#log = options.logger ?? pino({ level: 'silent' });
@@ -175,6 +181,7 @@ export class ShardingProxy {
       throw new ConfigError('SG_ERR_CONFIG', 'proxy.maxHeaderBytes', `is ${String(maxHeaderBytes)}: use an integer from ${MIN_HEADER_BYTES} to ${MAX_HEADER_BYTES_LIMIT} (Node's default is 16384)`);
     }
     const maxHeaderCount = checkedInteger(options.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT, 'proxy.maxHeaderCount', 1, 10_000);
+    this.#maxHeaderCount = maxHeaderCount;
     const maxStreams = checkedInteger(options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS, 'proxy.maxConcurrentStreams', 1, 1_000_000);
     const maxConnections = checkedInteger(options.maxConnections ?? 0, 'proxy.maxConnections', 0, 10_000_000);
     const maxSessions = checkedInteger(options.maxUpstreamSessions ?? DEFAULT_UPSTREAM_SESSIONS, 'proxy.maxUpstreamSessions', 1, 1_000);
@@ -244,7 +251,9 @@ export class ShardingProxy {
       (req, res) => this.#onRequest(req, res),
     );
     server.keepAliveTimeout = t.clientIdleMs;
-    server.maxHeadersCount = maxHeaderCount;
+    // One more than allowed: Node drops fields past maxHeadersCount silently, so a head that fills
+    // it had too many, and is refused in #route.
+    server.maxHeadersCount = maxHeaderCount + 1;
     server.on('connection', (socket: Socket) => {
       const tracked = socket as TrackedSocket;
       tracked[kResponses] = [];
@@ -415,6 +424,10 @@ export class ShardingProxy {
   }
 
   #route(req: ClientRequest, res: ClientResponse): void {
+    if (!res.h2 && req.rawHeaders.length > 2 * this.#maxHeaderCount) {
+      this.#refuse(res, REPLIES.tooManyHeaders, true);
+      return;
+    }
     const reader = this.#reader;
     reader.read(req.rawHeaders, this.#keyField, req.socket.remoteAddress);
     // An HTTP/2 request has a body unless its HEADERS frame ended the stream.
@@ -441,17 +454,36 @@ export class ShardingProxy {
       reader.useAuthority(authority);
       path = origin;
     }
+    let body: Readable | null = hasBody ? req : null;
+    if (body !== null && this.#maxBodyBytes > 0) {
+      body = this.#limitedBody(req, res);
+      if (body === null) return;
+    }
     const deadlineMs = res.grpc ? parseGrpcTimeout(reader.grpcTimeout) : null;
     const source = this.#keySource;
     if (source === null) {
-      this.#pickAndForward(req, res, null, path, reader.out, hasBody ? req : null, deadlineMs);
+      this.#pickAndForward(req, res, null, path, reader.out, body, deadlineMs);
       return;
     }
     if (source.kind === 'json' && hasBody) {
       this.#bufferBody(req, res, source, path, reader.out, deadlineMs);
       return;
     }
-    this.#pickAndForward(req, res, this.#key(keyText(source, path, reader.key)), path, reader.out, hasBody ? req : null, deadlineMs);
+    this.#pickAndForward(req, res, this.#key(keyText(source, path, reader.key)), path, reader.out, body, deadlineMs);
+  }
+
+  /**
+   * The body to forward, held to maxBodyBytes: a declared length over it is refused at once
+   * (null); a body without one is counted as it streams through a BodyLimit, which answers 413
+   * when it passes the limit. Only when a limit is set: otherwise the request stream itself.
+   */
+  #limitedBody(req: ClientRequest, res: ClientResponse): Readable | null {
+    const limit = this.#maxBodyBytes;
+    const declared = req.headers['content-length'];
+    if (declared === undefined) return req.pipe(new BodyLimit(limit, res));
+    if (Number(declared) <= limit) return req;
+    this.#refuse(res, REPLIES.bodyTooLarge, true);
+    return null;
   }
 
   /** The routing key of a key text: transformed (if configured), then hashed; null for none. */
@@ -712,6 +744,35 @@ function onSocketClose(this: Socket): void {
   const close = socket[kCloseResponse];
   // A response Node did close is skipped by its closeSeen mark.
   for (const res of pending) close.call(res);
+}
+
+/**
+ * A request body on its way to the pod, counted: past `limit` bytes the client gets 413 (and,
+ * over HTTP/1.1, its connection closes), and the pod's request fails, so no truncated body is
+ * ever taken for a whole one.
+ */
+class BodyLimit extends Transform {
+  readonly #limit: number;
+  readonly #res: ClientResponse;
+  #seen = 0;
+
+  constructor(limit: number, res: ClientResponse) {
+    super();
+    this.#limit = limit;
+    this.#res = res;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null, data?: Buffer) => void): void {
+    this.#seen += chunk.length;
+    if (this.#seen <= this.#limit) {
+      callback(null, chunk);
+      return;
+    }
+    const res = this.#res;
+    if (res.exchange !== null) res.exchange.abandon(REPLIES.bodyTooLarge);
+    else if (!res.headersSent) sendReply(res, REPLIES.bodyTooLarge, null, true);
+    callback(new Error(`the request body passed ${this.#limit} bytes`));
+  }
 }
 
 /** The proxy's own answer to a WebSocket it will not tunnel. */

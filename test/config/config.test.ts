@@ -55,6 +55,7 @@ test('config: a minimal document gets every default', () => {
     tls: null,
     upstreamTls: { caFile: null, insecure: false },
     maxConnections: 0,
+    maxBodyBytes: 0,
     maxConcurrentStreams: 100,
     maxHeaderCount: 100,
     maxUpstreamSessions: 2,
