@@ -1,0 +1,35 @@
+/**
+ * One measured run: the proxy's CPU time (its whole process tree) before and after, its RSS sampled
+ * through the run, and the load generator's numbers.
+ */
+import type { LoadResult } from './load-result.js';
+import { requestsPerSecond } from './load-result.js';
+import { sampleTree } from './process-tree.js';
+import type { RunSample } from './results.js';
+
+/** How often RSS is read during a run. */
+const RSS_SAMPLE_MS = 250;
+
+export async function measureRun(rootPid: number, run: () => Promise<LoadResult>): Promise<RunSample> {
+  const before = sampleTree(rootPid);
+  let peakRss = before.rssBytes;
+  const timer = setInterval(() => {
+    peakRss = Math.max(peakRss, sampleTree(rootPid).rssBytes);
+  }, RSS_SAMPLE_MS);
+  let load: LoadResult;
+  try {
+    load = await run();
+  } finally {
+    clearInterval(timer);
+  }
+  const after = sampleTree(rootPid);
+  peakRss = Math.max(peakRss, after.rssBytes);
+  return {
+    rps: requestsPerSecond(load),
+    p50Us: load.p50Us,
+    p99Us: load.p99Us,
+    cpuUsPerRequest: load.requests > 0 ? (after.cpuUs - before.cpuUs) / load.requests : NaN,
+    rssBytes: peakRss,
+    errors: load.errors,
+  };
+}
