@@ -404,12 +404,9 @@ export class ShardingProxy {
     session.once('close', () => this.#sessions.delete(session));
     session.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'HTTP/2 client session error'));
     if (this.#ctx.closing) session.close();
-    // Idle: no frames for idleMs. A session with streams still open (a quiet gRPC stream) stays.
-    if (idleMs > 0) {
-      session.setTimeout(idleMs, () => {
-        if (sessionIdle(session)) session.close();
-      });
-    }
+    // Idle: no frames for idleMs. close() is graceful (GOAWAY): a stream still open, a quiet gRPC
+    // stream say, runs to its end; the client opens new ones on a new connection.
+    if (idleMs > 0) session.setTimeout(idleMs, () => session.close());
   }
 
   #dispatch(req: ClientRequest, res: ClientResponse): void {
@@ -826,12 +823,6 @@ function authorityOf(target: string): string | null {
   const at = target.lastIndexOf('@', end - 1);
   const authority = target.slice(at >= start ? at + 1 : start, end);
   return authority.length === 0 ? null : authority;
-}
-
-/** No stream of the session is open (Node keeps no public count; its state does). */
-function sessionIdle(session: ServerHttp2Session): boolean {
-  const state = session.state as { streamCount?: number };
-  return state.streamCount === undefined || state.streamCount === 0;
 }
 
 function checkedInteger(value: number, field: string, min: number, max: number): number {
