@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ -d node_modules ] || npm ci
-bash scripts/ensure-system-deps.sh
+# Real peers some tests run: the bench checks its HAProxy and nginx configs with the real binaries
+# and drives wrk once.
+bash scripts/ensure-system-deps.sh haproxy nginx wrk
 
 echo "== typecheck and build"
 rm -rf dist
