@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   SG_ERR_LISTEN: 'the listen address is invalid or cannot be bound',
   SG_ERR_CLI: 'a command-line argument is invalid',
   SG_ERR_DISCOVERY: 'an endpoint source failed (unreadable or invalid endpoints file); the last good endpoints keep serving',
+  SG_ERR_WORKER: 'a worker thread (--workers) failed to start or ended unexpectedly',
 } as const;
 
 /**

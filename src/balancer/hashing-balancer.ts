@@ -16,12 +16,12 @@
  * `maxProbes`, then a linear scan from the owner. No allocation on pick: the core keeps its cursor,
  * and "seen" marks are generation stamps in a preallocated array.
  */
-import type { Balancer, Exclusion, NoPickReason, PickResult } from './balancer.js';
+import type { Balancer, Exclusion, NoPickReason, Pick, PickResult } from './balancer.js';
 import { NO_PICK } from './balancer.js';
-import { loadBound, validateLoadFactor } from './bounded-load.js';
+import { validateLoadFactor } from './bounded-load.js';
 import type { Endpoint, EndpointSet } from './endpoint.js';
 import type { RoutingKey } from './hash.js';
-import type { EndpointLoad, LoadBoard } from './load-board.js';
+import type { LoadBoard } from './load-board.js';
 import { noUsable, usable } from './usable.js';
 
 /**
@@ -115,9 +115,13 @@ export class HashingBalancer implements Balancer {
     const ownerInRotation = ownerLoad.available && (exclude === null || !exclude.has(ownerLoad.endpoint));
     if (!ownerInRotation && this.#builder.strictOwner && core.pinned !== false) return NO_PICK['owner-missing'];
     const factor = this.loadFactor;
-    if (ownerInRotation && this.#hasRoom(ownerLoad, factor)) return board.begin(owner);
-    if (ownerInRotation) this.stats.spills++;
-    else this.stats.fallthroughs++;
+    if (ownerInRotation) {
+      const p = board.admit(owner, factor);
+      if (p !== null) return p;
+      this.stats.spills++;
+    } else {
+      this.stats.fallthroughs++;
+    }
 
     // Walk the key's own preference order, then, if the core's order ran dry, scan on from the
     // owner. Either way the same key meets the same candidates in the same order.
@@ -134,24 +138,31 @@ export class HashingBalancer implements Balancer {
       if (i < 0) break;
       if (stamps[i] === gen) continue;
       stamps[i] = gen;
-      if (this.#accepts(i, exclude, factor)) return board.begin(i);
+      const p = this.#offer(i, exclude, factor);
+      if (p !== null) return p;
     }
     for (let step = 1; step < n; step++) {
       const i = (owner + step) % n;
-      if (stamps[i] !== gen && this.#accepts(i, exclude, factor)) return board.begin(i);
+      if (stamps[i] === gen) continue;
+      const p = this.#offer(i, exclude, factor);
+      if (p !== null) return p;
     }
     // Nothing has room below the bound: only possible when candidates are excluded, out of
     // rotation or at their limit (the bounds of the available endpoints always sum above the
-    // total). Prefer serving over refusing: the least loaded usable candidate in preference order
-    // takes it.
+    // total), or, with counts shared between threads, filled by other threads meanwhile. Prefer
+    // serving over refusing: the least loaded usable candidate in preference order takes it.
     if (factor !== null) {
-      let best = -1;
-      for (let step = 0; step < n; step++) {
-        const i = (owner + step) % n;
-        const l = loads[i]!;
-        if (usable(l, exclude) && (best < 0 || l.inflight < loads[best]!.inflight)) best = i;
+      for (let attempt = 0; attempt < n; attempt++) {
+        let best = -1;
+        for (let step = 0; step < n; step++) {
+          const i = (owner + step) % n;
+          const l = loads[i]!;
+          if (usable(l, exclude) && (best < 0 || l.inflight < loads[best]!.inflight)) best = i;
+        }
+        if (best < 0) break;
+        const p = board.claim(best);
+        if (p !== null) return p;
       }
-      if (best >= 0) return board.begin(best);
     }
     return noUsable(loads, exclude);
   }
@@ -190,15 +201,13 @@ export class HashingBalancer implements Balancer {
     return out;
   }
 
-  #accepts(i: number, exclude: Exclusion | null, factor: number | null): boolean {
-    const l = this.#board.loads[i]!;
-    return l.available && (exclude === null || !exclude.has(l.endpoint)) && this.#hasRoom(l, factor);
-  }
-
-  /** Below its in-flight limit and, with bounded loads, within its bound once it takes one more. */
-  #hasRoom(l: EndpointLoad, factor: number | null): boolean {
-    if (l.inflight >= l.limit) return false;
+  /**
+   * Starts the request at candidate `i` if it is in rotation, not excluded, below its in-flight
+   * limit and, with bounded loads, within its bound once it takes it (the board's admit()).
+   */
+  #offer(i: number, exclude: Exclusion | null, factor: number | null): Pick | null {
     const board = this.#board;
-    return factor === null || l.inflight + 1 <= loadBound(factor, board.totalInflight, l.endpoint.weight, board.availableWeight);
+    const l = board.loads[i]!;
+    return l.available && (exclude === null || !exclude.has(l.endpoint)) ? board.admit(i, factor) : null;
   }
 }

@@ -17,6 +17,13 @@
  *
  * A pick that must avoid the root (a retry excluding it) falls back to a full scan from a random
  * start. No allocation on either path; update(): O(n).
+ *
+ * With in-flight counts shared between threads (load-board.ts), the heap re-reads an endpoint's
+ * count when this thread starts or ends a request there, so its order lags other threads' work by
+ * at most that; the pick itself is checked against the limit by the board's claim(). Full
+ * endpoints then stay in the heap (last, by their counts): this thread hears of room that other
+ * threads free only through its own requests, and an endpoint taken out would stay out. A root
+ * that turns the request down sends the pick to the full scan.
  */
 import { ShardgateError } from '../errors.js';
 import type { Balancer, Exclusion, PickResult } from './balancer.js';
@@ -44,6 +51,8 @@ export class LeastRequestBalancer implements Balancer, LoadWatcher {
   #inflight = new Float64Array(0);
   #weight = new Float64Array(0);
   #size = 0;
+  /** Counts are shared: the heap keeps full endpoints, and claim() turns them down. */
+  readonly #keepFull: boolean;
 
   constructor(board: LoadBoard, rng: Rng) {
     if (board.watcher !== null) {
@@ -51,6 +60,7 @@ export class LeastRequestBalancer implements Balancer, LoadWatcher {
     }
     this.#board = board;
     this.#rng = rng;
+    this.#keepFull = board.shared !== null;
     board.watcher = this;
   }
 
@@ -72,9 +82,17 @@ export class LeastRequestBalancer implements Balancer, LoadWatcher {
     if (n === 0) return NO_PICK.empty;
     if (this.#size > 0) {
       const root = this.#heap[0]!;
-      if (exclude === null || !exclude.has(loads[root]!.endpoint)) return this.#board.begin(root);
-      const best = this.#scan(loads, exclude);
-      if (best >= 0) return this.#board.begin(best);
+      if (exclude === null || !exclude.has(loads[root]!.endpoint)) {
+        const p = this.#board.claim(root);
+        if (p !== null) return p;
+      }
+      // A usable endpoint turns a request down only when another thread filled it in between.
+      for (let attempt = 0; attempt < n; attempt++) {
+        const best = this.#scan(loads, exclude);
+        if (best < 0) break;
+        const p = this.#board.claim(best);
+        if (p !== null) return p;
+      }
     }
     return noUsable(loads, exclude);
   }
@@ -85,7 +103,7 @@ export class LeastRequestBalancer implements Balancer, LoadWatcher {
     const l = this.#board.loads[index]!;
     this.#inflight[index] = l.inflight;
     this.#stamp[index] = ++this.#clock;
-    const fits = l.available && l.inflight < l.limit;
+    const fits = this.#fits(l);
     if (p < 0) {
       if (fits) this.#insert(index);
     } else if (fits) {
@@ -103,7 +121,7 @@ export class LeastRequestBalancer implements Balancer, LoadWatcher {
     let size = 0;
     for (let i = 0; i < n; i++) {
       const l = loads[i]!;
-      if (!l.available || l.inflight >= l.limit) continue;
+      if (!this.#fits(l)) continue;
       this.#inflight[i] = l.inflight;
       // Random first stamps, all older than any later change.
       this.#stamp[i] = this.#clock - TAG_RANGE + this.#rng.below(TAG_RANGE);
@@ -113,6 +131,11 @@ export class LeastRequestBalancer implements Balancer, LoadWatcher {
     }
     this.#size = size;
     for (let p = (size >> 1) - 1; p >= 0; p--) this.#siftDown(p);
+  }
+
+  /** Whether the endpoint belongs in the heap. */
+  #fits(l: EndpointLoad): boolean {
+    return l.available && (this.#keepFull || l.inflight < l.limit);
   }
 
   #insert(i: number): void {
@@ -178,7 +201,7 @@ export class LeastRequestBalancer implements Balancer, LoadWatcher {
   }
 
   /** The least-cost usable endpoint by full scan from a random start; -1 when none is usable. */
-  #scan(loads: readonly EndpointLoad[], exclude: Exclusion): number {
+  #scan(loads: readonly EndpointLoad[], exclude: Exclusion | null): number {
     const n = loads.length;
     const start = this.#rng.below(n);
     let best = -1;

@@ -19,13 +19,39 @@
  * an endpoint at its limit is still in rotation, it only takes nothing new until a request ends.
  * usable.ts checks both, so every algorithm honours the limit; `onCapacity` tells a waiting
  * request when room may have come back.
+ *
+ * In-flight counts are plain fields of the board's own or, with `shared`, a slot per endpoint
+ * name in 32-bit cells that every thread of the process updates with Atomics (shared-loads.ts), so
+ * that limits and bounded loads hold for the process, not per thread. Picks start requests through
+ * `claim()` (an endpoint found usable) or `admit()` (with a load bound): with shared counts both
+ * add first, then check the value the addition returned, and take the request back if that went
+ * over. Checking first and adding after would let every thread that checked at the same moment go
+ * one over.
+ *
+ * What stays per thread with shared counts, and why that is fine:
+ * - Peak-EWMA latency, picks, failures, availability marks (outlier detection, health checks) and
+ *   pick objects: each thread measures its own requests, which sample the same pods.
+ * - least-request's heap (least-request.ts) re-reads an endpoint's shared count only when this
+ *   thread starts or ends a request there, so its order lags other threads' work. The endpoint it
+ *   picks is re-read at once, so a stale root corrects itself on its next use; the counts it
+ *   compares are never wrong by more than what other threads did since.
+ * - p2c and peak-ewma compare two counts read a moment before the pick: another thread may pick in
+ *   between. The choice is a heuristic anyway; limits are enforced by claim().
+ * - onCapacity hears of room freed by this thread's requests only.
+ * - The total counts every request of the process, on present endpoints and on ones just removed
+ *   until they end (a removed name's slot stays counted while it drains), where a board of its own
+ *   drops a removed endpoint's requests from its total at once. The average a bound is computed
+ *   from is then a little higher while a pod drains: bounds are looser, never tighter.
  */
 import { ConfigError } from '../errors.js';
 import type { Outcome, Pick } from './balancer.js';
+import { loadBound } from './bounded-load.js';
 import type { Clock } from './clock.js';
 import type { Endpoint, EndpointSet } from './endpoint.js';
 import { EMPTY_SET } from './endpoint.js';
 import { showValue } from './option-reader.js';
+import type { SharedLoads } from './shared-loads.js';
+import { TOTAL_CELL } from './shared-loads.js';
 
 export interface LoadBoardOptions {
   /** Peak-EWMA decay time constant. Finagle's and Linkerd's default is 10 s. */
@@ -34,6 +60,8 @@ export interface LoadBoardOptions {
   readonly defaultRttMs?: number;
   /** Most requests in flight per endpoint; 0 (the default) for no limit. See validateMaxInflight. */
   readonly maxInflight?: number;
+  /** In-flight counts shared with the process's other threads; absent: this board's own. */
+  readonly shared?: SharedLoads | null;
 }
 
 /** No limit on requests in flight per endpoint. */
@@ -53,9 +81,15 @@ export type DownReason = keyof typeof DOWN;
 /** Failed requests count as this many times the current estimate, so that fast failures repel. */
 const FAILURE_PENALTY = 5;
 
-export class EndpointLoad {
+/**
+ * One endpoint's load on one board. The in-flight count is a plain field for a board of its own
+ * (LocalEndpointLoad) and a shared cell for a board of many threads (SharedEndpointLoad); a process
+ * makes one kind or the other, so reads of `inflight` on the pick path see one shape.
+ */
+export abstract class EndpointLoad {
   endpoint: Endpoint;
-  inflight = 0;
+  /** Requests in flight at the endpoint: this board's, or the whole process's with shared counts. */
+  abstract readonly inflight: number;
   /** Attached to the current set; a detached load no longer counts toward the board's total. */
   attached = true;
   /** Eligible for new requests: not draining and not down for any reason. */
@@ -98,16 +132,19 @@ export class EndpointLoad {
     (this.pick as { endpoint: Endpoint }).endpoint = endpoint;
   }
 
+  /**
+   * Takes a request off the count and off the board's total; returns the count before. A count
+   * already at 0 (a stray extra done) is left alone and 0 is returned.
+   */
+  protected abstract uncount(): number;
+
   #end(startedMs: number, outcome: Outcome): void {
     const board = this.#board;
+    const before = this.uncount();
     let freed = false;
-    if (this.inflight > 0) {
-      this.inflight--;
-      if (this.attached) {
-        board.totalInflight--;
-        board.watcher?.loadChanged(this.endpoint.index);
-        freed = this.inflight + 1 === this.limit && this.available;
-      }
+    if (before > 0 && this.attached) {
+      board.watcher?.loadChanged(this.endpoint.index);
+      freed = before === this.limit && this.available;
     }
     if (outcome !== 'cancelled') this.#sample(board, startedMs, outcome);
     // Last, so that a waiter picking from inside the hook finds every count settled.
@@ -132,6 +169,60 @@ export class EndpointLoad {
     this.ewmaMs = !this.hasSample || rtt > current ? rtt : current * w + rtt * (1 - w);
     this.hasSample = true;
     this.ewmaStampMs = now;
+  }
+}
+
+/** The board's own total, shared by it and its loads. */
+class Tally {
+  n = 0;
+}
+
+/** A count for one thread: plain fields. */
+class LocalEndpointLoad extends EndpointLoad {
+  inflight = 0;
+  readonly #total: Tally;
+
+  constructor(board: LoadBoard, endpoint: Endpoint, nowMs: number, defaultRttMs: number, limit: number, total: Tally) {
+    super(board, endpoint, nowMs, defaultRttMs, limit);
+    this.#total = total;
+  }
+
+  protected uncount(): number {
+    const before = this.inflight;
+    if (before > 0) {
+      this.inflight = before - 1;
+      // A removed endpoint's requests left the total when it was removed.
+      if (this.attached) this.#total.n--;
+    }
+    return before;
+  }
+}
+
+/** A count in cells that the process's threads share (shared-loads.ts), changed with Atomics. */
+class SharedEndpointLoad extends EndpointLoad {
+  readonly cells: Int32Array;
+  readonly slot: number;
+
+  constructor(board: LoadBoard, endpoint: Endpoint, nowMs: number, defaultRttMs: number, limit: number, cells: Int32Array, slot: number) {
+    super(board, endpoint, nowMs, defaultRttMs, limit);
+    this.cells = cells;
+    this.slot = slot;
+  }
+
+  get inflight(): number {
+    return this.cells[this.slot]!;
+  }
+
+  protected uncount(): number {
+    const before = Atomics.sub(this.cells, this.slot, 1);
+    if (before > 0) {
+      // The shared total keeps requests on removed endpoints until they end.
+      Atomics.sub(this.cells, TOTAL_CELL, 1);
+    } else {
+      // A stray extra done: put back what it took (additions commute, so a concurrent begin is safe).
+      Atomics.add(this.cells, this.slot, 1);
+    }
+    return before;
   }
 }
 
@@ -160,8 +251,8 @@ export class LoadBoard {
    * One subscriber (the proxy's queue of waiting requests); never called per pick.
    */
   onCapacity: (() => void) | null = null;
-  /** In-flight requests over the endpoints of the current set. */
-  totalInflight = 0;
+  /** Shared in-flight counts, or null for a board of one thread. */
+  readonly shared: SharedLoads | null;
   /** Sum of the weights of the available endpoints of the current set. */
   availableWeight = 0;
   availableCount = 0;
@@ -171,11 +262,27 @@ export class LoadBoard {
   #byName = new Map<string, EndpointLoad>();
   #maxInflight: number;
 
+  /** The total without shared counts. */
+  readonly #total = new Tally();
+  /** The shared cells, or null. */
+  readonly #cells: Int32Array | null;
+
   constructor(clock: Clock, options: LoadBoardOptions = {}) {
     this.clock = clock;
     this.decayMs = options.decayMs ?? 10_000;
     this.defaultRttMs = options.defaultRttMs ?? 10;
     this.#maxInflight = validateMaxInflight(options.maxInflight ?? DEFAULT_MAX_INFLIGHT, 'maxInflight');
+    this.shared = options.shared ?? null;
+    this.#cells = this.shared === null ? null : this.shared.counts;
+  }
+
+  /**
+   * Requests in flight over the endpoints of the current set; with shared counts, over the whole
+   * process, including requests on endpoints removed and not yet ended.
+   */
+  get totalInflight(): number {
+    const cells = this.#cells;
+    return cells === null ? this.#total.n : cells[TOTAL_CELL]!;
   }
 
   /** Most requests in flight per endpoint; 0 for no limit. */
@@ -195,20 +302,31 @@ export class LoadBoard {
     if (raised) this.onCapacity?.();
   }
 
-  /** Aligns the board with `set`; a no-op when it already is (several balancers share a board). */
+  /**
+   * Aligns the board with `set`; a no-op when it already is (several balancers share a board).
+   * @throws ShardgateError, changing nothing, when shared counts have no slot for one of its names
+   */
   sync(set: EndpointSet): void {
     if (set === this.set) return;
     const now = this.clock.nowMs();
+    const shared = this.shared;
+    // Every slot first, so that a missing one changes nothing.
+    const slots = shared === null ? null : set.endpoints.map((ep) => shared.slotOf(ep.name));
+    const limit = this.#maxInflight === 0 ? UNLIMITED : this.#maxInflight;
     const next = new Map<string, EndpointLoad>();
     const loads: EndpointLoad[] = [];
     let total = 0;
     for (const ep of set.endpoints) {
       let load = this.#byName.get(ep.name);
-      if (load === undefined) {
-        load = new EndpointLoad(this, ep, now, this.defaultRttMs, this.#maxInflight === 0 ? UNLIMITED : this.#maxInflight);
+      if (slots === null) {
+        load ??= new LocalEndpointLoad(this, ep, now, this.defaultRttMs, limit, this.#total);
       } else {
-        load.rebind(ep);
+        const slot = slots[ep.index]!;
+        // The slot table never moves a name that stays: a load on another cell is a name that
+        // left and came back after its slot was reused, a new endpoint.
+        if (load === undefined || (load as SharedEndpointLoad).slot !== slot) load = new SharedEndpointLoad(this, ep, now, this.defaultRttMs, limit, shared!.counts, slot);
       }
+      load.rebind(ep);
       load.attached = true;
       total += load.inflight;
       next.set(ep.name, load);
@@ -217,7 +335,7 @@ export class LoadBoard {
     for (const [name, load] of this.#byName) if (!next.has(name)) load.attached = false;
     this.#byName = next;
     this.loads = loads;
-    this.totalInflight = total;
+    if (shared === null) this.#total.n = total;
     this.set = set;
     this.#recount();
   }
@@ -261,14 +379,86 @@ export class LoadBoard {
     this.availableCount = count;
   }
 
-  /** Starts a request on the endpoint at `index` of the current set and returns its pick. */
+  /**
+   * Starts a request on the endpoint at `index` of the current set, whatever its limit, and returns
+   * its pick. Picks go through `claim` or `admit`; this is for callers that have decided already.
+   */
   begin(index: number): Pick {
     const load = this.loads[index]!;
-    load.inflight++;
+    const cells = this.#cells;
+    if (cells === null) {
+      (load as LocalEndpointLoad).inflight++;
+      this.#total.n++;
+    } else {
+      Atomics.add(cells, (load as SharedEndpointLoad).slot, 1);
+      Atomics.add(cells, TOTAL_CELL, 1);
+    }
     load.picks++;
-    this.totalInflight++;
     this.watcher?.loadChanged(index);
     return load.pick;
+  }
+
+  /**
+   * Starts a request on an endpoint the caller found usable (usable.ts) a moment ago. With a board
+   * of its own that is `begin`; with shared counts another thread may have filled it since, so the
+   * limit is checked again as `admit` does, and null means walk on.
+   */
+  claim(index: number): Pick | null {
+    const cells = this.#cells;
+    if (cells !== null) return this.#admitShared(cells, index, null);
+    const load = this.loads[index] as LocalEndpointLoad;
+    load.inflight++;
+    this.#total.n++;
+    load.picks++;
+    this.watcher?.loadChanged(index);
+    return load.pick;
+  }
+
+  /**
+   * Starts a request on the endpoint at `index` of the current set if it stays within its in-flight
+   * limit and, with a bounded-load `factor`, within its bound (bounded-load.ts) once counted;
+   * otherwise changes nothing and returns null, and the caller walks on. Availability and
+   * exclusion are the caller's to check. With a board of its own this only repeats what a pick
+   * checked a moment ago; with shared counts another thread may have filled the endpoint since.
+   */
+  admit(index: number, factor: number | null): Pick | null {
+    const cells = this.#cells;
+    // Small enough to be inlined into every pick; the shared path is a call of its own.
+    if (cells !== null) return this.#admitShared(cells, index, factor);
+    const load = this.loads[index] as LocalEndpointLoad;
+    const total = this.#total;
+    const after = load.inflight + 1;
+    if (after > load.limit || (factor !== null && after > loadBound(factor, total.n, load.endpoint.weight, this.availableWeight))) return null;
+    load.inflight = after;
+    total.n++;
+    load.picks++;
+    this.watcher?.loadChanged(index);
+    return load.pick;
+  }
+
+  #admitShared(cells: Int32Array, index: number, factor: number | null): Pick | null {
+    const load = this.loads[index] as SharedEndpointLoad;
+    const slot = load.slot;
+    // Plain reads turn a full endpoint down without writing to cells that every thread reads.
+    if (!this.#fits(cells[slot]! + 1, load, cells[TOTAL_CELL]!, factor)) return null;
+    // Counted first, in the total as well (the request is one of the process's wherever it
+    // lands), then judged by what the additions returned: two threads can no longer both take
+    // the last place.
+    const before = Atomics.add(cells, TOTAL_CELL, 1);
+    const after = Atomics.add(cells, slot, 1) + 1;
+    if (!this.#fits(after, load, before, factor)) {
+      Atomics.sub(cells, slot, 1);
+      Atomics.sub(cells, TOTAL_CELL, 1);
+      return null;
+    }
+    load.picks++;
+    this.watcher?.loadChanged(index);
+    return load.pick;
+  }
+
+  /** Whether `after` requests at `load` are within its limit and, with `factor`, its bound over `total` others. */
+  #fits(after: number, load: EndpointLoad, total: number, factor: number | null): boolean {
+    return after <= load.limit && (factor === null || after <= loadBound(factor, total, load.endpoint.weight, this.availableWeight));
   }
 
   load(name: string): EndpointLoad | undefined {

@@ -51,10 +51,19 @@ export class RandomBalancer implements Balancer {
     const board = this.#board;
     for (let draw = 0; draw < REDRAWS; draw++) {
       const i = this.#draw(cumulative, n);
-      if (usable(board.loads[i]!, exclude)) return board.begin(i);
+      if (usable(board.loads[i]!, exclude)) {
+        const p = board.claim(i);
+        if (p !== null) return p;
+      }
     }
-    const j = this.#drawUsable(board.loads, exclude);
-    return j < 0 ? noUsable(board.loads, exclude) : board.begin(j);
+    // A usable endpoint turns a request down only when another thread filled it in between.
+    for (let attempt = 0; attempt < n; attempt++) {
+      const j = this.#drawUsable(board.loads, exclude);
+      if (j < 0) break;
+      const p = board.claim(j);
+      if (p !== null) return p;
+    }
+    return noUsable(board.loads, exclude);
   }
 
   /** A weighted draw among usable endpoints only; -1 when there is none. */

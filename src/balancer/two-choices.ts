@@ -39,13 +39,30 @@ export class TwoChoicesBalancer implements Balancer {
     const loads = board.loads;
     const n = loads.length;
     if (n === 0) return NO_PICK.empty;
-    if (n === 1) return usable(loads[0]!, exclude) ? board.begin(0) : noUsable(loads, exclude);
+    if (n === 1) return (usable(loads[0]!, exclude) ? board.claim(0) : null) ?? noUsable(loads, exclude);
     const a = this.#drawUsable(loads, n, exclude, -1);
     if (a < 0) return noUsable(loads, exclude);
     const b = this.#drawUsable(loads, n, exclude, a);
-    if (b < 0) return board.begin(a);
+    if (b < 0) return board.claim(a) ?? this.#anyUsable(loads, n, exclude);
     const now = board.clock.nowMs();
-    return board.begin(this.#cost(loads[b]!, now) < this.#cost(loads[a]!, now) ? b : a);
+    const first = this.#cost(loads[b]!, now) < this.#cost(loads[a]!, now) ? b : a;
+    return board.claim(first) ?? board.claim(first === a ? b : a) ?? this.#anyUsable(loads, n, exclude);
+  }
+
+  /**
+   * After both choices turned the request down, which happens only when other threads sharing the
+   * counts filled them in between: any usable endpoint that still takes it.
+   */
+  #anyUsable(loads: readonly EndpointLoad[], n: number, exclude: Exclusion | null): PickResult {
+    const start = this.#rng.below(n);
+    for (let step = 0; step < n; step++) {
+      const i = start + step < n ? start + step : start + step - n;
+      if (usable(loads[i]!, exclude)) {
+        const p = this.#board.claim(i);
+        if (p !== null) return p;
+      }
+    }
+    return noUsable(loads, exclude);
   }
 
   /** A random usable endpoint other than `not`; -1 when there is none. */

@@ -5,7 +5,8 @@
  */
 import { ALGORITHMS, DEFAULT_KEYLESS, DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_PEAK_EWMA, DEFAULT_RING, KEYLESS_ALGORITHMS } from '../balancer/factory.js';
 import type { FlagLayer } from '../config/config.js';
-import { DEFAULTS, LOG_LEVELS, MAX_BODY_BUFFER_LIMIT, MIN_BODY_BUFFER } from '../config/defaults.js';
+import { availableParallelism } from 'node:os';
+import { DEFAULTS, LOG_LEVELS, MAX_BODY_BUFFER_LIMIT, MAX_WORKERS, MIN_BODY_BUFFER } from '../config/defaults.js';
 import { splitEndpointsFlag } from '../config/endpoints.js';
 import { DEFAULT_OUTLIER } from '../balancer/outlier-detector.js';
 import { DEFAULT_HEALTH_CHECK } from '../proxy/health-check.js';
@@ -69,6 +70,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--outlier-consecutive-5xx <n>', field: 'proxy.outlier.consecutive5xx', kind: 'number', description: 'outlier detection: 5xx responses in a row that eject an endpoint', shownDefault: DEFAULT_OUTLIER.consecutive5xx },
   { syntax: '--health-check <path>', field: 'proxy.healthCheck.path', kind: 'string', description: 'active health checks: GET this path on every endpoint (HTTP/1.1; 2xx and 3xx pass); off when absent' },
   { syntax: '--health-interval-ms <ms>', field: 'proxy.healthCheck.intervalMs', kind: 'number', description: 'active health checks: time between checks', shownDefault: DEFAULT_HEALTH_CHECK.intervalMs },
+  { syntax: '--workers <n>', field: 'workers', kind: 'number', description: `worker threads on one listening socket, sharing in-flight counts and round robin (1 to ${MAX_WORKERS})`, shownDefault: availableParallelism() },
   { syntax: '--log-level <level>', field: 'logLevel', kind: 'string', description: `${LOG_LEVELS.join(', ')}`, shownDefault: DEFAULTS.logLevel },
 ];
 

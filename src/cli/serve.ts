@@ -8,28 +8,17 @@
  * SIGTERM or SIGINT closes the proxy (in-flight requests get shutdownGraceMs) and exits 0; a second
  * signal exits 1 at once.
  */
-import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { monotonicClock } from '../balancer/clock.js';
 import type { EndpointSet } from '../balancer/endpoint.js';
-import { createBalancer } from '../balancer/factory.js';
-import { LoadBoard } from '../balancer/load-board.js';
-import { entropyRng } from '../balancer/rng.js';
 import { formatHostPort } from '../proxy/address.js';
 import type { ShardgateConfig } from '../config/config.js';
-import { loadBoardOptions } from '../config/config.js';
 import type { DiscoveryError, EndpointSource } from '../discovery/endpoint-source.js';
-import { StaticFileSource } from '../discovery/static-file.js';
-import { StaticListSource } from '../discovery/static-list.js';
-import { ConfigError, ShardgateError } from '../errors.js';
-import { parseKeyTransform } from '../balancer/key-transform.js';
-import { OutlierDetector } from '../balancer/outlier-detector.js';
-import { RetryBudget } from '../balancer/retry-budget.js';
-import { HealthChecker } from '../proxy/health-check.js';
-import { Retrier } from '../proxy/retries.js';
-import { parseKeySource } from '../proxy/key-source.js';
-import { ShardingProxy } from '../proxy/proxy.js';
+import { openEndpointSource } from '../discovery/configured-source.js';
+import { ShardgateError } from '../errors.js';
+import type { ShardingProxy } from '../proxy/proxy.js';
+import { createDataPlane } from '../cluster/data-plane.js';
+import { runWorkers } from '../cluster/workers.js';
 
 const MAX_LOGGED_ENDPOINTS = 32;
 
@@ -39,71 +28,11 @@ const SHUTDOWN_SLACK_MS = 5_000;
 /** Runs until SIGTERM or SIGINT; resolves to the exit code. */
 export async function runServe(config: ShardgateConfig): Promise<number> {
   const logger = pino({ level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
-  const clock = monotonicClock;
-  const px = config.proxy;
-  const board = new LoadBoard(clock, { ...loadBoardOptions(config.balancer), maxInflight: px.maxInflight });
-  const rng = entropyRng();
-  const balancer = createBalancer(config.balancer, { clock, rng, board });
-  const keySource = config.key === null ? null : parseKeySource(config.key, 'key');
-  const keyTransform = config.keyTransform === null ? null : parseKeyTransform(config.keyTransform, 'keyTransform');
-  const tls = px.tls === null ? undefined : { cert: await readPem(px.tls.certFile, 'proxy.tls.cert'), key: await readPem(px.tls.keyFile, 'proxy.tls.key') };
-  const upstreamTls = {
-    ...(px.upstreamTls.caFile === null ? {} : { ca: await readPem(px.upstreamTls.caFile, 'proxy.upstreamTls.ca') }),
-    ...(px.upstreamTls.insecure ? { rejectUnauthorized: false } : {}),
-  };
-  const retries = px.retries.retries === 0 ? undefined : new Retrier(px.retries, new RetryBudget(px.retries.budget));
-  const outlier =
-    px.outlier === null
-      ? undefined
-      : new OutlierDetector({ board, rng, options: px.outlier, onEvent: (e) => logger.warn({ outlier: e }, `endpoint ${e.endpoint}: ${e.kind}`) });
-  const healthChecker =
-    px.healthCheck === null
-      ? undefined
-      : new HealthChecker({
-          board,
-          rng,
-          options: px.healthCheck,
-          onEvent: (e) => {
-            if (e.kind !== 'checked') logger.warn({ health: e }, `endpoint ${e.endpoint}: health check ${e.kind}`);
-            // A passing check ends an ejection early, as Envoy's active checks do.
-            else if (e.passed && outlier?.isEjected(e.endpoint) === true) outlier.readmit(e.endpoint);
-          },
-        });
+  if (config.workers > 1) return runWorkers(config, config.workers, logger);
+  const { proxy } = await createDataPlane(config, { logger });
 
-  let source: EndpointSource;
-  let fileSource: StaticFileSource | null = null;
-  if (config.endpoints.kind === 'file') {
-    fileSource = new StaticFileSource(config.endpoints.path);
-    // Fails the start (exit 2, the file's error) rather than serving 503s from an empty set.
-    await fileSource.load();
-    source = fileSource;
-  } else {
-    source = new StaticListSource(config.endpoints.specs);
-  }
-
-  const proxy = new ShardingProxy({
-    balancer,
-    board,
-    keySource,
-    clock,
-    keyTransform,
-    endpointHeader: px.endpointHeader,
-    timeouts: px.timeouts,
-    maxHeaderBytes: px.maxHeaderBytes,
-    maxBodyBuffer: px.maxBodyBuffer,
-    maxHeaderCount: px.maxHeaderCount,
-    maxConnections: px.maxConnections,
-    maxBodyBytes: px.maxBodyBytes,
-    maxConcurrentStreams: px.maxConcurrentStreams,
-    maxUpstreamSessions: px.maxUpstreamSessions,
-    queue: px.queue,
-    upstreamTls,
-    ...(tls === undefined ? {} : { tls }),
-    ...(retries === undefined ? {} : { retries }),
-    ...(outlier === undefined ? {} : { outlier }),
-    ...(healthChecker === undefined ? {} : { healthChecker }),
-    logger,
-  });
+  // A broken endpoints file fails the start (exit 2, the file's error) rather than serving 503s.
+  const { source, file: fileSource } = await openEndpointSource(config.endpoints);
 
   const unsubscribe = await subscribeFirst(source, proxy, logger);
   let address: { host: string; port: number };
@@ -180,15 +109,6 @@ function subscribeFirst(source: EndpointSource, proxy: ShardingProxy, logger: Lo
       },
     );
   });
-}
-
-/** A PEM file named by config; an unreadable one fails the start naming its field. */
-async function readPem(path: string, field: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new ConfigError('SG_ERR_CONFIG', field, `${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}): give a PEM file`, { cause: e });
-  }
 }
 
 function nextSignal(logger: Logger): Promise<NodeJS.Signals> {

@@ -8,6 +8,7 @@
  * with the flag or file the value came from.
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { EndpointSpec } from '../balancer/endpoint.js';
 import { createBalancer, DEFAULT_KEYLESS, KEYED_ALGORITHMS, DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_PEAK_EWMA, DEFAULT_RING } from '../balancer/factory.js';
@@ -97,6 +98,8 @@ export interface ShardgateConfig {
   readonly endpoints: EndpointsConfig;
   readonly proxy: ProxyConfig;
   readonly logLevel: LogLevel;
+  /** Worker threads serving requests; default: one per core. 1 serves on the main thread. */
+  readonly workers: number;
 }
 
 /** Flag values in the config file's shape, and the flag that set each field path. */
@@ -149,6 +152,7 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
       },
     },
     logLevel: doc.logLevel ?? DEFAULTS.logLevel,
+    workers: doc.workers ?? availableParallelism(),
   };
 }
 

@@ -5,6 +5,9 @@
 
 import { DEFAULT_MAX_BODY_BUFFER, DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS } from '../proxy/limits.js';
 
+/** Most worker threads `--workers` accepts. */
+export const MAX_WORKERS = 1_024;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

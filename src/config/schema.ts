@@ -15,7 +15,7 @@ import { parseEndpointAddress } from '../proxy/address.js';
 import { parseKeySource } from '../proxy/key-source.js';
 import { MAX_RETRIES } from '../proxy/retry-options.js';
 import { parseHostPort } from '../proxy/address.js';
-import { LOG_LEVELS, MAX_BODY_BUFFER_LIMIT, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_BODY_BUFFER, MIN_HEADER_BYTES } from './defaults.js';
+import { LOG_LEVELS, MAX_WORKERS, MAX_BODY_BUFFER_LIMIT, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_BODY_BUFFER, MIN_HEADER_BYTES } from './defaults.js';
 import { show } from './issues.js';
 import { detailOf } from './origin.js';
 
@@ -134,6 +134,7 @@ export const documentSchema = z.strictObject({
     .nullable()
     .optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
+  workers: z.int().min(1).max(MAX_WORKERS).optional(),
   balancer: balancerSchema.optional(),
   endpoints: endpointListSchema.optional(),
   endpointsFile: z.string().min(1).optional(),

@@ -15,9 +15,12 @@
 import type http from 'node:http';
 import type { Http2Server } from 'node:http2';
 import net from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, ListenOptions, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
+
+/** An address to bind, or a descriptor of a socket bound already. */
+export type ListenTarget = { readonly port: number; readonly host?: string } | { readonly fd: number };
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -56,7 +59,9 @@ export class ProtocolListener {
     h1.emit('listening');
   }
 
-  listen(port: number, host: string | undefined): Promise<AddressInfo> {
+  listen(target: ListenTarget): Promise<AddressInfo> {
+    // Node's listen() takes `fd` too, though its ListenOptions type leaves it out.
+    const options = target as ListenOptions;
     const server = this.server;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -69,7 +74,7 @@ export class ProtocolListener {
       };
       server.once('error', onError);
       server.once('listening', onListening);
-      server.listen(port, host);
+      server.listen(options);
     });
   }
 

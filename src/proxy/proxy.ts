@@ -48,6 +48,7 @@ import type { ExchangeContext } from './exchange.js';
 import { Exchange } from './exchange.js';
 import { parseGrpcTimeout } from './grpc.js';
 import { RequestHeadReader } from './headers.js';
+import type { ListenTarget } from './listener.js';
 import { ProtocolListener } from './listener.js';
 import type { Retrier } from './retries.js';
 import type { OutlierDetector } from '../balancer/outlier-detector.js';
@@ -312,13 +313,25 @@ export class ShardingProxy {
    * Starts accepting connections. `host` defaults to Node's (every interface).
    * @throws ConfigError SG_ERR_LISTEN when the address cannot be bound
    */
-  async listen(port: number, host?: string): Promise<{ host: string; port: number }> {
-    const where = `${host ?? '*'}:${port}`;
+  listen(port: number, host?: string): Promise<{ host: string; port: number }> {
+    return this.#listen(`${host ?? '*'}:${port}`, { port, ...(host === undefined ? {} : { host }) });
+  }
+
+  /**
+   * Starts accepting on a socket already bound and owned by this thread (`--workers`: each worker
+   * listens on its own copy of the process's one listening socket).
+   * @throws ConfigError SG_ERR_LISTEN when the socket cannot be listened on
+   */
+  listenOn(handle: { readonly fd: number }): Promise<{ host: string; port: number }> {
+    return this.#listen(`descriptor ${handle.fd}`, { fd: handle.fd });
+  }
+
+  async #listen(where: string, options: ListenTarget): Promise<{ host: string; port: number }> {
     if (this.#closed !== null) {
       throw new ConfigError('SG_ERR_LISTEN', 'listen', `${where}: the proxy is closed; create a new one`);
     }
     try {
-      const a = await this.#listener.listen(port, host);
+      const a = await this.#listener.listen(options);
       this.#log.info({ host: a.address, port: a.port, tls: this.#listener.secure }, 'proxy listening');
       return { host: a.address, port: a.port };
     } catch (err) {

@@ -18,6 +18,8 @@ import type { LoadBoardOptions } from '../../src/balancer/load-board.js';
 import { LoadBoard } from '../../src/balancer/load-board.js';
 import type { Rng } from '../../src/balancer/rng.js';
 import { seededRng } from '../../src/balancer/rng.js';
+import { SharedLoads } from '../../src/balancer/shared-loads.js';
+import { SlotTable } from '../../src/balancer/shared-slots.js';
 
 /** `svc-0` .. `svc-(n-1)`, weight 1, in order. */
 export function specs(n: number, prefix = 'svc'): EndpointSpec[] {
@@ -54,11 +56,17 @@ export interface Harness {
   readonly clock: ManualClock;
 }
 
+/** With `options.shared`, the set gets its slots from a SlotTable first, as a worker thread does. */
 export function harness(config: BalancerConfig, list: readonly EndpointSpec[] | null, seed = 7, options: LoadBoardOptions = {}): Harness {
   const clock = new ManualClock(1_000);
   const board = new LoadBoard(clock, { ...(config.algorithm === 'peak-ewma' ? config : {}), ...options });
   const balancer = createBalancer(config, { clock, rng: seededRng(seed), board });
-  if (list !== null) balancer.update(setOf(list));
+  if (list !== null) {
+    const set = setOf(list);
+    const shared = options.shared;
+    if (shared != null) shared.setSlots(set.endpoints.map((e) => e.name), new SlotTable(shared).assign(set).slots);
+    balancer.update(set);
+  }
   return { balancer, board, clock };
 }
 
@@ -168,6 +176,13 @@ export interface ContractCase {
   readonly allExcluded: NoPickReason;
   /** Keys to pick with; null for keyless algorithms. */
   readonly keys: readonly RoutingKey[] | null;
+  /** Counts in shared cells (shared-loads.ts), one thread using them: the contract must hold alike. */
+  readonly shared?: boolean;
+}
+
+/** harness() for a contract case: with fresh shared cells for each board when the case asks for them. */
+function caseHarness(c: ContractCase): typeof harness {
+  return (config, list, seed = 7, options = {}) => harness(config, list, seed, c.shared === true ? { ...options, shared: SharedLoads.create(64) } : options);
 }
 
 const OUTCOMES: readonly Outcome[] = ['ok', 'http-5xx', 'connect-failed', 'reset', 'timeout', 'cancelled'];
@@ -175,17 +190,18 @@ const OUTCOMES: readonly Outcome[] = ['ok', 'http-5xx', 'connect-failed', 'reset
 /** R1 and R4 for one algorithm: results, not exceptions, exclusions honoured, in-flight accounted, the in-flight limit kept. */
 export function contract(c: ContractCase): void {
   const keyAt = (i: number): RoutingKey | null => (c.keys === null ? null : c.keys[i % c.keys.length]!);
+  const make = caseHarness(c);
 
   test(`${c.label}: a balancer with no set, or an empty one, answers 'empty'`, () => {
-    const fresh = harness(c.config, null);
+    const fresh = make(c.config, null);
     expectNone(fresh.balancer.pick(keyAt(0), null), 'empty');
-    const h = harness(c.config, []);
+    const h = make(c.config, []);
     for (let i = 0; i < 5; i++) expectNone(h.balancer.pick(keyAt(i), null), 'empty');
     assertIdle(h.board, c.label);
   });
 
   test(`${c.label}: every endpoint draining answers '${c.allDraining}', and nothing is counted`, () => {
-    const h = harness(c.config, c.endpoints.map((e) => ({ ...e, draining: true })));
+    const h = make(c.config, c.endpoints.map((e) => ({ ...e, draining: true })));
     for (let i = 0; i < 50; i++) expectNone(h.balancer.pick(keyAt(i), null), c.allDraining);
     assertIdle(h.board, c.label);
   });
@@ -193,7 +209,7 @@ export function contract(c: ContractCase): void {
   test(`${c.label}: a pick never returns an excluded or draining endpoint`, () => {
     const rng = seededRng(11);
     const list = c.endpoints.map((e, i) => ({ ...e, draining: i === 1 }));
-    const h = harness(c.config, list);
+    const h = make(c.config, list);
     const set = h.board.set;
     for (let round = 0; round < 300; round++) {
       const exclude = new Set<Endpoint>();
@@ -213,7 +229,7 @@ export function contract(c: ContractCase): void {
 
   test(`${c.label}: in-flight returns to zero after done() for every pick, whatever the outcome`, () => {
     const rng = seededRng(5);
-    const h = harness(c.config, c.endpoints);
+    const h = make(c.config, c.endpoints);
     const open: Pick[] = [];
     let picked = 0;
     for (let step = 0; step < 4_000; step++) {
@@ -259,6 +275,7 @@ function expectedMiss(board: LoadBoard, exclude: Set<Endpoint>): NoPickReason {
  * own preference order, and the board's hook says when room comes back.
  */
 function limitContract(c: ContractCase): void {
+  const make = caseHarness(c);
   const keyAt = (i: number): RoutingKey | null => (c.keys === null ? null : c.keys[i % c.keys.length]!);
   const factors = c.keys === null ? [null] : [null, 1.25];
 
@@ -273,7 +290,7 @@ function limitContract(c: ContractCase): void {
       );
       fc.assert(
         fc.property(fc.integer({ min: 1, max: 3 }), fc.array(op, { minLength: 1, maxLength: 200 }), (cap, ops) => {
-          const h = harness(withLoadFactor(c.config, factor), c.endpoints, 7, { maxInflight: cap });
+          const h = make(withLoadFactor(c.config, factor), c.endpoints, 7, { maxInflight: cap });
           const eps = h.board.set.endpoints;
           const open: Pick[] = [];
           for (const o of ops) {
@@ -317,7 +334,7 @@ function limitContract(c: ContractCase): void {
 
   test(`${c.label}: with every endpoint at its limit a pick answers 'saturated'; the hook says when one frees, and the next pick takes it`, () => {
     const cap = 2;
-    const h = harness(c.config, c.endpoints, 7, { maxInflight: cap });
+    const h = make(c.config, c.endpoints, 7, { maxInflight: cap });
     const n = h.board.loads.length;
     let freed = 0;
     h.board.onCapacity = () => void freed++;
@@ -342,7 +359,7 @@ function limitContract(c: ContractCase): void {
   if (c.keys !== null) {
     test(`${c.label}: a hot key at its owner's limit spills along its own preference order, never above the limit`, () => {
       const cap = 3;
-      const h = harness(c.config, c.endpoints, 7, { maxInflight: cap });
+      const h = make(c.config, c.endpoints, 7, { maxInflight: cap });
       const n = h.board.loads.length;
       for (const key of c.keys!.slice(0, 20)) {
         const order = asHashing(h.balancer).preference(key, n);

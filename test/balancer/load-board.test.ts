@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/balancer/clock.js';
+import type { EndpointSet } from '../../src/balancer/endpoint.js';
 import { DOWN, LoadBoard, validateMaxInflight } from '../../src/balancer/load-board.js';
+import { SharedLoads } from '../../src/balancer/shared-loads.js';
+import { SlotTable } from '../../src/balancer/shared-slots.js';
 import { ConfigError } from '../../src/errors.js';
 import { setOf, specs, weighted } from './helpers.js';
 
@@ -276,4 +279,93 @@ test('LoadBoard: a request that ends on a removed endpoint frees no capacity', (
   b.sync(setOf(specs(2).slice(1), 2));
   gone.done(1_000, 'ok');
   assert.equal(calls, 0);
+});
+
+/** Two boards on one set of shared cells, as two threads have them; slots from one table. */
+function sharedPair(maxInflight = 0): { a: LoadBoard; b: LoadBoard; loads: SharedLoads; table: SlotTable; apply: (set: EndpointSet) => void } {
+  const loads = SharedLoads.create(16);
+  const views = [loads, new SharedLoads(loads.buffer)];
+  const boards = views.map((shared) => new LoadBoard(new ManualClock(1_000), { shared, maxInflight }));
+  const table = new SlotTable(loads);
+  const apply = (set: EndpointSet): void => {
+    const { slots } = table.assign(set);
+    views.forEach((v, i) => {
+      v.setSlots(set.endpoints.map((e) => e.name), slots);
+      boards[i]!.sync(set);
+    });
+  };
+  return { a: boards[0]!, b: boards[1]!, loads, table, apply };
+}
+
+test('LoadBoard with shared counts: each board sees the requests of the other; done returns both to zero', () => {
+  const { a, b, apply } = sharedPair();
+  apply(setOf(specs(3), 1));
+  const p = a.begin(1);
+  const q = b.claim(1)!;
+  assert.equal(a.loads[1]!.inflight, 2);
+  assert.equal(b.loads[1]!.inflight, 2);
+  assert.equal(a.totalInflight, 2);
+  assert.equal(a.loads[1]!.picks, 1, 'picks stay per board');
+  assert.notEqual(p, q, 'pick objects stay per board');
+  p.done(1_000, 'ok');
+  assert.equal(b.loads[1]!.inflight, 1);
+  q.done(1_000, 'ok');
+  q.done(1_000, 'ok');
+  assert.equal(a.loads[1]!.inflight, 0, 'a stray done never drives a shared count below zero');
+  assert.equal(b.totalInflight, 0);
+});
+
+test('LoadBoard with shared counts: admit holds the limit and the load bound for both boards together, and a refusal changes nothing', () => {
+  const { a, b, apply } = sharedPair(2);
+  apply(setOf(specs(2), 1));
+  const held = [a.admit(0, null)!, b.admit(0, null)!];
+  assert.equal(a.admit(0, null), null, 'at the limit: the other board filled it');
+  assert.equal(b.claim(0), null);
+  assert.equal(a.loads[0]!.inflight, 2);
+  assert.equal(a.totalInflight, 2);
+  for (const p of held) p.done(1_000, 'ok');
+  // Bounded loads, c = 1.25 over 2 endpoints: with T in flight (this one included) an endpoint
+  // holds at most ceil(1.25 x T / 2).
+  const { a: c, b: d, apply: applyBounded } = sharedPair();
+  applyBounded(setOf(specs(2), 1));
+  const got = [c.admit(0, 1.25)!, d.admit(0, 1.25)!];
+  assert.equal(c.admit(0, 1.25), null, 'a third on endpoint 0 would be 3 > ceil(1.25 x 3 / 2) = 2');
+  assert.equal(d.admit(0, 1.25), null);
+  got.push(d.admit(1, 1.25)!);
+  assert.ok(c.admit(0, 1.25) !== null, 'with 4 in flight, ceil(1.25 x 4 / 2) = 3');
+  assert.equal(c.loads[0]!.inflight, 3);
+  assert.equal(c.totalInflight, 4);
+});
+
+test('LoadBoard with shared counts: a removed endpoint\'s requests stay in the total until they end; back before they end, it finds them', () => {
+  const { a, b, apply, table } = sharedPair();
+  apply(setOf(specs(3), 1));
+  const gone = a.begin(0);
+  b.begin(0);
+  const stays = b.begin(1);
+  apply(setOf(specs(3).slice(1), 2));
+  assert.equal(a.totalInflight, 3, 'the process still has three requests at pods');
+  assert.equal(a.load('svc-0'), undefined);
+  apply(setOf(specs(3), 3));
+  assert.equal(a.load('svc-0')!.inflight, 2, 'the name kept its slot, and its requests');
+  gone.done(1_000, 'ok');
+  assert.equal(b.load('svc-0')!.inflight, 1);
+  stays.done(1_000, 'ok');
+  assert.equal(a.totalInflight, 1);
+  assert.equal(table.retired, 0);
+});
+
+test('LoadBoard with shared counts: a set whose names came without slots is refused, and the board keeps the previous one', () => {
+  const loads = SharedLoads.create(4);
+  const b = new LoadBoard(new ManualClock(), { shared: loads });
+  const first = setOf(specs(2), 1);
+  loads.setSlots(['svc-0', 'svc-1'], [...new SlotTable(loads).assign(first).slots]);
+  b.sync(first);
+  const p = b.begin(1);
+  assert.throws(() => b.sync(setOf(specs(3), 2)), /"svc-2" has no shared slot/);
+  assert.equal(b.set, first);
+  assert.equal(b.loads.length, 2);
+  assert.equal(p.endpoint, first.endpoints[1], 'loads were not rebound');
+  p.done(1_000, 'ok');
+  assert.equal(b.totalInflight, 0);
 });

@@ -5,6 +5,8 @@ import { ManualClock } from '../../src/balancer/clock.js';
 import type { EndpointSpec } from '../../src/balancer/endpoint.js';
 import { LoadBoard } from '../../src/balancer/load-board.js';
 import { RoundRobinBalancer } from '../../src/balancer/round-robin.js';
+import { SharedLoads } from '../../src/balancer/shared-loads.js';
+import { SlotTable } from '../../src/balancer/shared-slots.js';
 import { assertIdle, contract, countOf, excluding, expectNone, expectOk, harness, pickNames, setOf, specs, weighted } from './helpers.js';
 
 contract({ label: 'round-robin', config: { algorithm: 'round-robin' }, endpoints: weighted([3, 1, 2, 1, 1]), allDraining: 'all-unavailable', allExcluded: 'all-unavailable', keys: null });
@@ -130,4 +132,33 @@ test('round-robin: an update keeps serving with the new weights', () => {
   const balancer: Balancer = b;
   assert.equal(balancer.keyed, false);
   assert.equal(balancer.algorithm, 'round-robin');
+});
+
+/** Round robin balancers on boards over one set of shared cells, as threads of one process have them. */
+function sharedRr(list: readonly EndpointSpec[], count: number, firstTurn = 0): RoundRobinBalancer[] {
+  const loads = SharedLoads.create(16, firstTurn);
+  const set = setOf(list);
+  const slots = new SlotTable(loads).assign(set).slots;
+  return Array.from({ length: count }, (_, i) => {
+    const view = new SharedLoads(loads.buffer);
+    view.setSlots(set.endpoints.map((e) => e.name), slots);
+    const b = new RoundRobinBalancer(new LoadBoard(new ManualClock(), { shared: view }), 17 * i);
+    b.update(set);
+    return b;
+  });
+}
+
+test('round-robin with shared counts: balancers of several threads take turns on one schedule; their own offsets do not matter', () => {
+  const [a, b, c] = sharedRr(weighted([5, 1, 1]), 3);
+  const names: string[] = [];
+  for (let i = 0; i < 7; i++) names.push(...pickNames([a, b, c][i % 3]!, 1), ...pickNames(a!, 1));
+  assert.equal(letters(names), 'a a b a c a a a a b a c a a');
+});
+
+test('round-robin with shared counts: the turn counter folds back before it wraps, and the order goes on exactly', () => {
+  // Left alone, the counter would wrap from 2^32 - 1 (0 mod 3) to 0 (0 mod 3): one endpoint twice.
+  const loads = sharedRr(specs(3), 2, 2 ** 32 - 5);
+  const seq = [...pickNames(loads[0]!, 3), ...pickNames(loads[1]!, 300)];
+  const first = Number(seq[0]!.slice(4));
+  seq.forEach((name, i) => assert.equal(name, `svc-${(first + i) % 3}`, `pick ${i}`));
 });

@@ -85,6 +85,8 @@ test('config: data-plane settings (TLS, limits, retries, health) are read and ch
   assert.equal(c.proxy.outlier?.consecutive5xx, 3);
   assert.equal(c.proxy.healthCheck?.path, '/ready');
   assert.equal(parseConfig({ endpoints: TWO, proxy: { outlier: false } }).proxy.outlier, null);
+  assert.equal(parseConfig({ endpoints: TWO, workers: 3 }).workers, 3);
+  refuses(() => parseConfig({ endpoints: TWO, workers: 0 }), 'workers', 'is 0');
   refuses(() => parseConfig({ endpoints: TWO, proxy: { tls: { cert: 'c.pem' } } }), 'proxy.tls.key', 'missing');
   refuses(() => parseConfig({ endpoints: TWO, proxy: { retries: { retryOn: 'teapot' } } }), 'proxy.retries.retryOn', '"teapot"');
   refuses(() => parseConfig({ endpoints: TWO, proxy: { outlier: { consecutive5xx: -1 } } }), 'proxy.outlier.consecutive5xx', '-1');

@@ -1,0 +1,108 @@
+/**
+ * The request path of one thread, built from the parsed config: a load board (over the process's
+ * shared in-flight counts when given), the balancer, the key source and transform, retries,
+ * passive and active health, and the proxy. `shardgate serve` builds one; with `--workers N` each
+ * worker thread builds its own and only the in-flight counts are shared.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Balancer } from '../balancer/balancer.js';
+import type { Clock } from '../balancer/clock.js';
+import { monotonicClock } from '../balancer/clock.js';
+import { createBalancer } from '../balancer/factory.js';
+import { parseKeyTransform } from '../balancer/key-transform.js';
+import { LoadBoard } from '../balancer/load-board.js';
+import { OutlierDetector } from '../balancer/outlier-detector.js';
+import { RetryBudget } from '../balancer/retry-budget.js';
+import type { Rng } from '../balancer/rng.js';
+import { entropyRng } from '../balancer/rng.js';
+import type { SharedLoads } from '../balancer/shared-loads.js';
+import type { ShardgateConfig } from '../config/config.js';
+import { loadBoardOptions } from '../config/config.js';
+import { ConfigError } from '../errors.js';
+import { HealthChecker } from '../proxy/health-check.js';
+import { parseKeySource } from '../proxy/key-source.js';
+import { ShardingProxy } from '../proxy/proxy.js';
+import { Retrier } from '../proxy/retries.js';
+
+export interface DataPlane {
+  readonly board: LoadBoard;
+  readonly balancer: Balancer;
+  readonly proxy: ShardingProxy;
+}
+
+export interface DataPlaneDeps {
+  readonly logger: Logger;
+  /** In-flight counts shared with the process's other threads; absent: the board's own. */
+  readonly shared?: SharedLoads | null;
+  readonly clock?: Clock;
+  readonly rng?: Rng;
+}
+
+/** @throws ConfigError when the config cannot build a balancer, key source or proxy, or a PEM file cannot be read */
+export async function createDataPlane(config: ShardgateConfig, deps: DataPlaneDeps): Promise<DataPlane> {
+  const clock = deps.clock ?? monotonicClock;
+  const logger = deps.logger;
+  const px = config.proxy;
+  const board = new LoadBoard(clock, { ...loadBoardOptions(config.balancer), maxInflight: px.maxInflight, shared: deps.shared ?? null });
+  const rng = deps.rng ?? entropyRng();
+  const balancer = createBalancer(config.balancer, { clock, rng, board });
+  const keySource = config.key === null ? null : parseKeySource(config.key, 'key');
+  const keyTransform = config.keyTransform === null ? null : parseKeyTransform(config.keyTransform, 'keyTransform');
+  const tls = px.tls === null ? undefined : { cert: await readPem(px.tls.certFile, 'proxy.tls.cert'), key: await readPem(px.tls.keyFile, 'proxy.tls.key') };
+  const upstreamTls = {
+    ...(px.upstreamTls.caFile === null ? {} : { ca: await readPem(px.upstreamTls.caFile, 'proxy.upstreamTls.ca') }),
+    ...(px.upstreamTls.insecure ? { rejectUnauthorized: false } : {}),
+  };
+  const retries = px.retries.retries === 0 ? undefined : new Retrier(px.retries, new RetryBudget(px.retries.budget));
+  const outlier =
+    px.outlier === null
+      ? undefined
+      : new OutlierDetector({ board, rng, options: px.outlier, onEvent: (e) => logger.warn({ outlier: e }, `endpoint ${e.endpoint}: ${e.kind}`) });
+  const healthChecker =
+    px.healthCheck === null
+      ? undefined
+      : new HealthChecker({
+          board,
+          rng,
+          options: px.healthCheck,
+          onEvent: (e) => {
+            if (e.kind !== 'checked') logger.warn({ health: e }, `endpoint ${e.endpoint}: health check ${e.kind}`);
+            // A passing check ends an ejection early, as Envoy's active checks do.
+            else if (e.passed && outlier?.isEjected(e.endpoint) === true) outlier.readmit(e.endpoint);
+          },
+        });
+  const proxy = new ShardingProxy({
+    balancer,
+    board,
+    keySource,
+    clock,
+    keyTransform,
+    endpointHeader: px.endpointHeader,
+    timeouts: px.timeouts,
+    maxHeaderBytes: px.maxHeaderBytes,
+    maxBodyBuffer: px.maxBodyBuffer,
+    maxHeaderCount: px.maxHeaderCount,
+    maxConnections: px.maxConnections,
+    maxBodyBytes: px.maxBodyBytes,
+    maxConcurrentStreams: px.maxConcurrentStreams,
+    maxUpstreamSessions: px.maxUpstreamSessions,
+    queue: px.queue,
+    upstreamTls,
+    ...(tls === undefined ? {} : { tls }),
+    ...(retries === undefined ? {} : { retries }),
+    ...(outlier === undefined ? {} : { outlier }),
+    ...(healthChecker === undefined ? {} : { healthChecker }),
+    logger,
+  });
+  return { board, balancer, proxy };
+}
+
+/** A PEM file named by config; an unreadable one fails the start naming its field. */
+async function readPem(path: string, field: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new ConfigError('SG_ERR_CONFIG', field, `${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}): give a PEM file`, { cause: e });
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * What the supervising thread and the worker threads say to each other (workers.ts,
+ * worker-main.ts). Plain data only: everything crosses by structured clone, except the shared
+ * cells' SharedArrayBuffer, which is shared.
+ *
+ * An endpoint set travels as its specs with the slot of each name in the shared in-flight counts
+ * (shared-slots.ts) and the slot table's generation; a worker answers every set with the
+ * generation it serves afterwards, the new one or, if it refused the set, the one before.
+ */
+import type { EndpointSpec } from '../balancer/endpoint.js';
+import type { ShardgateConfig } from '../config/config.js';
+import type { LogLevel } from '../config/defaults.js';
+
+export interface EndpointsMessage {
+  readonly kind: 'endpoints';
+  /** The slot table's sequence number for this set. */
+  readonly generation: number;
+  /** The set's own version, from discovery, for the logs. */
+  readonly version: number;
+  readonly specs: readonly EndpointSpec[];
+  /** `slots[i]` is the shared cell of `specs[i].name`. */
+  readonly slots: readonly number[];
+}
+
+/** Stop accepting, let requests in flight finish (the proxy's shutdown grace), then end. */
+export interface StopMessage {
+  readonly kind: 'stop';
+}
+
+/** Asks for a ReportMessage. */
+export interface ReportRequest {
+  readonly kind: 'report';
+}
+
+export type ToWorker = EndpointsMessage | StopMessage | ReportRequest;
+
+/** The worker listens and routes: its first set is in place. */
+export interface ReadyMessage {
+  readonly kind: 'ready';
+  readonly address: { readonly host: string; readonly port: number };
+}
+
+/** Sent for every EndpointsMessage. */
+export interface ServedMessage {
+  readonly kind: 'served';
+  /** The generation the worker serves now. */
+  readonly generation: number;
+  /** Why the set was refused (the worker serves the previous one), or null. */
+  readonly refused: string | null;
+}
+
+export interface ReportMessage {
+  readonly kind: 'report';
+  /** Requests this worker has sent to the endpoints of its current set (every pick, retries included). */
+  readonly requests: number;
+}
+
+/** The worker could not start; it ends after sending this. */
+export interface FailedMessage {
+  readonly kind: 'failed';
+  readonly error: { readonly name: string; readonly code: string | null; readonly field: string | null; readonly message: string };
+}
+
+export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | FailedMessage;
+
+/** What a worker thread starts with. */
+export interface WorkerData {
+  /** 0-based, for the logs. */
+  readonly worker: number;
+  readonly config: ShardgateConfig;
+  readonly logLevel: LogLevel;
+  /** The shared in-flight cells (shared-loads.ts). */
+  readonly buffer: SharedArrayBuffer;
+  /** This worker's own descriptor of the listening socket (shared-listener.ts). */
+  readonly fd: number;
+  /** The set to route with from the start. */
+  readonly endpoints: EndpointsMessage;
+}

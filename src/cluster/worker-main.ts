@@ -1,0 +1,96 @@
+/**
+ * The entry point of a worker thread (workers.ts starts it). The thread builds a request path of
+ * its own (data-plane.ts) over the process's shared in-flight counts, routes with the endpoint set
+ * it was started with, and listens on its own descriptor of the shared socket. Then it follows the
+ * supervisor: new sets (answered with the generation it serves), reports, and stop, on which the
+ * proxy shuts down gracefully (in-flight requests get the shutdown grace) and the thread ends.
+ *
+ * Logs are JSON lines on stdout, as the supervisor's, with `worker` naming the thread.
+ */
+import { closeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { createEndpointSet } from '../balancer/endpoint.js';
+import { SharedLoads } from '../balancer/shared-loads.js';
+import { ConfigError } from '../errors.js';
+import { createDataPlane } from './data-plane.js';
+import type { DataPlane } from './data-plane.js';
+import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
+
+function describe(e: unknown): FailedMessage['error'] {
+  if (!(e instanceof Error)) return { name: 'Error', code: null, field: null, message: String(e) };
+  const code = (e as { code?: unknown }).code;
+  return { name: e.name, code: typeof code === 'string' ? code : null, field: e instanceof ConfigError ? e.field : null, message: e.message };
+}
+
+/** Slots first, so that the board finds every name's cell when the proxy applies the set. */
+function apply(plane: DataPlane, shared: SharedLoads, m: EndpointsMessage): void {
+  const set = createEndpointSet(m.specs, m.version);
+  shared.setSlots(m.specs.map((s) => s.name), m.slots);
+  plane.proxy.updateEndpoints(set);
+}
+
+async function run(data: WorkerData): Promise<void> {
+  const port = parentPort!;
+  const post = (m: FromWorker): void => port.postMessage(m);
+  const logger: Logger = pino({ level: data.logLevel, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true })).child({ worker: data.worker });
+  const shared = new SharedLoads(data.buffer);
+  let plane: DataPlane | null = null;
+  let listening = false;
+  let address: { host: string; port: number };
+  try {
+    plane = await createDataPlane(data.config, { logger, shared });
+    apply(plane, shared, data.endpoints);
+    listening = true;
+    // The listener takes the descriptor as Node's `listen({ fd })` does.
+    address = await plane.proxy.listenOn({ fd: data.fd });
+  } catch (e) {
+    // The descriptor is this thread's to close (shared-listener.ts); a listener that failed has closed it.
+    if (!listening) closeSync(data.fd);
+    post({ kind: 'failed', error: describe(e) });
+    if (plane !== null) await plane.proxy.close();
+    port.close();
+    return;
+  }
+  const p = plane;
+  let served = data.endpoints.generation;
+  post({ kind: 'ready', address });
+  port.on('message', (m: ToWorker) => {
+    switch (m.kind) {
+      case 'endpoints': {
+        let refused: string | null = null;
+        try {
+          apply(p, shared, m);
+          served = m.generation;
+        } catch (e) {
+          refused = e instanceof Error ? e.message : String(e);
+          logger.error({ err: e, version: m.version }, 'endpoint set refused; the previous set keeps serving');
+        }
+        post({ kind: 'served', generation: served, refused });
+        break;
+      }
+      case 'report': {
+        let requests = 0;
+        for (const l of p.board.loads) requests += l.picks;
+        post({ kind: 'report', requests });
+        break;
+      }
+      case 'stop':
+        p.proxy.close().then(
+          () => port.close(),
+          (e: unknown) => {
+            logger.error({ err: e }, 'shutdown failed');
+            port.close();
+          },
+        );
+        break;
+      default: {
+        const never: never = m;
+        logger.error({ message: never }, 'unknown message from the supervisor');
+      }
+    }
+  });
+}
+
+await run(workerData as WorkerData);

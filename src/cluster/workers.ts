@@ -1,0 +1,301 @@
+/**
+ * `shardgate serve --workers N`: one worker thread per core, all accepting on one listening socket,
+ * with balancer state that stays right for the whole process. This thread supervises and serves
+ * no requests: it runs discovery, owns the table of shared slots, and starts, feeds and stops the
+ * workers, so that signals, endpoint changes and slot reuse are never delayed behind request work.
+ * The cost is one mostly idle thread beside the N that serve.
+ *
+ * - Threads, not processes (node:cluster): in-flight counts and round robin's turn counter live in
+ *   one SharedArrayBuffer (shared-loads.ts), which only threads of one process can share. Bounded
+ *   loads and in-flight limits then hold for the process, and round robin is exact in aggregate.
+ *   What stays per thread is listed in load-board.ts.
+ * - The socket is bound here and each worker listens on a descriptor of its own
+ *   (shared-listener.ts); the kernel gives each connection to one of them.
+ * - Discovery runs here; each new set goes to every worker with the slots of its names
+ *   (messages.ts). Workers answer with the generation they serve, and a removed name's slot is
+ *   reused only once every worker has moved past it and its count has drained (shared-slots.ts).
+ * - Stop: every worker's proxy shuts down gracefully (stops accepting, in-flight requests get
+ *   shutdownGraceMs), then its thread ends; this thread waits for all of them.
+ * - A worker that ends on its own (a crash) ends the process with exit code 1, the others
+ *   stopping gracefully: the orchestrator restarts it whole. Its requests were in flight in the
+ *   shared counts and would otherwise stay counted.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { EndpointSet } from '../balancer/endpoint.js';
+import { entropyRng } from '../balancer/rng.js';
+import { DEFAULT_SHARED_SLOTS, SharedLoads } from '../balancer/shared-loads.js';
+import { SlotTable } from '../balancer/shared-slots.js';
+import type { ShardgateConfig } from '../config/config.js';
+import type { LogLevel } from '../config/defaults.js';
+import { openEndpointSource } from '../discovery/configured-source.js';
+import type { DiscoveryError } from '../discovery/endpoint-source.js';
+import { ConfigError, ShardgateError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { formatHostPort } from '../proxy/address.js';
+import { openSharedListener } from './shared-listener.js';
+import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
+import { watchSignals } from './signals.js';
+
+export const MAX_WORKERS = 1_024;
+const MAX_LOGGED_ENDPOINTS = 32;
+/** Extra time past the grace period before a worker that has not ended is terminated. */
+const SHUTDOWN_SLACK_MS = 5_000;
+
+/** The default for `--workers`: one per core the process may use. */
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+/**
+ * Checks a worker count.
+ * @throws ConfigError naming `field` when it is not an integer from 1 to MAX_WORKERS
+ */
+export function validateWorkers(raw: unknown, field = 'workers'): number {
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > MAX_WORKERS) {
+    throw new ConfigError('SG_ERR_CONFIG', field, `is ${typeof raw === 'string' ? JSON.stringify(raw) : String(raw)}: use a whole number of threads from 1 to ${MAX_WORKERS}; the default is one per core (${defaultWorkers()} here)`);
+  }
+  return raw;
+}
+
+export interface WorkersOptions {
+  /** Worker threads to start (validateWorkers). */
+  readonly workers: number;
+  readonly logger: Logger;
+  /** Endpoint names the shared counts can hold at once, draining ones included; DEFAULT_SHARED_SLOTS. */
+  readonly sharedSlots?: number;
+}
+
+export interface WorkerPool {
+  /** Where the workers listen (the port the kernel chose for port 0). */
+  readonly address: { readonly host: string; readonly port: number };
+  readonly workers: number;
+  /** The shared in-flight counts, readable from this thread. */
+  readonly loads: SharedLoads;
+  /** Settles with the error when a worker thread ends without being stopped; pending otherwise. */
+  readonly crashed: Promise<Error>;
+  /** Re-reads the endpoints file now (SIGHUP); nothing to do for an inline list. */
+  refresh(): Promise<void>;
+  /** Requests each worker has sent to the endpoints of its current set, by worker. */
+  requests(): Promise<number[]>;
+  /**
+   * Stops every worker gracefully and waits for their threads to end. Resolves to false when one
+   * had to be terminated after shutdownGraceMs and a slack. Idempotent.
+   */
+  stop(): Promise<boolean>;
+}
+
+interface Thread {
+  readonly worker: Worker;
+  readonly ready: Promise<{ host: string; port: number }>;
+  readonly exited: Promise<number>;
+  gone: boolean;
+  /** Waiting answers to report requests, oldest first. */
+  readonly reports: ((requests: number) => void)[];
+}
+
+/**
+ * Starts `options.workers` threads that each route with their own proxy over shared balancer
+ * state, all listening on `config.listen`; resolves once every one of them routes with the first
+ * endpoint set.
+ * @throws ConfigError for a bad worker count or a set or config the workers refuse
+ * @throws ShardgateError SG_ERR_LISTEN when the address cannot be bound
+ */
+export async function startWorkers(config: ShardgateConfig, options: WorkersOptions): Promise<WorkerPool> {
+  const count = validateWorkers(options.workers);
+  const log = options.logger;
+  const loads = SharedLoads.create(options.sharedSlots ?? DEFAULT_SHARED_SLOTS, entropyRng().nextUint32(), 'sharedSlots');
+  const table = new SlotTable(loads);
+  const threads: Thread[] = [];
+  let stopping = false;
+  let latest: EndpointsMessage | null = null;
+  const refusals = new Set<number>();
+
+  const { source, file: fileSource } = await openEndpointSource(config.endpoints);
+
+  let onFirst: (m: EndpointsMessage) => void = () => undefined;
+  let onFirstFailed: (e: Error) => void = () => undefined;
+  const first = new Promise<EndpointsMessage>((resolve, reject) => {
+    onFirst = resolve;
+    onFirstFailed = reject;
+  });
+  const unsubscribe = source.subscribe(
+    (set: EndpointSet) => {
+      let message: EndpointsMessage;
+      try {
+        const { generation, slots } = table.assign(set);
+        message = { kind: 'endpoints', generation, version: set.version, specs: set.endpoints.map((e) => ({ name: e.name, address: e.address, weight: e.weight, zone: e.zone, draining: e.draining })), slots };
+      } catch (e) {
+        if (latest === null) onFirstFailed(e instanceof Error ? e : new Error(String(e)));
+        else log.error({ err: e, version: set.version }, 'endpoint set refused; the previous set keeps serving');
+        return;
+      }
+      latest = message;
+      const n = set.endpoints.length;
+      // Names for sets a person reads; a count alone for the large ones.
+      const listed = n <= MAX_LOGGED_ENDPOINTS ? set.endpoints.map((e) => `${e.name}=${e.address}`) : undefined;
+      log.info({ version: set.version, count: n, endpoints: listed }, 'endpoints');
+      for (const t of threads) if (!t.gone) t.worker.postMessage(message satisfies ToWorker);
+      onFirst(message);
+    },
+    (error: DiscoveryError) => {
+      log.warn({ source: error.source, field: error.field, code: error.code }, error.message);
+    },
+  );
+
+  let crash: (e: Error) => void = () => undefined;
+  const crashed = new Promise<Error>((resolve) => (crash = resolve));
+
+  const spawn = (index: number, fd: number, endpoints: EndpointsMessage): Thread => {
+    const data: WorkerData = { worker: index, config, logLevel: log.level as LogLevel, buffer: loads.buffer, fd, endpoints };
+    const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
+    let ready: (a: { host: string; port: number }) => void = () => undefined;
+    let failed: (e: Error) => void = () => undefined;
+    const readyP = new Promise<{ host: string; port: number }>((resolve, reject) => {
+      ready = resolve;
+      failed = reject;
+    });
+    // Handled where startWorkers awaits it; this keeps a late failure from going unhandled.
+    readyP.catch(() => undefined);
+    let exited: (code: number) => void = () => undefined;
+    const thread: Thread = { worker, ready: readyP, exited: new Promise((resolve) => (exited = resolve)), gone: false, reports: [] };
+    table.served(index, endpoints.generation);
+    worker.on('message', (m: FromWorker) => {
+      switch (m.kind) {
+        case 'ready':
+          ready(m.address);
+          break;
+        case 'failed':
+          failed(rebuildError(m.error));
+          break;
+        case 'served':
+          table.served(index, m.generation);
+          if (m.refused !== null && !refusals.has(m.generation)) {
+            // Every worker refuses alike: one line per set.
+            refusals.add(m.generation);
+            log.error({ worker: index, reason: m.refused }, 'endpoint set refused; the previous set keeps serving');
+          }
+          break;
+        case 'report':
+          thread.reports.shift()?.(m.requests);
+          break;
+        default: {
+          const never: never = m;
+          log.error({ message: never }, 'unknown message from a worker');
+        }
+      }
+    });
+    worker.on('error', (e: Error) => {
+      log.error({ err: e, worker: index }, 'worker thread failed');
+      failed(e);
+      if (!stopping) crash(e);
+    });
+    worker.on('exit', (code: number) => {
+      thread.gone = true;
+      table.forget(index);
+      for (const answer of thread.reports.splice(0)) answer(0);
+      failed(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended (exit code ${code}) before it listened`));
+      if (!stopping) crash(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended unexpectedly (exit code ${code})`));
+      exited(code);
+    });
+    return thread;
+  };
+
+  let stopped: Promise<boolean> | null = null;
+  const stop = (): Promise<boolean> => {
+    stopped ??= (async () => {
+      stopping = true;
+      unsubscribe();
+      for (const t of threads) if (!t.gone) t.worker.postMessage({ kind: 'stop' } satisfies ToWorker);
+      const limitMs = config.proxy.timeouts.shutdownGraceMs + SHUTDOWN_SLACK_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([
+        Promise.all(threads.map((t) => t.exited)).then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), limitMs))),
+      ]);
+      clearTimeout(timer);
+      if (!inTime) {
+        log.error({ afterMs: limitMs }, 'shutdown overran its grace period; terminating the worker threads left');
+        await Promise.all(threads.map((t) => t.worker.terminate()));
+      }
+      return inTime;
+    })();
+    return stopped;
+  };
+
+  try {
+    const firstSet = await first;
+    const listener = await openSharedListener(config.listen, count);
+    for (let i = 0; i < count; i++) threads.push(spawn(i, listener.fds[i]!, latest ?? firstSet));
+    const addresses = await Promise.all(threads.map((t) => t.ready));
+    for (const [i, a] of addresses.entries()) {
+      if (a.port !== listener.address.port) {
+        throw new ShardgateError('SG_ERR_WORKER', `worker thread ${i} listens on port ${a.port}, not on the shared socket's ${listener.address.port}`);
+      }
+    }
+    return {
+      address: listener.address,
+      workers: count,
+      loads,
+      crashed,
+      refresh: () => fileSource?.refresh() ?? Promise.resolve(),
+      requests: () =>
+        Promise.all(
+          threads.map((t) => {
+            if (t.gone) return Promise.resolve(0);
+            return new Promise<number>((resolve) => {
+              t.reports.push(resolve);
+              t.worker.postMessage({ kind: 'report' } satisfies ToWorker);
+            });
+          }),
+        ),
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/**
+ * Runs the workers until SIGTERM or SIGINT, as `runServe` runs one proxy, and resolves to the
+ * exit code: 0 after a graceful stop, 1 when a worker crashed or the shutdown overran. Logs the
+ * `listening` line with the address once every worker routes; SIGHUP re-reads the endpoints file.
+ * @throws what startWorkers throws
+ */
+export async function runWorkers(config: ShardgateConfig, workers: number, logger: Logger): Promise<number> {
+  const pool = await startWorkers(config, { workers, logger });
+  logger.info(
+    { address: formatHostPort(pool.address), balancer: config.balancer.algorithm, key: config.key, endpoints: config.endpoints.kind === 'file' ? config.endpoints.path : 'inline', workers: pool.workers },
+    'listening',
+  );
+  const onHangup = (): void => {
+    if (config.endpoints.kind !== 'file') return;
+    logger.info('SIGHUP: re-reading the endpoints file');
+    pool.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
+  };
+  process.on('SIGHUP', onHangup);
+  const signals = watchSignals(logger);
+  try {
+    const why = await Promise.race([signals.first.then((signal) => ({ signal })), pool.crashed.then((error) => ({ error }))]);
+    if ('signal' in why) logger.info({ signal: why.signal, graceMs: config.proxy.timeouts.shutdownGraceMs }, 'shutting down');
+    else logger.error({ err: why.error }, 'a worker thread ended unexpectedly; shutting down');
+    const inTime = await pool.stop();
+    logger.info('stopped');
+    return 'signal' in why && inTime ? 0 : 1;
+  } finally {
+    process.off('SIGHUP', onHangup);
+    signals.stop();
+  }
+}
+
+/** The worker's error as this thread can throw it: a ConfigError stays one (exit code 2). */
+function rebuildError(e: FailedMessage['error']): Error {
+  const code = (e.code !== null && e.code.startsWith('SG_ERR_') ? e.code : 'SG_ERR_WORKER') as ErrorCode;
+  if (e.field !== null) {
+    const prefix = `${e.field}: `;
+    return new ConfigError(code, e.field, e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message);
+  }
+  return new ShardgateError(code, e.message);
+}
