@@ -25,7 +25,6 @@ import http2 from 'node:http2';
 import type { Http2ServerRequest, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
@@ -50,6 +49,8 @@ import { parseGrpcTimeout } from './grpc.js';
 import { RequestHeadReader } from './headers.js';
 import type { ListenTarget } from './listener.js';
 import { ProtocolListener } from './listener.js';
+import { BodyLimit } from './body-limit.js';
+import { authorityOf, originForm } from './request-target.js';
 import type { Retrier } from './retries.js';
 import type { OutlierDetector } from '../balancer/outlier-detector.js';
 import type { HealthChecker } from './health-check.js';
@@ -756,34 +757,6 @@ function onSocketClose(this: Socket): void {
   for (const res of pending) close.call(res);
 }
 
-/**
- * A request body on its way to the pod, counted: past `limit` bytes the client gets 413 (and,
- * over HTTP/1.1, its connection closes), and the pod's request fails, so no truncated body is
- * ever taken for a whole one.
- */
-class BodyLimit extends Transform {
-  readonly #limit: number;
-  readonly #res: ClientResponse;
-  #seen = 0;
-
-  constructor(limit: number, res: ClientResponse) {
-    super();
-    this.#limit = limit;
-    this.#res = res;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null, data?: Buffer) => void): void {
-    this.#seen += chunk.length;
-    if (this.#seen <= this.#limit) {
-      callback(null, chunk);
-      return;
-    }
-    const res = this.#res;
-    if (res.exchange !== null) res.exchange.abandon(REPLIES.bodyTooLarge);
-    else if (!res.headersSent) sendReply(res, REPLIES.bodyTooLarge, null, true);
-    callback(new Error(`the request body passed ${this.#limit} bytes`));
-  }
-}
 
 /** The proxy's own answer to a WebSocket it will not tunnel. */
 function refuseWebSocket(client: WebSocketClient, reply: ErrorReply): void {
@@ -807,36 +780,6 @@ function onDetachedSocketError(this: Duplex, _err: Error): void {
   this.destroy();
 }
 
-/**
- * The origin form (`/path?query`) of an absolute-form target (`http://host/path?query`, RFC 9112
- * section 3.2.2), which a server must accept; null for anything else (`*`, authority form).
- */
-function originForm(target: string): string | null {
-  const scheme = target.indexOf('://');
-  if (scheme < 0) return null;
-  const name = target.slice(0, scheme).toLowerCase();
-  if (name !== 'http' && name !== 'https') return null;
-  const slash = target.indexOf('/', scheme + 3);
-  const query = target.indexOf('?', scheme + 3);
-  if (slash < 0 || (query >= 0 && query < slash)) return query < 0 ? '/' : `/${target.slice(query)}`;
-  return target.slice(slash);
-}
-
-/**
- * The authority (`host[:port]`, without any `user@`) of an absolute-form target that
- * `originForm()` accepted; null when it is empty.
- */
-function authorityOf(target: string): string | null {
-  const start = target.indexOf('://') + 3;
-  let end = target.length;
-  const slash = target.indexOf('/', start);
-  if (slash >= 0) end = slash;
-  const query = target.indexOf('?', start);
-  if (query >= 0 && query < end) end = query;
-  const at = target.lastIndexOf('@', end - 1);
-  const authority = target.slice(at >= start ? at + 1 : start, end);
-  return authority.length === 0 ? null : authority;
-}
 
 function checkedInteger(value: number, field: string, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
