@@ -1,0 +1,380 @@
+/**
+ * A fake Kubernetes API server on loopback that speaks the real wire protocol for EndpointSlices,
+ * over HTTP or TLS: bearer tokens checked (401 with a Status body otherwise), list with
+ * metadata.resourceVersion, and watch as a chunked stream of newline-delimited JSON events
+ * (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR) from a resourceVersion, ended at timeoutSeconds.
+ * An expired resourceVersion gets either real answer: an HTTP 410 Status, or a 200 whose stream
+ * carries an ERROR event with code 410 and then ends.
+ *
+ * The store holds slices under one global resourceVersion counter and a history of changes, so a
+ * watch from an old version replays what it missed. Fault knobs: cut open watches mid-event,
+ * compact the history, send bookmarks, change the accepted token, go down and come back on the
+ * same port. Enough discovery (/version, /api, /apis) for kubectl. Test use only.
+ */
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { TEST_CERT, TEST_KEY } from './tls-fixture.js';
+
+export interface FakeSlice {
+  kind?: string;
+  apiVersion?: string;
+  metadata: { name: string; namespace: string; labels: Record<string, string>; resourceVersion?: string; uid?: string; creationTimestamp?: string; generation?: number };
+  addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  endpoints: FakeEndpoint[] | null;
+  ports: { name?: string; port: number; protocol?: string }[] | null;
+}
+
+export interface FakeEndpoint {
+  addresses: string[];
+  conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+  hostname?: string;
+  targetRef?: { kind: string; name: string; namespace: string; uid?: string };
+  nodeName?: string;
+  zone?: string;
+}
+
+interface HistoryEntry {
+  readonly rv: number;
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly object: FakeSlice;
+}
+
+interface OpenWatch {
+  readonly res: ServerResponse;
+  readonly namespace: string;
+  readonly selector: ReadonlyMap<string, string>;
+  readonly timer: NodeJS.Timeout;
+}
+
+export interface FakeApiServerOptions {
+  readonly tls?: boolean;
+  /** The accepted bearer token; null accepts requests without one. */
+  readonly token?: string | null;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+}
+
+export class FakeApiServer {
+  readonly tls: boolean;
+  /** The CA a client must trust over TLS. */
+  readonly ca = TEST_CERT;
+  token: string | null;
+  /** How a watch from a compacted resourceVersion is refused. */
+  expiredForm: 'http' | 'event' = 'http';
+  readonly requests: RecordedRequest[] = [];
+  #server: Server;
+  #port = 0;
+  #rv = 1000;
+  #compactedBelow = 0;
+  readonly #slices = new Map<string, FakeSlice>();
+  readonly #history: HistoryEntry[] = [];
+  readonly #watches = new Set<OpenWatch>();
+  readonly #sockets = new Set<Socket>();
+  #watchWaiters: { readonly count: number; readonly resolve: () => void }[] = [];
+  #watchesStarted = 0;
+
+  private constructor(options: FakeApiServerOptions) {
+    this.tls = options.tls ?? false;
+    this.token = options.token === undefined ? 'test-token' : options.token;
+    this.#server = this.#createServer();
+  }
+
+  static async start(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
+    const s = new FakeApiServer(options);
+    await s.#listen(0);
+    return s;
+  }
+
+  /** `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`. */
+  get url(): string {
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.#port}`;
+  }
+
+  get resourceVersion(): string {
+    return String(this.#rv);
+  }
+
+  /** Watches open now. */
+  get openWatches(): number {
+    return this.#watches.size;
+  }
+
+  /** Resolves once `count` watches have been started since the server was created. */
+  watchesStarted(count: number): Promise<void> {
+    if (this.#watchesStarted >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#watchWaiters.push({ count, resolve }));
+  }
+
+  /** Creates or replaces a slice; watchers get ADDED or MODIFIED. Returns the new resourceVersion. */
+  apply(slice: FakeSlice): string {
+    const key = `${slice.metadata.namespace}/${slice.metadata.name}`;
+    const type = this.#slices.has(key) ? 'MODIFIED' : 'ADDED';
+    const rv = ++this.#rv;
+    const stored: FakeSlice = structuredClone({ ...slice, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1' });
+    stored.metadata.resourceVersion = String(rv);
+    stored.metadata.uid ??= `uid-${slice.metadata.name}`;
+    stored.metadata.creationTimestamp ??= '2026-01-01T00:00:00Z';
+    this.#slices.set(key, stored);
+    this.#record({ rv, type, object: stored });
+    return String(rv);
+  }
+
+  /** Deletes a slice; watchers get DELETED with its last state. */
+  delete(namespace: string, name: string): string {
+    const key = `${namespace}/${name}`;
+    const had = this.#slices.get(key);
+    if (had === undefined) throw new Error(`fake apiserver: no slice ${key}`);
+    this.#slices.delete(key);
+    const rv = ++this.#rv;
+    const object = structuredClone(had);
+    object.metadata.resourceVersion = String(rv);
+    this.#record({ rv, type: 'DELETED', object });
+    return String(rv);
+  }
+
+  /** Advances the resourceVersion with a change elsewhere (another Service), as a busy cluster does. */
+  unrelatedChange(): string {
+    return String(++this.#rv);
+  }
+
+  /** Sends a BOOKMARK at the current resourceVersion to every open watch. */
+  bookmark(): void {
+    const line = JSON.stringify({ type: 'BOOKMARK', object: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', metadata: { resourceVersion: String(this.#rv) } } }) + '\n';
+    for (const w of this.#watches) w.res.write(line);
+  }
+
+  /** Drops the history: a watch from any version before now is refused as expired. */
+  compact(): void {
+    this.#compactedBelow = this.#rv;
+    this.#history.length = 0;
+  }
+
+  /** Ends every open watch with an ERROR 410 event, as a server does when a watcher falls too far behind. */
+  expireWatches(): void {
+    for (const w of [...this.#watches]) {
+      w.res.end(JSON.stringify({ type: 'ERROR', object: expiredStatus(this.#rv - 1, this.#rv) }) + '\n');
+      this.#closeWatch(w);
+    }
+  }
+
+  /** Cuts every open watch in the middle of an event: half a JSON line, then the socket is destroyed. */
+  cutWatches(): void {
+    for (const w of [...this.#watches]) {
+      w.res.write('{"type":"MODIFIED","object":{"kind":"Endpoi');
+      this.#closeWatch(w);
+      w.res.socket?.destroy();
+    }
+  }
+
+  /** Stops listening and drops every connection, keeping the store: the API server is down. */
+  async goDown(): Promise<void> {
+    for (const w of [...this.#watches]) this.#closeWatch(w);
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+  }
+
+  /** Listens again on the same port with the same store. */
+  async comeBack(): Promise<void> {
+    this.#server = this.#createServer();
+    await this.#listen(this.#port);
+  }
+
+  async close(): Promise<void> {
+    if (this.#server.listening) await this.goDown();
+  }
+
+  #createServer(): Server {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.#handle(req, res);
+    const server = this.tls ? createHttpsServer({ cert: TEST_CERT, key: TEST_KEY }, handler) : createHttpServer(handler);
+    server.on('connection', (s: Socket) => {
+      this.#sockets.add(s);
+      s.on('close', () => this.#sockets.delete(s));
+    });
+    // TLS connections are tracked at the TCP level above; this covers the TLS socket's own close.
+    server.on('secureConnection', (s: Socket) => {
+      this.#sockets.add(s);
+      s.on('close', () => this.#sockets.delete(s));
+    });
+    return server;
+  }
+
+  #listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        this.#port = (this.#server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  #record(entry: HistoryEntry): void {
+    this.#history.push(entry);
+    for (const w of this.#watches) {
+      if (matches(entry.object, w.namespace, w.selector)) w.res.write(JSON.stringify({ type: entry.type, object: entry.object }) + '\n');
+    }
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    this.requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams });
+    if (this.token !== null && req.headers.authorization !== `Bearer ${this.token}`) {
+      sendJson(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
+      return;
+    }
+    const path = url.pathname.replace(/\/+$/, '');
+    if (req.method !== 'GET') {
+      sendJson(res, 405, status(405, 'MethodNotAllowed', `the fake API server serves only GET, not ${req.method}`));
+      return;
+    }
+    const discovery = discoveryDocument(path);
+    if (discovery !== null) {
+      sendJson(res, 200, discovery);
+      return;
+    }
+    const m = /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/endpointslices$/.exec(path);
+    if (m === null) {
+      sendJson(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${path})`));
+      return;
+    }
+    const namespace = decodeURIComponent(m[1]!);
+    const selector = parseSelector(url.searchParams.get('labelSelector') ?? '');
+    if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') this.#watch(req, res, url.searchParams, namespace, selector);
+    else this.#list(res, namespace, selector);
+  }
+
+  #list(res: ServerResponse, namespace: string, selector: ReadonlyMap<string, string>): void {
+    const items = [...this.#slices.values()].filter((s) => matches(s, namespace, selector)).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    sendJson(res, 200, { kind: 'EndpointSliceList', apiVersion: 'discovery.k8s.io/v1', metadata: { resourceVersion: String(this.#rv) }, items });
+  }
+
+  #watch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, namespace: string, selector: ReadonlyMap<string, string>): void {
+    const rvText = query.get('resourceVersion') ?? '';
+    const from = rvText === '' || rvText === '0' ? null : Number(rvText);
+    if (from !== null && !Number.isInteger(from)) {
+      sendJson(res, 400, status(400, 'BadRequest', `invalid resourceVersion ${JSON.stringify(rvText)}`));
+      return;
+    }
+    if (from !== null && from < this.#compactedBelow) {
+      if (this.expiredForm === 'http') {
+        sendJson(res, 410, expiredStatus(from, this.#compactedBelow));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+      res.end(JSON.stringify({ type: 'ERROR', object: expiredStatus(from, this.#compactedBelow) }) + '\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders();
+    const timeoutSeconds = Number(query.get('timeoutSeconds') ?? '1800');
+    const w: OpenWatch = { res, namespace, selector, timer: setTimeout(() => this.#closeWatch(w, true), timeoutSeconds * 1000) };
+    this.#watches.add(w);
+    req.on('close', () => this.#closeWatch(w));
+    if (from === null) {
+      // No version: the current state as synthetic ADDED events, as the real server does.
+      for (const s of this.#slices.values()) if (matches(s, namespace, selector)) res.write(JSON.stringify({ type: 'ADDED', object: s }) + '\n');
+    } else {
+      for (const e of this.#history) if (e.rv > from && matches(e.object, namespace, selector)) res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n');
+    }
+    this.#watchesStarted++;
+    const ready = this.#watchWaiters.filter((x) => x.count <= this.#watchesStarted);
+    this.#watchWaiters = this.#watchWaiters.filter((x) => x.count > this.#watchesStarted);
+    for (const x of ready) x.resolve();
+  }
+
+  #closeWatch(w: OpenWatch, end = false): void {
+    if (!this.#watches.delete(w)) return;
+    clearTimeout(w.timer);
+    if (end) w.res.end();
+  }
+}
+
+function matches(s: FakeSlice, namespace: string, selector: ReadonlyMap<string, string>): boolean {
+  if (s.metadata.namespace !== namespace) return false;
+  for (const [k, v] of selector) if (s.metadata.labels[k] !== v) return false;
+  return true;
+}
+
+/** Equality selectors only (`a=b,c==d`), which is all discovery sends. */
+function parseSelector(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of text.split(',')) {
+    if (part.trim() === '') continue;
+    const m = /^\s*([^=!\s]+)\s*==?\s*([^\s]*)\s*$/.exec(part);
+    if (m === null) throw new Error(`fake apiserver: unsupported label selector ${JSON.stringify(part)}`);
+    out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
+
+function status(code: number, reason: string, message: string): object {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+function expiredStatus(from: number, oldest: number): object {
+  return status(410, 'Expired', `too old resource version: ${from} (${oldest})`);
+}
+
+function sendJson(res: ServerResponse, code: number, body: object): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** The legacy (unaggregated) discovery documents kubectl reads before it lists. */
+function discoveryDocument(path: string): object | null {
+  switch (path) {
+    case '/version':
+      return { major: '1', minor: '32', gitVersion: 'v1.32.0-fake', platform: 'linux/amd64' };
+    case '/api':
+      return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] };
+    case '/api/v1':
+      // Not served here, but kubectl treats an empty core group as a broken discovery.
+      return { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list', 'watch'], shortNames: ['po'] }] };
+    case '/apis':
+      return {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: [{ name: 'discovery.k8s.io', versions: [{ groupVersion: 'discovery.k8s.io/v1', version: 'v1' }], preferredVersion: { groupVersion: 'discovery.k8s.io/v1', version: 'v1' } }],
+      };
+    case '/apis/discovery.k8s.io/v1':
+      return {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion: 'discovery.k8s.io/v1',
+        resources: [{ name: 'endpointslices', singularName: 'endpointslice', namespaced: true, kind: 'EndpointSlice', verbs: ['get', 'list', 'watch'], shortNames: [] }],
+      };
+    default:
+      return null;
+  }
+}
+
+/** A slice of Service `service` with the given endpoints and one TCP port per entry of `ports`. */
+export function slice(namespace: string, service: string, name: string, endpoints: FakeEndpoint[], ports: Record<string, number> = { http: 8080 }, addressType: FakeSlice['addressType'] = 'IPv4'): FakeSlice {
+  return {
+    metadata: { name, namespace, labels: { 'kubernetes.io/service-name': service } },
+    addressType,
+    endpoints,
+    ports: Object.entries(ports).map(([portName, port]) => ({ name: portName, port, protocol: 'TCP' })),
+  };
+}
+
+/** A pod's endpoint: ready unless told, named by its pod, with a zone and node. */
+export function podEndpoint(pod: string, ip: string, extra: Partial<FakeEndpoint> = {}): FakeEndpoint {
+  return {
+    addresses: [ip],
+    conditions: { ready: true, serving: true, terminating: false },
+    targetRef: { kind: 'Pod', name: pod, namespace: 'default' },
+    nodeName: 'node-a',
+    zone: 'zone-a',
+    ...extra,
+  };
+}
