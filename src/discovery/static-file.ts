@@ -22,6 +22,7 @@ import type { EndpointSet } from '../balancer/endpoint.js';
 import { parseEndpointsText } from '../config/endpoints.js';
 import { ConfigError } from '../errors.js';
 import { DiscoveryError } from './endpoint-source.js';
+import { Subscribers } from './subscribers.js';
 import type { EndpointSource } from './endpoint-source.js';
 
 export interface Timers {
@@ -57,13 +58,6 @@ export interface StaticFileSourceOptions {
 export const DEFAULT_DEBOUNCE_MS = 100;
 export const DEFAULT_POLL_MS = 5_000;
 
-interface Listener {
-  readonly onSet: (set: EndpointSet) => void;
-  readonly onError: (error: DiscoveryError) => void;
-  /** The last set this listener got, so that none gets the same set twice or an older one late. */
-  last: EndpointSet | null;
-}
-
 export class StaticFileSource implements EndpointSource {
   readonly path: string;
   readonly #label: string;
@@ -71,7 +65,7 @@ export class StaticFileSource implements EndpointSource {
   readonly #pollMs: number;
   readonly #timers: Timers;
   readonly #watchDirectory: WatchDirectory;
-  readonly #listeners = new Set<Listener>();
+  readonly #listeners = new Subscribers(() => this.#start(), () => this.#stop());
   /** The last good set, kept across unsubscribe so that a later subscriber gets it at once. */
   #set: EndpointSet | null = null;
   /** The last text read, good or bad: the same text is not parsed (or reported) twice. */
@@ -119,22 +113,13 @@ export class StaticFileSource implements EndpointSource {
     this.#lastError = null;
     if (this.#set === null || !sameEndpoints(this.#set, set)) {
       this.#set = set;
-      for (const l of [...this.#listeners]) this.#deliver(l, set);
+      this.#listeners.publish(set);
     }
     return this.#set;
   }
 
   subscribe(onSet: (set: EndpointSet) => void, onError: (error: DiscoveryError) => void): () => void {
-    const listener: Listener = { onSet, onError, last: null };
-    this.#listeners.add(listener);
-    if (this.#listeners.size === 1) this.#start();
-    setImmediate(() => {
-      const set = this.#set;
-      if (set !== null && this.#listeners.has(listener) && listener.last === null) this.#deliver(listener, set);
-    });
-    return () => {
-      if (this.#listeners.delete(listener) && this.#listeners.size === 0) this.#stop();
-    };
+    return this.#listeners.add(onSet, onError, () => this.#set);
   }
 
   #start(): void {
@@ -257,12 +242,7 @@ export class StaticFileSource implements EndpointSource {
     this.#lastError = null;
     if (this.#set !== null && sameEndpoints(this.#set, set)) return;
     this.#set = set;
-    for (const l of [...this.#listeners]) this.#deliver(l, set);
-  }
-
-  #deliver(listener: Listener, set: EndpointSet): void {
-    listener.last = set;
-    listener.onSet(set);
+    this.#listeners.publish(set);
   }
 
   #watchFailed(problem: string, cause: unknown): void {
@@ -280,7 +260,7 @@ export class StaticFileSource implements EndpointSource {
   }
 
   #emitError(error: DiscoveryError): void {
-    for (const l of [...this.#listeners]) l.onError(error);
+    this.#listeners.report(error);
   }
 }
 

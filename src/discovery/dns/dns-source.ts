@@ -16,6 +16,7 @@ import type { EndpointSet } from '../../balancer/endpoint.js';
 import { ConfigError } from '../../errors.js';
 import { DiscoveryError } from '../endpoint-source.js';
 import type { EndpointSource } from '../endpoint-source.js';
+import { Subscribers } from '../subscribers.js';
 import { realTimers, sameEndpoints } from '../static-file.js';
 import type { Timers } from '../static-file.js';
 import { createDnsResolver } from './dns-resolver.js';
@@ -40,13 +41,6 @@ export interface DnsSourceOptions {
   readonly label?: string;
 }
 
-interface Listener {
-  readonly onSet: (set: EndpointSet) => void;
-  readonly onError: (error: DiscoveryError) => void;
-  /** The last set this listener got, so that none gets the same set twice. */
-  last: EndpointSet | null;
-}
-
 export class DnsSource implements EndpointSource {
   readonly target: DnsTarget;
   readonly #label: string;
@@ -55,7 +49,7 @@ export class DnsSource implements EndpointSource {
   readonly #ownResolver: boolean;
   readonly #bounds: RefreshBounds;
   readonly #timers: Timers;
-  readonly #listeners = new Set<Listener>();
+  readonly #listeners = new Subscribers(() => void this.#resolve(), () => this.#stopTimer());
   /** The last good set, kept across unsubscribe so that a later subscriber gets it at once. */
   #set: EndpointSet | null = null;
   #lastError: string | null = null;
@@ -101,17 +95,8 @@ export class DnsSource implements EndpointSource {
   }
 
   subscribe(onSet: (set: EndpointSet) => void, onError: (error: DiscoveryError) => void): () => void {
-    const listener: Listener = { onSet, onError, last: null };
     if (this.#closed) return () => undefined;
-    this.#listeners.add(listener);
-    if (this.#listeners.size === 1) void this.#resolve();
-    setImmediate(() => {
-      const set = this.#set;
-      if (set !== null && this.#listeners.has(listener) && listener.last === null) this.#deliver(listener, set);
-    });
-    return () => {
-      if (this.#listeners.delete(listener) && this.#listeners.size === 0) this.#stopTimer();
-    };
+    return this.#listeners.add(onSet, onError, () => this.#set);
   }
 
   /**
@@ -195,12 +180,7 @@ export class DnsSource implements EndpointSource {
   #accept(set: EndpointSet): void {
     if (this.#set !== null && sameEndpoints(this.#set, set)) return;
     this.#set = set;
-    for (const l of [...this.#listeners]) this.#deliver(l, set);
-  }
-
-  #deliver(listener: Listener, set: EndpointSet): void {
-    listener.last = set;
-    listener.onSet(set);
+    this.#listeners.publish(set);
   }
 
   #report(problem: string, cause: unknown): void {
@@ -210,6 +190,6 @@ export class DnsSource implements EndpointSource {
     const message =
       kept === null ? `${this.#label}: ${problem}; no endpoints yet` : `${this.#label}: ${problem}; still serving the previous set (version ${kept.version}, ${kept.endpoints.length} endpoints)`;
     const error = new DiscoveryError(this.#label, message, cause);
-    for (const l of [...this.#listeners]) l.onError(error);
+    this.#listeners.report(error);
   }
 }

@@ -29,7 +29,7 @@ import type { ClusterConnection } from './cluster-connection.js';
 import { formatK8sDiscoverySpec } from './discovery-spec.js';
 import type { K8sDiscoverySpec } from './discovery-spec.js';
 import { endpointsFromSlices } from './endpoint-slice.js';
-import { Subscribers } from './subscribers.js';
+import { Subscribers } from '../subscribers.js';
 import type { EndpointSlice } from './endpoint-slice.js';
 
 export interface EndpointSliceSourceOptions {

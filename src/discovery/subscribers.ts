@@ -2,10 +2,9 @@
  * The subscribers of an endpoint source: the first set is delivered on a later turn (never inside
  * `subscribe()`), nobody gets the same set twice, and the source hears when the first subscriber
  * arrives and the last one leaves, to start and stop its watch.
- * TODO(#5): StaticFileSource keeps its own copy of this bookkeeping; move both onto this one.
  */
-import type { EndpointSet } from '../../balancer/endpoint.js';
-import type { DiscoveryError } from '../endpoint-source.js';
+import type { EndpointSet } from '../balancer/endpoint.js';
+import type { DiscoveryError } from './endpoint-source.js';
 
 interface Subscriber {
   readonly onSet: (set: EndpointSet) => void;
@@ -54,5 +53,10 @@ export class Subscribers {
 
   report(error: DiscoveryError): void {
     for (const s of [...this.#all]) s.onError(error);
+  }
+
+  /** Forgets every subscriber without telling the source (it is closing). */
+  clear(): void {
+    this.#all.clear();
   }
 }
