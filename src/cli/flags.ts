@@ -30,6 +30,8 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--listen <host:port>', field: 'listen', kind: 'string', description: 'address to listen on; port 0 picks a free one (the "listening" log line names it)', shownDefault: DEFAULTS.listen },
   { syntax: '--endpoints <list>', field: 'endpoints', kind: 'endpoints', description: 'fixed endpoints, NAME=HOST:PORT,... (the name owns keys: use pod names)' },
   { syntax: '--endpoints-file <file>', field: 'endpointsFile', kind: 'string', description: 'YAML or JSON list of endpoints, watched: changes apply without restart' },
+  { syntax: '--discovery <source>', field: 'discovery', kind: 'string', description: 'discover endpoints: k8s:NAMESPACE/SERVICE[:PORT_NAME] (EndpointSlices, named by pod), dns:HOST:PORT (A/AAAA, named by address), srv:NAME (SRV, named by pod)' },
+  { syntax: '--dns-server <host:port>', field: 'dnsServer', kind: 'string', description: "dns: and srv: discovery: the DNS server to ask (default: the system's)" },
   { syntax: '--balancer <name>', field: 'balancer.algorithm', kind: 'string', description: `algorithm: ${ALGORITHMS.join(', ')}`, shownDefault: DEFAULTS.algorithm },
   { syntax: '--key <source>', field: 'key', kind: 'string', description: 'where keyed balancers read the key: header:NAME, cookie:NAME, query:NAME, path:INDEX, json:PATH' },
   { syntax: '--key-transform <spec>', field: 'keyTransform', kind: 'string', description: 'rewrites the key before hashing: prefix:N, delimited:SEP:INDEX, s2:LEVEL; off when absent' },

@@ -14,7 +14,7 @@ import type { EndpointSet } from '../balancer/endpoint.js';
 import { formatHostPort } from '../proxy/address.js';
 import type { ShardgateConfig } from '../config/config.js';
 import type { DiscoveryError, EndpointSource } from '../discovery/endpoint-source.js';
-import { openEndpointSource } from '../discovery/configured-source.js';
+import { describeEndpoints, openEndpointSource } from '../discovery/configured-source.js';
 import { ShardgateError } from '../errors.js';
 import type { ShardingProxy } from '../proxy/proxy.js';
 import { createDataPlane } from '../cluster/data-plane.js';
@@ -47,7 +47,7 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
     throw new ShardgateError('SG_ERR_LISTEN', `cannot listen on ${formatHostPort(config.listen)} (${code}): choose another --listen address or free the port`, { cause: e });
   }
   logger.info(
-    { address: formatHostPort(address), balancer: config.balancer.algorithm, key: config.key, endpoints: config.endpoints.kind === 'file' ? config.endpoints.path : 'inline' },
+    { address: formatHostPort(address), balancer: config.balancer.algorithm, key: config.key, endpoints: describeEndpoints(config.endpoints) },
     'listening',
   );
 

@@ -29,7 +29,7 @@ import { DEFAULT_SHARED_SLOTS, SharedLoads } from '../balancer/shared-loads.js';
 import { SlotTable } from '../balancer/shared-slots.js';
 import type { ShardgateConfig } from '../config/config.js';
 import type { LogLevel } from '../config/defaults.js';
-import { openEndpointSource } from '../discovery/configured-source.js';
+import { describeEndpoints, openEndpointSource } from '../discovery/configured-source.js';
 import type { DiscoveryError } from '../discovery/endpoint-source.js';
 import { ConfigError, ShardgateError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
@@ -267,7 +267,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
 export async function runWorkers(config: ShardgateConfig, workers: number, logger: Logger): Promise<number> {
   const pool = await startWorkers(config, { workers, logger });
   logger.info(
-    { address: formatHostPort(pool.address), balancer: config.balancer.algorithm, key: config.key, endpoints: config.endpoints.kind === 'file' ? config.endpoints.path : 'inline', workers: pool.workers },
+    { address: formatHostPort(pool.address), balancer: config.balancer.algorithm, key: config.key, endpoints: describeEndpoints(config.endpoints), workers: pool.workers },
     'listening',
   );
   const onHangup = (): void => {

@@ -21,6 +21,11 @@ import { ConfigError } from '../errors.js';
 import type { HostPort } from '../proxy/address.js';
 import { parseHostPort } from '../proxy/address.js';
 import type { OutlierOptions } from '../balancer/outlier-detector.js';
+import type { DnsTarget } from '../discovery/dns/dns-target.js';
+import { parseDnsTarget } from '../discovery/dns/dns-target.js';
+import { parseDnsServer } from '../discovery/dns/dns-server.js';
+import type { K8sDiscoverySpec } from '../discovery/k8s/discovery-spec.js';
+import { parseK8sDiscoverySpec } from '../discovery/k8s/discovery-spec.js';
 import { validateOutlierOptions } from '../balancer/outlier-detector.js';
 import type { RetryBudgetOptions } from '../balancer/retry-budget.js';
 import { validateRetryBudgetOptions } from '../balancer/retry-budget.js';
@@ -43,7 +48,11 @@ export type EndpointsConfig =
   /** A fixed list, from the config file or `--endpoints`. */
   | { readonly kind: 'inline'; readonly specs: readonly EndpointSpec[] }
   /** A YAML or JSON file of endpoints, watched for changes; `path` is absolute. */
-  | { readonly kind: 'file'; readonly path: string };
+  | { readonly kind: 'file'; readonly path: string }
+  /** A Kubernetes Service's EndpointSlices, listed and watched (`k8s:NAMESPACE/SERVICE[:PORT]`). */
+  | { readonly kind: 'k8s'; readonly spec: K8sDiscoverySpec }
+  /** A headless Service's DNS records (`dns:HOST:PORT` or `srv:NAME`), re-resolved by their TTLs. */
+  | { readonly kind: 'dns'; readonly target: DnsTarget; readonly server: string | null };
 
 export interface ProxyTimeouts {
   /** Opening a connection to an endpoint. */
@@ -229,9 +238,10 @@ export async function loadConfig(options: LoadOptions): Promise<ShardgateConfig>
     const ef = fileLayer.endpointsFile;
     if (typeof ef === 'string' && ef.length > 0 && !isAbsolute(ef)) fileLayer.endpointsFile = resolve(dirname(path), ef);
   }
-  if ('endpoints' in flags.values || 'endpointsFile' in flags.values) {
+  if ('endpoints' in flags.values || 'endpointsFile' in flags.values || 'discovery' in flags.values) {
     delete fileLayer.endpoints;
     delete fileLayer.endpointsFile;
+    delete fileLayer.discovery;
   }
   return parseConfig(mergeLayers(fileLayer, flags.values), { file, flags: flags.flags }, cwd);
 }
@@ -331,12 +341,29 @@ function toLookupEntry(e: { readonly key?: string | undefined; readonly prefix?:
 }
 
 function toEndpoints(doc: ConfigDocument, origin: Origin, baseDir: string): EndpointsConfig {
+  const discovery = doc.discovery;
+  if (discovery !== undefined) {
+    if (doc.endpoints !== undefined || doc.endpointsFile !== undefined) {
+      throw configError('SG_ERR_ENDPOINTS', 'discovery', `is ${show(discovery)}, and endpoints are given too: use one of discovery, endpoints and endpointsFile`, origin);
+    }
+    try {
+      if (discovery.startsWith('k8s:')) return { kind: 'k8s', spec: parseK8sDiscoverySpec(discovery, 'discovery') };
+      const server = doc.dnsServer === undefined ? null : parseDnsServer(doc.dnsServer, 'dnsServer');
+      return { kind: 'dns', target: parseDnsTarget(discovery, 'discovery'), server };
+    } catch (e) {
+      if (e instanceof ConfigError) throw configError(e.code, e.field, detailOf(e), origin);
+      throw e;
+    }
+  }
+  if (doc.dnsServer !== undefined) {
+    throw configError('SG_ERR_CONFIG', 'dnsServer', `is ${show(doc.dnsServer)}, but no DNS discovery is configured: set discovery to dns:HOST:PORT or srv:NAME, or remove dnsServer`, origin);
+  }
   if (doc.endpoints !== undefined && doc.endpointsFile !== undefined) {
     throw configError('SG_ERR_ENDPOINTS', 'endpointsFile', `is ${show(doc.endpointsFile)}, and an endpoints list is given too: use one of endpoints and endpointsFile`, origin);
   }
   if (doc.endpointsFile !== undefined) return { kind: 'file', path: resolve(baseDir, doc.endpointsFile) };
   if (doc.endpoints === undefined) {
-    throw configError('SG_ERR_ENDPOINTS', 'endpoints', 'is missing: list the endpoints (endpoints: in the config file, or --endpoints NAME=HOST:PORT,...) or name a file of them (endpointsFile:, or --endpoints-file)', origin);
+    throw configError('SG_ERR_ENDPOINTS', 'endpoints', 'is missing: list the endpoints (endpoints: in the config file, or --endpoints NAME=HOST:PORT,...), name a file of them (endpointsFile:, or --endpoints-file), or discover them (discovery:, or --discovery k8s:NAMESPACE/SERVICE, dns:HOST:PORT, srv:NAME)', origin);
   }
   if (doc.endpoints.length === 0) {
     throw configError('SG_ERR_ENDPOINTS', 'endpoints', 'is an empty list: give at least one endpoint, for example pod-0=127.0.0.1:9000', origin);

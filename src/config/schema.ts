@@ -138,6 +138,9 @@ export const documentSchema = z.strictObject({
   balancer: balancerSchema.optional(),
   endpoints: endpointListSchema.optional(),
   endpointsFile: z.string().min(1).optional(),
+  // Parsed in config.ts, by the discovery sources' own parsers, which name the field.
+  discovery: z.string().min(1).optional(),
+  dnsServer: z.string().min(1).optional(),
   proxy: z
     .strictObject({
       endpointHeader: z.boolean().optional(),

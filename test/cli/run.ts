@@ -58,8 +58,9 @@ export class Served {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #waiters: { readonly test: (l: LogLine) => boolean; readonly resolve: (l: LogLine) => void }[] = [];
 
-  constructor(t: TestContext, args: readonly string[]) {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `env` is added to this process's environment for the child. */
+  constructor(t: TestContext, args: readonly string[], env: Readonly<Record<string, string>> = {}) {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.child = child;
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     t.after(() => {

@@ -70,7 +70,8 @@ test('close() closes idle keep-alive client connections at once', async () => {
     const t0 = Date.now();
     await h.proxy.close();
     await disconnected;
-    assert.ok(Date.now() - t0 < 1_000);
+    // Not after the 10 s grace period (a generous bound below it, for a loaded machine).
+    assert.ok(Date.now() - t0 < 5_000);
     await assertNoInflight(h);
   } finally {
     await client.close();

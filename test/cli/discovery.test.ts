@@ -1,0 +1,51 @@
+/**
+ * `shardgate serve --discovery`: the real binary finds its pods through a real DNS server
+ * (dnsmasq) or the fake Kubernetes API server, and routes to them by pod name.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startDnsmasq } from '../helpers/dnsmasq.js';
+import { FakeApiServer } from '../helpers/fake-apiserver.js';
+import { writeKubeconfig } from '../helpers/kubeconfig.js';
+import { backend, get, Served } from './run.js';
+
+const SVC = 'sharded-svc.default.svc.cluster.local';
+
+test('cli: serve --discovery srv: finds StatefulSet pods by name through DNS and follows a new pod', async (t) => {
+  const ports = await Promise.all([0, 1, 2].map(async (i) => Number((await backend(t, `sharded-svc-${i}`)).split(':')[1])));
+  const entry = (i: number): { target: string; port: number } => ({ target: `sharded-svc-${i}.${SVC}`, port: ports[i]! });
+  const host = (i: number): [string, string[]] => [`sharded-svc-${i}.${SVC}`, ['127.0.0.1']];
+  const dns = await startDnsmasq(t, { hosts: Object.fromEntries([host(0), host(1)]), srv: { [`_http._tcp.${SVC}`]: [entry(0), entry(1)] } });
+  const served = new Served(t, ['serve', '--listen', '127.0.0.1:0', '--workers', '1', '--discovery', `srv:_http._tcp.${SVC}`, '--dns-server', dns.server, '--balancer', 'round-robin']);
+  const { port } = await served.address();
+  const seen = new Set<string>();
+  for (let i = 0; i < 4; i++) seen.add((await get(port)).endpoint ?? '');
+  assert.deepEqual([...seen].sort(), ['sharded-svc-0', 'sharded-svc-1'], 'endpoints are named by pod, not by address');
+  await dns.setRecords({ hosts: Object.fromEntries([host(0), host(1), host(2)]), srv: { [`_http._tcp.${SVC}`]: [entry(0), entry(1), entry(2)] } });
+  await served.waitFor((l) => l.msg === 'endpoints' && l.count === 3, 'the third pod', 15_000);
+  for (let i = 0; i < 6; i++) seen.add((await get(port)).endpoint ?? '');
+  assert.ok(seen.has('sharded-svc-2'));
+  assert.deepEqual(await served.stop('SIGTERM'), { code: 0, signal: null }, served.stderr);
+});
+
+test('cli: serve --discovery k8s: follows a Service\'s EndpointSlices from the API server named by the kubeconfig', async (t) => {
+  const pods = await Promise.all([0, 1].map((i) => backend(t, `sharded-svc-${i}`)));
+  const api = await FakeApiServer.start({ tls: true, token: 'secret-token' });
+  t.after(() => api.close());
+  const slice = (count: number): Parameters<FakeApiServer['apply']>[0] => ({
+    metadata: { name: 'sharded-svc-abc', namespace: 'default', labels: { 'kubernetes.io/service-name': 'sharded-svc' } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: Number(pods[0]!.split(':')[1]), protocol: 'TCP' }],
+    endpoints: pods.slice(0, count).map((_, i) => ({ addresses: ['127.0.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: `sharded-svc-${i}`, namespace: 'default' } })),
+  });
+  api.apply(slice(1));
+  const kubeconfig = await writeKubeconfig(t, api);
+  const served = new Served(t, ['serve', '--listen', '127.0.0.1:0', '--workers', '1', '--discovery', 'k8s:default/sharded-svc:http', '--balancer', 'round-robin'], { KUBECONFIG: kubeconfig });
+  const { port } = await served.address();
+  const r = await get(port);
+  assert.equal(r.status, 200);
+  assert.equal(r.endpoint, 'sharded-svc-0');
+  api.apply(slice(2));
+  await served.waitFor((l) => l.msg === 'endpoints' && l.count === 2, 'the second pod', 15_000);
+  assert.deepEqual(await served.stop('SIGTERM'), { code: 0, signal: null }, served.stderr);
+});
