@@ -8,6 +8,7 @@
  */
 import type { ErrorReply } from './error-reply.js';
 import type { H2ProxyResponse } from './client-response.js';
+import { ENDPOINT_HEADER } from './headers.js';
 
 export const GRPC_STATUS = Object.freeze({
   OK: 0,
@@ -59,7 +60,7 @@ export function sendGrpcStatus(res: H2ProxyResponse, status: number, message: st
   const encoded = encodeGrpcMessage(message);
   if (!res.headersSent) {
     const headers: Record<string, string> = { ':status': '200', 'content-type': 'application/grpc', 'grpc-status': String(status), 'grpc-message': encoded };
-    if (endpoint !== null) headers['x-shardgate-endpoint'] = endpoint;
+    if (endpoint !== null) headers[ENDPOINT_HEADER] = endpoint;
     if (res.stream.destroyed || res.stream.headersSent) return;
     res.stream.respond(headers, { endStream: true });
     return;

@@ -96,17 +96,6 @@ export class H2Upstream {
     this.#log = log;
   }
 
-  /** Active streams over all sessions. */
-  get activeStreams(): number {
-    let n = 0;
-    for (const s of this.#sessions) n += s.active;
-    return n;
-  }
-
-  get sessionCount(): number {
-    return this.#sessions.length;
-  }
-
   /** Starts a request; the handler is called as undici calls a DispatchHandler. Returns true. */
   dispatch(options: H2DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (this.#closing) {

@@ -149,7 +149,6 @@ export class ShardingProxy {
   readonly #pools: UpstreamPools;
   readonly #reader: RequestHeadReader;
   readonly #server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
-  readonly #h2: http2.Http2Server;
   readonly #listener: ProtocolListener;
   readonly #sessions = new Set<ServerHttp2Session>();
   /** Open WebSocket tunnels' client sides, cut when the shutdown grace period ends. */
@@ -291,8 +290,7 @@ export class ShardingProxy {
     // The compatibility layer hands CONNECT streams here (without a listener it answers 405).
     h2.on('connect', (req: Http2ServerRequest) => this.#onH2Connect(req));
     h2.on('sessionError', (err: Error) => this.#log.debug({ err: err.message }, 'HTTP/2 client session failed'));
-    this.#h2 = h2 as unknown as http2.Http2Server;
-    this.#listener = new ProtocolListener(server as unknown as http.Server, this.#h2, { tls: options.tls ?? null, maxConnections, firstBytesMs: t.clientHeadersMs });
+    this.#listener = new ProtocolListener(server as unknown as http.Server, h2 as unknown as http2.Http2Server, { tls: options.tls ?? null, maxConnections, firstBytesMs: t.clientHeadersMs });
     this.#listener.server.on('error', (err: Error) => this.#log.error({ err }, 'proxy listener error'));
   }
 

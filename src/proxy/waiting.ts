@@ -12,12 +12,10 @@ import type { Readable } from 'node:stream';
 import type { RoutingKey } from '../balancer/hash.js';
 import type { ClientRequest, ClientResponse } from './client-response.js';
 
-export type RoutingKeyOrNull = RoutingKey | null;
-
 export interface Waiting {
   readonly req: ClientRequest;
   readonly res: ClientResponse;
-  readonly key: RoutingKeyOrNull;
+  readonly key: RoutingKey | null;
   readonly path: string;
   readonly headers: string[];
   /** The request stream, the buffered body, or null. */
