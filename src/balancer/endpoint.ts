@@ -13,7 +13,12 @@ export interface EndpointSpec {
   readonly address: string;
   /** Relative capacity, an integer from 1 to MAX_WEIGHT; 1 when absent. */
   readonly weight?: number;
+  /** Locality: `topology.kubernetes.io/zone` of the pod's node, for zone-aware routing. */
   readonly zone?: string | null;
+  /** The node the pod runs on (EndpointSlice `nodeName`), for diagnostics and locality. */
+  readonly node?: string | null;
+  /** Labels a subset selects on (`version: v2`); none when absent. */
+  readonly labels?: Readonly<Record<string, string>>;
   /** Serving but leaving (a terminating pod): gets no new requests, in-flight ones finish. */
   readonly draining?: boolean;
 }
@@ -23,6 +28,8 @@ export interface Endpoint {
   readonly address: string;
   readonly weight: number;
   readonly zone: string | null;
+  readonly node: string | null;
+  readonly labels: Readonly<Record<string, string>>;
   readonly draining: boolean;
   /** Position in its set's `endpoints` (sorted by name). */
   readonly index: number;
@@ -36,6 +43,8 @@ export interface EndpointSet {
 }
 
 export const MAX_WEIGHT = 10_000;
+
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * Validates specs and builds a frozen set sorted by name. The order of `specs` never matters: two
@@ -55,6 +64,13 @@ export function createEndpointSet(specs: readonly EndpointSpec[], version = 0, f
     if (typeof s.address !== 'string' || s.address.length === 0) {
       throw new ConfigError('SG_ERR_ENDPOINTS', `${field}[${i}].address`, `is ${JSON.stringify(s.address)} for "${s.name}": give host:port, for example 127.0.0.1:9000`);
     }
+    if (s.labels !== undefined) {
+      for (const [k, v] of Object.entries(s.labels)) {
+        if (k.length === 0 || typeof v !== 'string') {
+          throw new ConfigError('SG_ERR_ENDPOINTS', `${field}[${i}].labels`, `has ${JSON.stringify(k)}: ${JSON.stringify(v)} for "${s.name}": labels map non-empty names to strings, for example version: v2`);
+        }
+      }
+    }
     const w = s.weight ?? 1;
     if (!Number.isInteger(w) || w < 1 || w > MAX_WEIGHT) {
       throw new ConfigError('SG_ERR_ENDPOINTS', `${field}[${i}].weight`, `is ${String(w)} for "${s.name}": use an integer from 1 to ${MAX_WEIGHT}`);
@@ -65,10 +81,25 @@ export function createEndpointSet(specs: readonly EndpointSpec[], version = 0, f
   const endpoints = sorted.map((s, index): Endpoint => {
     const weight = s.weight ?? 1;
     totalWeight += weight;
-    return Object.freeze({ name: s.name, address: s.address, weight, zone: s.zone ?? null, draining: s.draining ?? false, index });
+    const labels = s.labels === undefined || Object.keys(s.labels).length === 0 ? NO_LABELS : Object.freeze({ ...s.labels });
+    return Object.freeze({ name: s.name, address: s.address, weight, zone: s.zone ?? null, node: s.node ?? null, labels, draining: s.draining ?? false, index });
   });
   Object.freeze(endpoints);
   return Object.freeze({ version, endpoints, byName: new Map(endpoints.map((e) => [e.name, e])), totalWeight });
+}
+
+/** The spec an endpoint was built from, to send a set elsewhere (a worker thread) or rebuild it. */
+export function specOf(e: Endpoint): EndpointSpec {
+  return { name: e.name, address: e.address, weight: e.weight, zone: e.zone, node: e.node, labels: e.labels, draining: e.draining };
+}
+
+/** True when two endpoints carry the same labels. */
+export function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 export const EMPTY_SET: EndpointSet = createEndpointSet([], -1);

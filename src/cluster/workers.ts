@@ -23,6 +23,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { specOf } from '../balancer/endpoint.js';
 import type { EndpointSet } from '../balancer/endpoint.js';
 import { entropyRng } from '../balancer/rng.js';
 import { DEFAULT_SHARED_SLOTS, SharedLoads } from '../balancer/shared-loads.js';
@@ -125,7 +126,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
       let message: EndpointsMessage;
       try {
         const { generation, slots } = table.assign(set);
-        message = { kind: 'endpoints', generation, version: set.version, specs: set.endpoints.map((e) => ({ name: e.name, address: e.address, weight: e.weight, zone: e.zone, draining: e.draining })), slots };
+        message = { kind: 'endpoints', generation, version: set.version, specs: set.endpoints.map(specOf), slots };
       } catch (e) {
         if (latest === null) onFirstFailed(e instanceof Error ? e : new Error(String(e)));
         else log.error({ err: e, version: set.version }, 'endpoint set refused; the previous set keeps serving');

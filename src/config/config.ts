@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { specOf } from '../balancer/endpoint.js';
 import type { EndpointSpec } from '../balancer/endpoint.js';
 import { createBalancer, DEFAULT_KEYLESS, KEYED_ALGORITHMS, DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_PEAK_EWMA, DEFAULT_RING } from '../balancer/factory.js';
 import type { BalancerConfig, KeyedConfig, KeylessConfig } from '../balancer/factory.js';
@@ -369,7 +370,7 @@ function toEndpoints(doc: ConfigDocument, origin: Origin, baseDir: string): Endp
     throw configError('SG_ERR_ENDPOINTS', 'endpoints', 'is an empty list: give at least one endpoint, for example pod-0=127.0.0.1:9000', origin);
   }
   const set = parseEndpointList(doc.endpoints, 'endpoints', origin);
-  return { kind: 'inline', specs: set.endpoints.map((e) => ({ name: e.name, address: e.address, weight: e.weight, zone: e.zone, draining: e.draining })) };
+  return { kind: 'inline', specs: set.endpoints.map(specOf) };
 }
 
 function checkKey(balancer: BalancerConfig, key: string | null, origin: Origin): void {

@@ -54,7 +54,7 @@ export function parseEndpointsText(text: string, file: string, version = 0): End
     }
     return parseEndpointList((data as { endpoints?: unknown }).endpoints, 'endpoints', origin, version);
   }
-  throw configError('SG_ERR_ENDPOINTS', 'endpoints', `${data === null ? 'is empty' : `is ${show(data)}`}: the file must hold a list of endpoints ({name, address, weight?, zone?}), bare or under "endpoints:"`, origin);
+  throw configError('SG_ERR_ENDPOINTS', 'endpoints', `${data === null ? 'is empty' : `is ${show(data)}`}: the file must hold a list of endpoints ({name, address, weight?, zone?, node?, labels?, draining?}), bare or under "endpoints:"`, origin);
 }
 
 /**

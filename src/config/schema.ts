@@ -37,6 +37,8 @@ export const endpointSpecSchema = z.strictObject({
   address: z.string().superRefine((address, ctx) => refuseWith(() => parseEndpointAddress(address), address, ctx)),
   weight: z.int().min(1).max(MAX_WEIGHT).optional(),
   zone: z.string().min(1).nullable().optional(),
+  node: z.string().min(1).nullable().optional(),
+  labels: z.record(z.string().min(1), z.string()).optional(),
   draining: z.boolean().optional(),
 });
 

@@ -18,6 +18,7 @@
 import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { sameLabels } from '../balancer/endpoint.js';
 import type { EndpointSet } from '../balancer/endpoint.js';
 import { parseEndpointsText } from '../config/endpoints.js';
 import { ConfigError } from '../errors.js';
@@ -272,7 +273,7 @@ export function sameEndpoints(a: EndpointSet, b: EndpointSet): boolean {
   for (let i = 0; i < x.length; i++) {
     const p = x[i]!;
     const q = y[i]!;
-    if (p.name !== q.name || p.address !== q.address || p.weight !== q.weight || p.zone !== q.zone || p.draining !== q.draining) return false;
+    if (p.name !== q.name || p.address !== q.address || p.weight !== q.weight || p.zone !== q.zone || p.node !== q.node || p.draining !== q.draining || !sameLabels(p.labels, q.labels)) return false;
   }
   return true;
 }

@@ -33,13 +33,15 @@ test('endpoint set: sorted by name whatever the input order, with index = positi
 
 test('endpoint set: fields, defaults, totals, byName and the version', () => {
   const s = createEndpointSet([
-    { name: 'b', address: '10.0.0.2:80', weight: 3, zone: 'z1', draining: true },
+    { name: 'b', address: '10.0.0.2:80', weight: 3, zone: 'z1', node: 'n1', labels: { version: 'v2' }, draining: true },
     { name: 'a', address: 'http://10.0.0.1:80' },
   ], 9);
   assert.equal(s.version, 9);
   assert.equal(s.totalWeight, 4);
-  assert.deepEqual(s.endpoints[0], { name: 'a', address: 'http://10.0.0.1:80', weight: 1, zone: null, draining: false, index: 0 });
-  assert.deepEqual(s.endpoints[1], { name: 'b', address: '10.0.0.2:80', weight: 3, zone: 'z1', draining: true, index: 1 });
+  assert.deepEqual(s.endpoints[0], { name: 'a', address: 'http://10.0.0.1:80', weight: 1, zone: null, node: null, labels: {}, draining: false, index: 0 });
+  assert.deepEqual(s.endpoints[1], { name: 'b', address: '10.0.0.2:80', weight: 3, zone: 'z1', node: 'n1', labels: { version: 'v2' }, draining: true, index: 1 });
+  assert.ok(Object.isFrozen(s.endpoints[1].labels), 'labels are immutable like the rest of the set');
+  assert.throws(() => createEndpointSet([{ name: 'a', address: 'x:1', labels: { '': 'v' } }]), /endpoints\[0\]\.labels/);
   assert.equal(s.byName.get('b'), s.endpoints[1]);
   assert.equal(s.byName.size, 2);
   assert.equal(createEndpointSet([]).version, 0);

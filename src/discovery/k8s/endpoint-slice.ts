@@ -76,6 +76,7 @@ export function endpointsFromSlices(slices: Iterable<EndpointSlice>, portName: s
         name,
         address: slice.addressType === 'IPv6' ? `[${address}]:${port}` : `${address}:${port}`,
         zone: ep.zone ?? null,
+        node: ep.nodeName ?? null,
         draining: state === 'draining',
       };
       const had = byName.get(name);

@@ -35,11 +35,11 @@ test('slices: conditions map to serving, draining or out; nil ready and serving 
 
 test('slices: named by targetRef, else hostname, never by address; unnamed endpoints are reported', () => {
   const { endpoints, problems } = endpointsFromSlices([
-    s('a', [ep('10.0.0.1', { targetRef: { kind: 'Pod', name: 'db-0' }, hostname: 'ignored' }), ep('10.0.0.2', { hostname: 'db-1', zone: 'z2' }), ep('10.0.0.3')]),
+    s('a', [ep('10.0.0.1', { targetRef: { kind: 'Pod', name: 'db-0' }, hostname: 'ignored' }), ep('10.0.0.2', { hostname: 'db-1', zone: 'z2', nodeName: 'node-b' }), ep('10.0.0.3')]),
   ], 'http');
   assert.deepEqual(sorted(endpoints), [
-    { name: 'db-0', address: '10.0.0.1:80', zone: null, draining: false },
-    { name: 'db-1', address: '10.0.0.2:80', zone: 'z2', draining: false },
+    { name: 'db-0', address: '10.0.0.1:80', zone: null, node: null, draining: false },
+    { name: 'db-1', address: '10.0.0.2:80', zone: 'z2', node: 'node-b', draining: false },
   ]);
   assert.equal(problems.length, 1);
   assert.match(problems[0]!, /10\.0\.0\.3 has neither targetRef\.name nor hostname/);
