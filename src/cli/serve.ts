@@ -19,6 +19,10 @@ import { ShardgateError } from '../errors.js';
 import type { ShardingProxy } from '../proxy/proxy.js';
 import { createDataPlane } from '../cluster/data-plane.js';
 import { runWorkers } from '../cluster/workers.js';
+import type { AdminServer } from '../admin/admin-server.js';
+import { openAdmin } from '../admin/open-admin.js';
+import { Readiness } from '../admin/readiness.js';
+import type { StaticFileSource } from '../discovery/static-file.js';
 
 const MAX_LOGGED_ENDPOINTS = 32;
 
@@ -30,22 +34,40 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
   const logger = pino({ level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
   if (config.workers > 1) return runWorkers(config, config.workers, logger);
   const { proxy } = await createDataPlane(config, { logger });
+  // Up before the first set, so that liveness holds while discovery waits for the API server.
+  const readiness = new Readiness(describeEndpoints(config.endpoints));
+  let admin: AdminServer | null;
+  try {
+    admin = await openAdmin(config.admin, readiness, logger);
+  } catch (e) {
+    await proxy.close();
+    throw e;
+  }
 
   // A broken endpoints file fails the start (exit 2, the file's error) rather than serving 503s.
-  const { source, file: fileSource } = await openEndpointSource(config.endpoints);
-
-  const unsubscribe = await subscribeFirst(source, proxy, logger);
+  let unsubscribe: () => void;
+  let fileSource: StaticFileSource | null;
+  try {
+    const opened = await openEndpointSource(config.endpoints);
+    fileSource = opened.file;
+    readiness.attach(opened.source);
+    unsubscribe = await subscribeFirst(opened.source, proxy, readiness, logger);
+  } catch (e) {
+    await Promise.all([proxy.close(), admin?.close()]);
+    throw e;
+  }
   let address: { host: string; port: number };
   try {
     address = await proxy.listen(config.listen.port, config.listen.host);
   } catch (e) {
     unsubscribe();
-    await proxy.close();
+    await Promise.all([proxy.close(), admin?.close()]);
     // The proxy wraps the socket error; its errno (EADDRINUSE, EACCES) is what the operator needs.
     const cause = e instanceof Error ? (e.cause as NodeJS.ErrnoException | undefined) : undefined;
     const code = cause?.code ?? (e instanceof Error ? e.message : String(e));
     throw new ShardgateError('SG_ERR_LISTEN', `cannot listen on ${formatHostPort(config.listen)} (${code}): choose another --listen address or free the port`, { cause: e });
   }
+  readiness.listening();
   logger.info(
     { address: formatHostPort(address), balancer: config.balancer.algorithm, key: config.key, endpoints: describeEndpoints(config.endpoints) },
     'listening',
@@ -61,6 +83,7 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
   process.on('SIGHUP', onHangup);
   const signal = await nextSignal(logger);
   process.off('SIGHUP', onHangup);
+  readiness.shuttingDown();
   logger.info({ signal, graceMs: config.proxy.timeouts.shutdownGraceMs }, 'shutting down');
   unsubscribe();
   const overrun = setTimeout(() => {
@@ -69,6 +92,7 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
   }, config.proxy.timeouts.shutdownGraceMs + SHUTDOWN_SLACK_MS);
   overrun.unref();
   await proxy.close();
+  await admin?.close();
   clearTimeout(overrun);
   logger.info('stopped');
   return 0;
@@ -79,7 +103,7 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
  * maglev table too small for it) fails the start if it is the first, and is logged and skipped
  * (the previous one keeps serving) later.
  */
-function subscribeFirst(source: EndpointSource, proxy: ShardingProxy, logger: Logger): Promise<() => void> {
+function subscribeFirst(source: EndpointSource, proxy: ShardingProxy, readiness: Readiness, logger: Logger): Promise<() => void> {
   return new Promise((resolve, reject) => {
     let first = true;
     const unsubscribe = source.subscribe(
@@ -95,6 +119,7 @@ function subscribeFirst(source: EndpointSource, proxy: ShardingProxy, logger: Lo
           logger.error({ err: e, version: set.version }, 'endpoint set refused; the previous set keeps serving');
           return;
         }
+        readiness.accepted(set);
         const n = set.endpoints.length;
         // Names for sets a person reads; a count alone for the large ones.
         const listed = n <= MAX_LOGGED_ENDPOINTS ? set.endpoints.map((e) => `${e.name}=${e.address}`) : undefined;

@@ -35,6 +35,8 @@ import type { DiscoveryError } from '../discovery/endpoint-source.js';
 import { ConfigError, ShardgateError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { formatHostPort } from '../proxy/address.js';
+import { openAdmin } from '../admin/open-admin.js';
+import { Readiness } from '../admin/readiness.js';
 import { openSharedListener } from './shared-listener.js';
 import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
 import { watchSignals } from './signals.js';
@@ -66,6 +68,8 @@ export interface WorkersOptions {
   readonly logger: Logger;
   /** Endpoint names the shared counts can hold at once, draining ones included; DEFAULT_SHARED_SLOTS. */
   readonly sharedSlots?: number;
+  /** Told of the source and of every set the workers are sent. */
+  readonly readiness?: Readiness;
 }
 
 export interface WorkerPool {
@@ -114,6 +118,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
   const refusals = new Set<number>();
 
   const { source, file: fileSource } = await openEndpointSource(config.endpoints);
+  options.readiness?.attach(source);
 
   let onFirst: (m: EndpointsMessage) => void = () => undefined;
   let onFirstFailed: (e: Error) => void = () => undefined;
@@ -133,6 +138,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
         return;
       }
       latest = message;
+      options.readiness?.accepted(set);
       const n = set.endpoints.length;
       // Names for sets a person reads; a count alone for the large ones.
       const listed = n <= MAX_LOGGED_ENDPOINTS ? set.endpoints.map((e) => `${e.name}=${e.address}`) : undefined;
@@ -266,7 +272,16 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
  * @throws what startWorkers throws
  */
 export async function runWorkers(config: ShardgateConfig, workers: number, logger: Logger): Promise<number> {
-  const pool = await startWorkers(config, { workers, logger });
+  const readiness = new Readiness(describeEndpoints(config.endpoints));
+  const admin = await openAdmin(config.admin, readiness, logger);
+  let pool: WorkerPool;
+  try {
+    pool = await startWorkers(config, { workers, logger, readiness });
+  } catch (e) {
+    await admin?.close();
+    throw e;
+  }
+  readiness.listening();
   logger.info(
     { address: formatHostPort(pool.address), balancer: config.balancer.algorithm, key: config.key, endpoints: describeEndpoints(config.endpoints), workers: pool.workers },
     'listening',
@@ -280,9 +295,11 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
   const signals = watchSignals(logger);
   try {
     const why = await Promise.race([signals.first.then((signal) => ({ signal })), pool.crashed.then((error) => ({ error }))]);
+    readiness.shuttingDown();
     if ('signal' in why) logger.info({ signal: why.signal, graceMs: config.proxy.timeouts.shutdownGraceMs }, 'shutting down');
     else logger.error({ err: why.error }, 'a worker thread ended unexpectedly; shutting down');
     const inTime = await pool.stop();
+    await admin?.close();
     logger.info('stopped');
     return 'signal' in why && inTime ? 0 : 1;
   } finally {

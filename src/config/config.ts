@@ -100,6 +100,8 @@ export interface ProxyConfig {
 
 export interface ShardgateConfig {
   readonly listen: HostPort;
+  /** Where `/healthz` and `/readyz` are answered; null: no admin listener. */
+  readonly admin: HostPort | null;
   readonly balancer: BalancerConfig;
   /** Key source spec (`header:x-affinity`), null for keyless algorithms. */
   readonly key: string | null;
@@ -143,6 +145,7 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
   const d = DEFAULTS.timeouts;
   return {
     listen: toListen(doc.listen ?? DEFAULTS.listen, origin),
+    admin: doc.admin === undefined || doc.admin === null ? null : toListen(doc.admin, origin, 'admin'),
     balancer,
     key,
     keyTransform,
@@ -276,14 +279,14 @@ function codeFor(field: string): 'SG_ERR_CONFIG' | 'SG_ERR_BALANCER' | 'SG_ERR_E
   if (field.startsWith('endpoints')) return 'SG_ERR_ENDPOINTS';
   if (field === 'key') return 'SG_ERR_KEY_SOURCE';
   if (field === 'keyTransform') return 'SG_ERR_KEY_TRANSFORM';
-  if (field === 'listen') return 'SG_ERR_LISTEN';
+  if (field === 'listen' || field === 'admin') return 'SG_ERR_LISTEN';
   return 'SG_ERR_CONFIG';
 }
 
-function toListen(text: string, origin: Origin): HostPort {
+function toListen(text: string, origin: Origin, field = 'listen'): HostPort {
   const r = parseHostPort(text, 0);
   // The schema has checked a given value; this catches only a bad default.
-  if (!r.ok) throw configError('SG_ERR_LISTEN', 'listen', `is ${show(text)}: ${r.reason}`, origin);
+  if (!r.ok) throw configError('SG_ERR_LISTEN', field, `is ${show(text)}: ${r.reason}`, origin);
   return r.value;
 }
 

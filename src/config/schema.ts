@@ -117,14 +117,15 @@ const timeouts = z.strictObject({
   shutdownGraceMs: ms.optional(),
 });
 
+const hostPort = z.string().superRefine((text, ctx) => {
+  const r = parseHostPort(text, 0);
+  if (!r.ok) ctx.addIssue({ code: 'custom', input: text, message: `is ${show(text)}: ${r.reason}` });
+});
+
 export const documentSchema = z.strictObject({
-  listen: z
-    .string()
-    .superRefine((text, ctx) => {
-      const r = parseHostPort(text, 0);
-      if (!r.ok) ctx.addIssue({ code: 'custom', input: text, message: `is ${show(text)}: ${r.reason}` });
-    })
-    .optional(),
+  listen: hostPort.optional(),
+  /** The admin listener (probes); off when absent or null. */
+  admin: hostPort.nullable().optional(),
   key: z
     .string()
     .superRefine((spec, ctx) => refuseWith(() => parseKeySource(spec, 'key'), spec, ctx))

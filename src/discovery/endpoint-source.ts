@@ -14,6 +14,26 @@ export interface EndpointSource {
    * function, idempotent, after which neither callback is called again.
    */
   subscribe(onSet: (set: EndpointSet) => void, onError: (error: DiscoveryError) => void): () => void;
+  /** Where the source stands now, for readiness and the admin page. */
+  status(): SourceStatus;
+}
+
+/**
+ * `waiting`: no set yet. `synced`: the last set is what the source says now. `stale`: the last set
+ * keeps serving while the source cannot be read (static stability); `error` says why.
+ */
+export type SourceState = 'waiting' | 'synced' | 'stale';
+
+export interface SourceStatus {
+  readonly state: SourceState;
+  /** The problem being retried, or null. */
+  readonly error: string | null;
+}
+
+/** The status of a source from its last set and its current problem. */
+export function statusOf(set: EndpointSet | null, error: string | null): SourceStatus {
+  if (set === null) return { state: 'waiting', error };
+  return { state: error === null ? 'synced' : 'stale', error };
 }
 
 /** A source could not produce a new set; the previous one (if any) stays in service. */

@@ -22,9 +22,9 @@ import { sameLabels } from '../balancer/endpoint.js';
 import type { EndpointSet } from '../balancer/endpoint.js';
 import { parseEndpointsText } from '../config/endpoints.js';
 import { ConfigError } from '../errors.js';
-import { DiscoveryError } from './endpoint-source.js';
+import { DiscoveryError, statusOf } from './endpoint-source.js';
 import { Subscribers } from './subscribers.js';
-import type { EndpointSource } from './endpoint-source.js';
+import type { EndpointSource, SourceStatus } from './endpoint-source.js';
 
 export interface Timers {
   setTimeout(callback: () => void, ms: number): NodeJS.Timeout;
@@ -94,6 +94,10 @@ export class StaticFileSource implements EndpointSource {
   /** The last good set, or null before the first. */
   get current(): EndpointSet | null {
     return this.#set;
+  }
+
+  status(): SourceStatus {
+    return statusOf(this.#set, this.#lastError);
   }
 
   /**

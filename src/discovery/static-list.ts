@@ -4,7 +4,7 @@
  */
 import { createEndpointSet } from '../balancer/endpoint.js';
 import type { EndpointSet, EndpointSpec } from '../balancer/endpoint.js';
-import type { DiscoveryError, EndpointSource } from './endpoint-source.js';
+import type { DiscoveryError, EndpointSource, SourceStatus } from './endpoint-source.js';
 
 export class StaticListSource implements EndpointSource {
   readonly set: EndpointSet;
@@ -24,4 +24,10 @@ export class StaticListSource implements EndpointSource {
       active = false;
     };
   }
+
+  status(): SourceStatus {
+    return SYNCED;
+  }
 }
+
+const SYNCED: SourceStatus = Object.freeze({ state: 'synced', error: null });

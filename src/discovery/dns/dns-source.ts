@@ -14,8 +14,8 @@
 import { createEndpointSet } from '../../balancer/endpoint.js';
 import type { EndpointSet } from '../../balancer/endpoint.js';
 import { ConfigError } from '../../errors.js';
-import { DiscoveryError } from '../endpoint-source.js';
-import type { EndpointSource } from '../endpoint-source.js';
+import { DiscoveryError, statusOf } from '../endpoint-source.js';
+import type { EndpointSource, SourceStatus } from '../endpoint-source.js';
 import { Subscribers } from '../subscribers.js';
 import { realTimers, sameEndpoints } from '../static-file.js';
 import type { Timers } from '../static-file.js';
@@ -76,6 +76,10 @@ export class DnsSource implements EndpointSource {
   /** The last good set, or null before the first. */
   get current(): EndpointSet | null {
     return this.#set;
+  }
+
+  status(): SourceStatus {
+    return statusOf(this.#set, this.#lastError);
   }
 
   /**

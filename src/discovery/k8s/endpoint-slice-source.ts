@@ -17,8 +17,8 @@ import { createEndpointSet } from '../../balancer/endpoint.js';
 import type { EndpointSet } from '../../balancer/endpoint.js';
 import { entropyRng } from '../../balancer/rng.js';
 import type { Rng } from '../../balancer/rng.js';
-import { DiscoveryError } from '../endpoint-source.js';
-import type { EndpointSource } from '../endpoint-source.js';
+import { DiscoveryError, statusOf } from '../endpoint-source.js';
+import type { EndpointSource, SourceStatus } from '../endpoint-source.js';
 import { realTimers, sameEndpoints } from '../static-file.js';
 import type { Timers } from '../static-file.js';
 import { ApiStatusError, EndpointSliceClient, ResourceExpiredError } from './api-client.js';
@@ -90,6 +90,10 @@ export class EndpointSliceSource implements EndpointSource {
   /** The failure being retried, or null while in sync. */
   get lastError(): string | null {
     return this.#failure;
+  }
+
+  status(): SourceStatus {
+    return statusOf(this.#set, this.#failure);
   }
 
   subscribe(onSet: (set: EndpointSet) => void, onError: (error: DiscoveryError) => void): () => void {
