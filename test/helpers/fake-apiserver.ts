@@ -1,20 +1,28 @@
 /**
  * A fake Kubernetes API server on loopback that speaks the real wire protocol for EndpointSlices,
- * over HTTP or TLS: bearer tokens checked (401 with a Status body otherwise), list with
- * metadata.resourceVersion, and watch as a chunked stream of newline-delimited JSON events
- * (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR) from a resourceVersion, ended at timeoutSeconds.
+ * over HTTP or TLS: bearer tokens (or, when asked, client certificates) checked (401 with a Status
+ * body otherwise), list with metadata.resourceVersion, and watch as a chunked stream of
+ * newline-delimited JSON events (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR) from a
+ * resourceVersion, ended at timeoutSeconds.
  * An expired resourceVersion gets either real answer: an HTTP 410 Status, or a 200 whose stream
  * carries an ERROR event with code 410 and then ends.
+ *
+ * Lists are paged as the real server pages them (`limit`, `continue`, `metadata.remainingItemCount`),
+ * every page from one snapshot; a continue token that has expired gets a 410 Status.
  *
  * The store holds slices under one global resourceVersion counter and a history of changes, so a
  * watch from an old version replays what it missed. Fault knobs: cut open watches mid-event,
  * compact the history, send bookmarks, change the accepted token, go down and come back on the
- * same port. Enough discovery (/version, /api, /apis) for kubectl. Test use only.
+ * same port, answer the next requests with an error Status (429, 500, 503, 403, with Retry-After),
+ * stall (take requests and never answer; open watches go silent and never end), expire continue
+ * tokens. Nodes can be read one by one (GET /api/v1/nodes/NAME) for their zone label. Enough
+ * discovery (/version, /api, /apis) for kubectl and @kubernetes/client-node. Test use only.
  */
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { TEST_CERT, TEST_KEY } from './tls-fixture.js';
 
 export interface FakeSlice {
@@ -46,12 +54,27 @@ interface OpenWatch {
   readonly namespace: string;
   readonly selector: ReadonlyMap<string, string>;
   readonly timer: NodeJS.Timeout;
+  /** Stalled: no events, no bookmarks, no end at timeoutSeconds (a silently dead connection). */
+  frozen: boolean;
+}
+
+/** A paged list's snapshot, kept for its continue token. */
+interface ListSnapshot {
+  readonly rv: number;
+  readonly items: readonly FakeSlice[];
+}
+
+export interface FailOptions {
+  /** Sent as the Retry-After header and the Status's details.retryAfterSeconds. */
+  readonly retryAfterSeconds?: number;
 }
 
 export interface FakeApiServerOptions {
   readonly tls?: boolean;
   /** The accepted bearer token; null accepts requests without one. */
   readonly token?: string | null;
+  /** Over TLS: also accept a client certificate signed by TEST_CA instead of the token, as x509 client auth. */
+  readonly clientCertificates?: boolean;
 }
 
 export interface RecordedRequest {
@@ -68,6 +91,7 @@ export class FakeApiServer {
   /** How a watch from a compacted resourceVersion is refused. */
   expiredForm: 'http' | 'event' = 'http';
   readonly requests: RecordedRequest[] = [];
+  readonly #clientCertificates: boolean;
   #server: Server;
   #port = 0;
   #rv = 1000;
@@ -78,9 +102,16 @@ export class FakeApiServer {
   readonly #sockets = new Set<Socket>();
   #watchWaiters: { readonly count: number; readonly resolve: () => void }[] = [];
   #watchesStarted = 0;
+  readonly #nodes = new Map<string, Record<string, string>>();
+  readonly #snapshots = new Map<string, ListSnapshot>();
+  #nextSnapshot = 1;
+  #expireContinues = 0;
+  #failures: { count: number; readonly code: number; readonly retryAfterSeconds: number | null } | null = null;
+  #stalled = false;
 
   private constructor(options: FakeApiServerOptions) {
     this.tls = options.tls ?? false;
+    this.#clientCertificates = options.clientCertificates ?? false;
     this.token = options.token === undefined ? 'test-token' : options.token;
     this.#server = this.#createServer();
   }
@@ -146,7 +177,7 @@ export class FakeApiServer {
   /** Sends a BOOKMARK at the current resourceVersion to every open watch. */
   bookmark(): void {
     const line = JSON.stringify({ type: 'BOOKMARK', object: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', metadata: { resourceVersion: String(this.#rv) } } }) + '\n';
-    for (const w of this.#watches) w.res.write(line);
+    for (const w of this.#watches) if (!w.frozen) w.res.write(line);
   }
 
   /** Drops the history: a watch from any version before now is refused as expired. */
@@ -172,6 +203,38 @@ export class FakeApiServer {
     }
   }
 
+  /**
+   * Answers the next `count` resource requests (lists, watches, node reads) with a Status of `code`
+   * (429, 500, 503, 403...), as an overloaded or misconfigured server does.
+   */
+  failNext(count: number, code: number, options: FailOptions = {}): void {
+    this.#failures = { count, code, retryAfterSeconds: options.retryAfterSeconds ?? null };
+  }
+
+  /**
+   * On: resource requests are accepted and never answered, and open watches go silent (no events,
+   * no bookmarks, no end at timeoutSeconds), as behind a dead load balancer. Off: new requests are
+   * served again; the watches that went silent stay so until their clients leave.
+   */
+  stall(on: boolean): void {
+    this.#stalled = on;
+    if (!on) return;
+    for (const w of this.#watches) {
+      w.frozen = true;
+      clearTimeout(w.timer);
+    }
+  }
+
+  /** The next `count` list requests carrying a continue token get 410 Expired, as after etcd compaction. */
+  expireContinues(count = 1): void {
+    this.#expireContinues = count;
+  }
+
+  /** Creates or replaces a Node with these labels, for GET /api/v1/nodes/NAME. */
+  setNode(name: string, labels: Record<string, string>): void {
+    this.#nodes.set(name, { ...labels });
+  }
+
   /** Stops listening and drops every connection, keeping the store: the API server is down. */
   async goDown(): Promise<void> {
     for (const w of [...this.#watches]) this.#closeWatch(w);
@@ -192,7 +255,8 @@ export class FakeApiServer {
 
   #createServer(): Server {
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.#handle(req, res);
-    const server = this.tls ? createHttpsServer({ cert: TEST_CERT, key: TEST_KEY }, handler) : createHttpServer(handler);
+    const clientAuth = this.#clientCertificates ? { requestCert: true, rejectUnauthorized: false, ca: TEST_CERT } : {};
+    const server = this.tls ? createHttpsServer({ cert: TEST_CERT, key: TEST_KEY, ...clientAuth }, handler) : createHttpServer(handler);
     server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
@@ -219,14 +283,15 @@ export class FakeApiServer {
   #record(entry: HistoryEntry): void {
     this.#history.push(entry);
     for (const w of this.#watches) {
-      if (matches(entry.object, w.namespace, w.selector)) w.res.write(JSON.stringify({ type: entry.type, object: entry.object }) + '\n');
+      if (!w.frozen && matches(entry.object, w.namespace, w.selector)) w.res.write(JSON.stringify({ type: entry.type, object: entry.object }) + '\n');
     }
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     this.requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams });
-    if (this.token !== null && req.headers.authorization !== `Bearer ${this.token}`) {
+    const certified = this.#clientCertificates && (req.socket as TLSSocket).authorized;
+    if (this.token !== null && !certified && req.headers.authorization !== `Bearer ${this.token}`) {
       sendJson(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
       return;
     }
@@ -240,20 +305,85 @@ export class FakeApiServer {
       sendJson(res, 200, discovery);
       return;
     }
+    const node = /^\/api\/v1\/nodes\/([^/]+)$/.exec(path);
     const m = /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/endpointslices$/.exec(path);
-    if (m === null) {
+    if (m === null && node === null) {
       sendJson(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${path})`));
       return;
     }
-    const namespace = decodeURIComponent(m[1]!);
+    const watching = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
+    if (this.#failures !== null && this.#failures.count > 0) {
+      const { code, retryAfterSeconds } = this.#failures;
+      if (--this.#failures.count === 0) this.#failures = null;
+      const target: FailedTarget = node !== null
+        ? { verb: 'get', resource: 'nodes', group: '', name: decodeURIComponent(node[1]!), namespace: null }
+        : { verb: watching ? 'watch' : 'list', resource: 'endpointslices', group: 'discovery.k8s.io', name: null, namespace: decodeURIComponent(m![1]!) };
+      sendFailure(res, code, retryAfterSeconds, target);
+      return;
+    }
+    if (this.#stalled) {
+      // Taken and never answered; the socket goes when the client gives up or the server goes down.
+      return;
+    }
+    if (node !== null) {
+      this.#node(res, decodeURIComponent(node[1]!));
+      return;
+    }
+    const namespace = decodeURIComponent(m![1]!);
     const selector = parseSelector(url.searchParams.get('labelSelector') ?? '');
-    if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') this.#watch(req, res, url.searchParams, namespace, selector);
-    else this.#list(res, namespace, selector);
+    if (watching) this.#watch(req, res, url.searchParams, namespace, selector);
+    else this.#list(res, url.searchParams, namespace, selector);
   }
 
-  #list(res: ServerResponse, namespace: string, selector: ReadonlyMap<string, string>): void {
-    const items = [...this.#slices.values()].filter((s) => matches(s, namespace, selector)).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
-    sendJson(res, 200, { kind: 'EndpointSliceList', apiVersion: 'discovery.k8s.io/v1', metadata: { resourceVersion: String(this.#rv) }, items });
+  #node(res: ServerResponse, name: string): void {
+    const labels = this.#nodes.get(name);
+    if (labels === undefined) {
+      sendJson(res, 404, { ...status(404, 'NotFound', `nodes "${name}" not found`), details: { name, kind: 'nodes' } });
+      return;
+    }
+    sendJson(res, 200, { kind: 'Node', apiVersion: 'v1', metadata: { name, uid: `uid-${name}`, resourceVersion: String(this.#rv), creationTimestamp: '2026-01-01T00:00:00Z', labels }, spec: {}, status: {} });
+  }
+
+  /**
+   * A list, paged when asked (`limit`): the first page takes a snapshot that later pages read
+   * through the continue token, so every page is at the first page's resourceVersion.
+   */
+  #list(res: ServerResponse, query: URLSearchParams, namespace: string, selector: ReadonlyMap<string, string>): void {
+    const limitText = query.get('limit');
+    const limit = limitText === null || limitText === '' ? 0 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 0) {
+      sendJson(res, 400, status(400, 'BadRequest', `invalid limit ${JSON.stringify(limitText)}`));
+      return;
+    }
+    const token = query.get('continue') ?? '';
+    let snapshot: ListSnapshot;
+    let offset = 0;
+    if (token === '') {
+      snapshot = { rv: this.#rv, items: [...this.#slices.values()].filter((s) => matches(s, namespace, selector)).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1)) };
+    } else {
+      const [id, at] = token.split(':');
+      const kept = this.#snapshots.get(id ?? '');
+      if (this.#expireContinues > 0 || kept === undefined) {
+        if (this.#expireContinues > 0) this.#expireContinues--;
+        this.#snapshots.delete(id ?? '');
+        // The real server's words for a continue token older than the compacted history.
+        sendJson(res, 410, status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.'));
+        return;
+      }
+      snapshot = kept;
+      offset = Number(at);
+    }
+    const end = limit === 0 ? snapshot.items.length : Math.min(snapshot.items.length, offset + limit);
+    const metadata: Record<string, unknown> = { resourceVersion: String(snapshot.rv) };
+    if (end < snapshot.items.length) {
+      const id = token === '' ? String(this.#nextSnapshot++) : token.split(':')[0]!;
+      this.#snapshots.set(id, snapshot);
+      metadata['continue'] = `${id}:${end}`;
+      metadata['remainingItemCount'] = snapshot.items.length - end;
+    } else if (token !== '') {
+      this.#snapshots.delete(token.split(':')[0]!);
+    }
+    sendJson(res, 200, { kind: 'EndpointSliceList', apiVersion: 'discovery.k8s.io/v1', metadata, items: snapshot.items.slice(offset, end) });
   }
 
   #watch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, namespace: string, selector: ReadonlyMap<string, string>): void {
@@ -275,7 +405,7 @@ export class FakeApiServer {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
     const timeoutSeconds = Number(query.get('timeoutSeconds') ?? '1800');
-    const w: OpenWatch = { res, namespace, selector, timer: setTimeout(() => this.#closeWatch(w, true), timeoutSeconds * 1000) };
+    const w: OpenWatch = { res, namespace, selector, timer: setTimeout(() => this.#closeWatch(w, true), timeoutSeconds * 1000), frozen: false };
     this.#watches.add(w);
     req.on('close', () => this.#closeWatch(w));
     if (from === null) {
@@ -319,6 +449,31 @@ function status(code: number, reason: string, message: string): object {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
 
+interface FailedTarget {
+  readonly verb: string;
+  readonly resource: string;
+  readonly group: string;
+  readonly name: string | null;
+  readonly namespace: string | null;
+}
+
+/** A failure as the real server words it: the Status reason and message for each code. */
+function sendFailure(res: ServerResponse, code: number, retryAfterSeconds: number | null, target: FailedTarget): void {
+  const { verb, resource, group, name, namespace } = target;
+  const what = `${group === '' ? resource : `${resource}.${group}`}${name === null ? '' : ` "${name}"`}`;
+  const where = namespace === null ? 'at the cluster scope' : `in the namespace "${namespace}"`;
+  const [reason, message] = code === 403 ? ['Forbidden', `${what} is forbidden: User "system:serviceaccount:default:shardgate" cannot ${verb} resource "${resource}" in API group "${group}" ${where}`]
+    : code === 429 ? ['TooManyRequests', 'Too many requests, please try again later.']
+    : code === 503 ? ['ServiceUnavailable', 'the server is currently unable to handle the request']
+    : code === 500 ? ['InternalError', 'Internal error occurred: the fake API server failed as told']
+    : ['Unknown', `failing with ${code} as told`];
+  const body: Record<string, unknown> = { ...status(code, reason, message) };
+  if (retryAfterSeconds !== null) body['details'] = { retryAfterSeconds };
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(retryAfterSeconds === null ? {} : { 'retry-after': String(retryAfterSeconds) }) });
+  res.end(text);
+}
+
 function expiredStatus(from: number, oldest: number): object {
   return status(410, 'Expired', `too old resource version: ${from} (${oldest})`);
 }
@@ -337,8 +492,15 @@ function discoveryDocument(path: string): object | null {
     case '/api':
       return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] };
     case '/api/v1':
-      // Not served here, but kubectl treats an empty core group as a broken discovery.
-      return { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list', 'watch'], shortNames: ['po'] }] };
+      // Pods are not served here, but kubectl treats an empty core group as a broken discovery.
+      return {
+        kind: 'APIResourceList',
+        groupVersion: 'v1',
+        resources: [
+          { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list', 'watch'], shortNames: ['po'] },
+          { name: 'nodes', singularName: 'node', namespaced: false, kind: 'Node', verbs: ['get'], shortNames: ['no'] },
+        ],
+      };
     case '/apis':
       return {
         kind: 'APIGroupList',

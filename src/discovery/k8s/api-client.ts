@@ -1,16 +1,32 @@
 /**
- * The two API calls discovery makes, on undici: list the EndpointSlices of one Service, and watch
- * them from a resourceVersion as a stream of newline-delimited JSON events
+ * The two API calls discovery makes: list the EndpointSlices of one Service, and watch them from a
+ * resourceVersion as a stream of newline-delimited JSON events
  * (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes).
- * Bookmarks are requested, so the resourceVersion to resume from stays recent even when nothing
+ *
+ * Lists are paged (`limit`, `continue`; https://kubernetes.io/docs/reference/using-api/api-concepts/#retrieving-large-results-sets-in-chunks)
+ * so that a Service with thousands of slices never makes one huge response; the pages are merged
+ * and the list takes the first page's resourceVersion, as client-go's pager does. A continue token
+ * that has expired (410, when paging outlasts the server's history) makes the pager list again
+ * whole, in one request without `limit`, again as client-go's pager does.
+ *
+ * Watches request bookmarks, so the resourceVersion to resume from stays recent even when nothing
  * changes. An expired resourceVersion comes back in either of its two forms (an HTTP 410, or a 200
  * whose stream carries an ERROR event with code 410); both become `ResourceExpiredError`.
+ *
+ * Deadlines, on injected timers: each list request must complete within `requestTimeoutMs`; a
+ * watch must get its response headers within it, and then may stay silent for at most its
+ * timeoutSeconds plus `watchIdleSlackMs` (the server ends it at timeoutSeconds and sends bookmarks
+ * meanwhile, so a longer silence is a dead connection).
  */
-import { Agent, request } from 'undici';
-import type { Dispatcher } from 'undici';
+import { realTimers } from '../static-file.js';
+import type { Timers } from '../static-file.js';
+import { ResourceExpiredError, statusError } from './api-status-error.js';
+import type { StatusObject } from './api-status-error.js';
+import { ApiTransport } from './api-transport.js';
 import type { ClusterConnection } from './cluster-connection.js';
 import { SERVICE_NAME_LABEL } from './endpoint-slice.js';
 import type { EndpointSlice } from './endpoint-slice.js';
+import { RequestDeadline, RequestTimeoutError } from './request-deadline.js';
 
 export interface SliceList {
   readonly items: EndpointSlice[];
@@ -26,118 +42,141 @@ export interface WatchHandlers {
   readonly onEvent: (e: WatchEvent) => void;
 }
 
-/** The API server answered with an error status (or an ERROR watch event). */
-export class ApiStatusError extends Error {
-  readonly status: number;
-  readonly reason: string | null;
-  constructor(status: number, reason: string | null, message: string) {
-    super(message);
-    this.name = 'ApiStatusError';
-    this.status = status;
-    this.reason = reason;
-  }
-}
-
-/** The resourceVersion is older than the server keeps: list again. */
-export class ResourceExpiredError extends ApiStatusError {
-  constructor(message: string) {
-    super(410, 'Expired', message);
-    this.name = 'ResourceExpiredError';
-  }
-}
-
 export interface ApiClientOptions {
-  /** Time allowed for response headers. */
-  readonly headersTimeoutMs?: number;
+  readonly timers?: Timers;
+  /** A list request (each page) must complete, and a watch get its response headers, within this. */
+  readonly requestTimeoutMs?: number;
+  /** How much longer than its timeoutSeconds a watch may stay silent before it is taken for dead. */
+  readonly watchIdleSlackMs?: number;
+  /** Slices per list page (`limit`). */
+  readonly listPageSize?: number;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_WATCH_IDLE_SLACK_MS = 30_000;
+/** client-go's reflector pages by 500 too. */
+export const DEFAULT_LIST_PAGE_SIZE = 500;
 
 const SLICES_PATH = (ns: string): string => `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/endpointslices`;
 
+interface SliceListPage {
+  readonly items?: EndpointSlice[] | null;
+  readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
+}
+
 export class EndpointSliceClient {
-  readonly #connection: ClusterConnection;
-  readonly #agent: Agent;
-  readonly #headersTimeoutMs: number;
+  readonly #transport: ApiTransport;
+  readonly #timers: Timers;
+  readonly #requestTimeoutMs: number;
+  readonly #watchIdleSlackMs: number;
+  readonly #pageSize: number;
 
   constructor(connection: ClusterConnection, options: ApiClientOptions = {}) {
-    this.#connection = connection;
-    this.#headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
-    this.#agent = new Agent({
-      connect: {
-        ...(connection.ca === null ? {} : { ca: connection.ca }),
-        ...(connection.cert === null ? {} : { cert: connection.cert }),
-        ...(connection.key === null ? {} : { key: connection.key }),
-        ...(connection.tlsServerName === null ? {} : { servername: connection.tlsServerName }),
-        rejectUnauthorized: !connection.insecureSkipTlsVerify,
-      },
-    });
+    this.#transport = new ApiTransport(connection);
+    this.#timers = options.timers ?? realTimers;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#watchIdleSlackMs = options.watchIdleSlackMs ?? DEFAULT_WATCH_IDLE_SLACK_MS;
+    this.#pageSize = options.listPageSize ?? DEFAULT_LIST_PAGE_SIZE;
+    if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1) throw new RangeError(`listPageSize is ${this.#pageSize}: give a whole number of slices, at least 1`);
   }
 
-  /** Lists the Service's slices; the resourceVersion is where a watch resumes. */
+  /**
+   * Lists the Service's slices, page by page; the resourceVersion is where a watch resumes.
+   * @throws ApiStatusError, RequestTimeoutError, or a network error
+   */
   async list(namespace: string, service: string, signal: AbortSignal): Promise<SliceList> {
-    const res = await this.#get(`${SLICES_PATH(namespace)}?labelSelector=${encodeURIComponent(`${SERVICE_NAME_LABEL}=${service}`)}`, signal, this.#headersTimeoutMs * 3);
-    const body = (await res.body.json()) as { items?: EndpointSlice[] | null; metadata?: { resourceVersion?: string } };
-    const resourceVersion = body.metadata?.resourceVersion;
-    if (typeof resourceVersion !== 'string') throw new Error(`${this.#connection.server}: the EndpointSliceList has no metadata.resourceVersion`);
-    return { items: body.items ?? [], resourceVersion };
+    const paged = await this.#listPages(namespace, service, this.#pageSize, signal);
+    if (paged !== null) return paged;
+    const whole = await this.#listPages(namespace, service, null, signal);
+    if (whole === null) throw new ResourceExpiredError(`${this.#transport.server}: the list asked whole was paged, and its continue token expired`);
+    return whole;
   }
 
   /**
    * Watches from `resourceVersion` until the server ends the stream (at `timeoutSeconds`): `onOpen`
    * once the server has accepted the watch, then `onEvent` for each event in order. Resolves on a
    * clean end.
-   * @throws ResourceExpiredError (either form), ApiStatusError, or a network error (a cut stream)
+   * @throws ResourceExpiredError (either form), ApiStatusError, RequestTimeoutError (no headers in
+   *   time, or silent for too long), or a network error (a cut stream)
    */
   async watch(namespace: string, service: string, resourceVersion: string, timeoutSeconds: number, handlers: WatchHandlers, signal: AbortSignal): Promise<void> {
     const { onOpen, onEvent } = handlers;
     const query = `labelSelector=${encodeURIComponent(`${SERVICE_NAME_LABEL}=${service}`)}&watch=true&resourceVersion=${encodeURIComponent(resourceVersion)}&allowWatchBookmarks=true&timeoutSeconds=${timeoutSeconds}`;
-    // A stream silent for longer than the server's own timeout (plus slack) is dead, not idle.
-    const res = await this.#get(`${SLICES_PATH(namespace)}?${query}`, signal, (timeoutSeconds + 30) * 1000);
-    onOpen();
-    let buffered = '';
-    res.body.setEncoding('utf8');
-    for await (const chunk of res.body as AsyncIterable<string>) {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (line.length > 0) onEvent(parseEvent(line, this.#connection.server));
+    const idleMs = timeoutSeconds * 1000 + this.#watchIdleSlackMs;
+    let phase = `got no response headers within ${this.#requestTimeoutMs} ms`;
+    const deadline = new RequestDeadline(this.#timers, signal, this.#requestTimeoutMs);
+    try {
+      const res = await this.#transport.get(`${SLICES_PATH(namespace)}?${query}`, deadline.signal);
+      phase = `was silent for ${idleMs} ms (timeoutSeconds ${timeoutSeconds} and ${this.#watchIdleSlackMs} ms more): taken for a dead connection`;
+      deadline.extend(idleMs);
+      onOpen();
+      let buffered = '';
+      res.body.setEncoding('utf8');
+      for await (const chunk of res.body as AsyncIterable<string>) {
+        deadline.extend(idleMs);
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line.length > 0) onEvent(parseEvent(line, this.#transport.server));
+        }
       }
+      if (buffered.trim().length > 0) onEvent(parseEvent(buffered.trim(), this.#transport.server));
+    } catch (e) {
+      if (deadline.expired) throw new RequestTimeoutError('watch', `${this.#transport.server}: the watch ${phase}`);
+      throw e;
+    } finally {
+      deadline.dispose();
     }
-    if (buffered.trim().length > 0) onEvent(parseEvent(buffered.trim(), this.#connection.server));
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    await this.#transport.close();
   }
 
-  async #get(path: string, signal: AbortSignal, bodyTimeoutMs: number): Promise<Dispatcher.ResponseData> {
-    const token = this.#connection.token();
-    const res = await request(`${this.#connection.server}${path}`, {
-      method: 'GET',
-      dispatcher: this.#agent,
-      signal,
-      headersTimeout: this.#headersTimeoutMs,
-      bodyTimeout: bodyTimeoutMs,
-      headers: { accept: 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
-    });
-    if (res.statusCode === 200) return res;
-    const text = await res.body.text().catch(() => '');
-    let status: { reason?: string; message?: string } = {};
+  /** The pages merged, or null when a continue token expired (paging must start over). */
+  async #listPages(namespace: string, service: string, limit: number | null, signal: AbortSignal): Promise<SliceList | null> {
+    const selector = `labelSelector=${encodeURIComponent(`${SERVICE_NAME_LABEL}=${service}`)}`;
+    const items: EndpointSlice[] = [];
+    let resourceVersion: string | null = null;
+    let next = '';
+    do {
+      const query = `${selector}${limit === null ? '' : `&limit=${limit}`}${next === '' ? '' : `&continue=${encodeURIComponent(next)}`}`;
+      let page: SliceListPage;
+      try {
+        page = await this.#page(`${SLICES_PATH(namespace)}?${query}`, signal);
+      } catch (e) {
+        if (e instanceof ResourceExpiredError && next !== '') return null;
+        throw e;
+      }
+      resourceVersion ??= page.metadata?.resourceVersion ?? null;
+      if (resourceVersion === null) throw new Error(`${this.#transport.server}: the EndpointSliceList has no metadata.resourceVersion`);
+      for (const s of page.items ?? []) items.push(s);
+      const following = page.metadata?.continue ?? '';
+      if (following !== '' && following === next) throw new Error(`${this.#transport.server}: the EndpointSliceList gave the same continue token twice`);
+      next = following;
+    } while (next !== '');
+    return { items, resourceVersion };
+  }
+
+  /** One page, which must arrive whole within the request timeout. */
+  async #page(path: string, signal: AbortSignal): Promise<SliceListPage> {
+    const deadline = new RequestDeadline(this.#timers, signal, this.#requestTimeoutMs);
     try {
-      status = JSON.parse(text) as typeof status;
-    } catch {
-      // Not a Status object (a proxy in the way): the raw text goes into the message below.
-      status = { message: text.slice(0, 200) };
+      const res = await this.#transport.get(path, deadline.signal);
+      return (await res.body.json()) as SliceListPage;
+    } catch (e) {
+      if (deadline.expired) throw new RequestTimeoutError('list', `${this.#transport.server}: the list did not complete within ${this.#requestTimeoutMs} ms`);
+      throw e;
+    } finally {
+      deadline.dispose();
     }
-    const message = `${this.#connection.server}: HTTP ${res.statusCode}${status.reason === undefined ? '' : ` ${status.reason}`}: ${status.message ?? ''}`.trimEnd();
-    if (res.statusCode === 410) throw new ResourceExpiredError(message);
-    throw new ApiStatusError(res.statusCode, status.reason ?? null, message);
   }
 }
 
 function parseEvent(line: string, server: string): WatchEvent {
-  let e: { type?: string; object?: { code?: number; reason?: string; message?: string; metadata?: { resourceVersion?: string } } };
+  let e: { type?: string; object?: StatusObject & { metadata?: { resourceVersion?: string } } };
   try {
     e = JSON.parse(line) as typeof e;
   } catch (cause) {
@@ -152,9 +191,7 @@ function parseEvent(line: string, server: string): WatchEvent {
       return e as WatchEvent;
     case 'ERROR': {
       const code = e.object?.code ?? 0;
-      const message = `${server}: watch ERROR ${code}${e.object?.reason === undefined ? '' : ` ${e.object.reason}`}: ${e.object?.message ?? ''}`.trimEnd();
-      if (code === 410) throw new ResourceExpiredError(message);
-      throw new ApiStatusError(code, e.object?.reason ?? null, message);
+      throw statusError(`${server}: watch ERROR ${code}`, code, e.object ?? {});
     }
     default:
       throw new Error(`${server}: a watch event of unknown type ${JSON.stringify(e.type)}`);

@@ -29,13 +29,17 @@ export class Backoff {
     this.#rng = rng;
   }
 
-  /** The wait before the next attempt; each call lengthens the following one. */
-  nextDelayMs(): number {
+  /**
+   * The wait before the next attempt; each call lengthens the following one. `atLeastMs` is a wait
+   * the server asked for (Retry-After): honoured, but never beyond `maxMs`, so that a server asking
+   * for an hour is still tried again within the backoff's bound.
+   */
+  nextDelayMs(atLeastMs = 0): number {
     // Capped exponent: 2^31 would overflow nothing here, but the cap keeps the arithmetic small.
     const ceiling = Math.min(this.#maxMs, this.#initialMs * 2 ** Math.min(this.#attempt, 30));
     this.#attempt++;
     const half = ceiling / 2;
-    return Math.round(half + (this.#rng.nextUint32() / 2 ** 32) * half);
+    return Math.max(Math.round(half + (this.#rng.nextUint32() / 2 ** 32) * half), Math.min(atLeastMs, this.#maxMs));
   }
 
   /** After a success: the next failure waits the shortest time again. */

@@ -4,14 +4,18 @@
  * either form) is answered with a fresh list, which replaces the slices whole (so deletions missed
  * meanwhile are not kept). Any other failure reconnects after a jittered exponential backoff.
  *
- * Static stability: while the API server is unreachable or rejects the token, the last set keeps
- * serving; the failure goes to `onError` once per change of state (not once per retry), and `ready`
- * is false until a list or watch succeeds again. A watch that breaks after it opened is retried
- * without a report. A new set is published only when the merged
- * endpoints changed: a bookmark, a relist of the same slices, or an endpoint moving between slices
- * publishes nothing.
+ * Static stability: while the API server is unreachable, overloaded, stalled, or refuses the
+ * credential (or an exec credential plugin fails), the last set keeps serving; the failure goes to
+ * `onError` once per change of state (not once per retry), and `ready` is false until a list or
+ * watch succeeds again. A watch that breaks after it opened is retried without a report. A server
+ * that asks for a wait (Retry-After, with 429 and some 503s) gets at least that wait, up to the
+ * backoff's maximum. A list that does not complete, or a watch silent past its timeoutSeconds plus a
+ * slack, is abandoned and retried: a dead connection must not freeze discovery. A new set is
+ * published only when the merged endpoints changed: a bookmark, a relist of the same slices, or an
+ * endpoint moving between slices publishes nothing.
  *
- * Injected: the cluster connection, timers (backoff) and the randomness of the jitter.
+ * Injected: the cluster connection, timers (backoff and request deadlines) and the randomness of
+ * the jitter.
  */
 import { createEndpointSet } from '../../balancer/endpoint.js';
 import type { EndpointSet } from '../../balancer/endpoint.js';
@@ -21,19 +25,22 @@ import { DiscoveryError, statusOf } from '../endpoint-source.js';
 import type { EndpointSource, SourceStatus } from '../endpoint-source.js';
 import { realTimers, sameEndpoints } from '../static-file.js';
 import type { Timers } from '../static-file.js';
-import { ApiStatusError, EndpointSliceClient, ResourceExpiredError } from './api-client.js';
-import type { WatchEvent } from './api-client.js';
+import { EndpointSliceClient } from './api-client.js';
+import type { ApiClientOptions, WatchEvent } from './api-client.js';
+import { ApiStatusError, ResourceExpiredError } from './api-status-error.js';
 import { Backoff } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ClusterConnection } from './cluster-connection.js';
 import { formatK8sDiscoverySpec } from './discovery-spec.js';
 import type { K8sDiscoverySpec } from './discovery-spec.js';
 import { endpointsFromSlices } from './endpoint-slice.js';
+import { ExecCredentialError } from './exec-credential.js';
+import { RequestTimeoutError } from './request-deadline.js';
 import { Subscribers } from '../subscribers.js';
 import type { EndpointSlice } from './endpoint-slice.js';
 
-export interface EndpointSliceSourceOptions {
-  readonly timers?: Timers;
+/** Also the client's options: requestTimeoutMs, watchIdleSlackMs, listPageSize, and the timers. */
+export interface EndpointSliceSourceOptions extends ApiClientOptions {
   readonly rng?: Rng;
   readonly backoff?: BackoffOptions;
   /**
@@ -52,6 +59,7 @@ export class EndpointSliceSource implements EndpointSource {
   readonly #timers: Timers;
   readonly #backoff: Backoff;
   readonly #watchTimeoutSeconds: number;
+  readonly #clientOptions: ApiClientOptions;
   readonly #subscribers = new Subscribers(() => this.#start(), () => this.#stop());
   readonly #slices = new Map<string, EndpointSlice>();
   #set: EndpointSet | null = null;
@@ -70,6 +78,7 @@ export class EndpointSliceSource implements EndpointSource {
     this.#timers = options.timers ?? realTimers;
     this.#backoff = new Backoff(options.rng ?? entropyRng(), options.backoff);
     this.#watchTimeoutSeconds = options.watchTimeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_SECONDS;
+    this.#clientOptions = { ...options, timers: this.#timers };
   }
 
   /** The last set, or null before the first list. */
@@ -107,7 +116,7 @@ export class EndpointSliceSource implements EndpointSource {
 
   #start(): void {
     const abort = new AbortController();
-    const client = new EndpointSliceClient(this.#connection);
+    const client = new EndpointSliceClient(this.#connection, this.#clientOptions);
     const run = { abort, done: Promise.resolve() };
     run.done = this.#loop(client, abort.signal).finally(() => client.close());
     this.#run = run;
@@ -153,7 +162,8 @@ export class EndpointSliceSource implements EndpointSource {
         // A stream that breaks after it opened (a restarted API server, a proxy's idle timeout) is
         // routine and not reported: the state is what the reconnection finds, reported if it fails.
         // The set is as fresh as its last event, so readiness stands meanwhile.
-        await this.#wait(this.#backoff.nextDelayMs());
+        const asked = e instanceof ApiStatusError && e.retryAfterSeconds !== null ? e.retryAfterSeconds * 1000 : 0;
+        await this.#wait(this.#backoff.nextDelayMs(asked));
       }
     }
   }
@@ -193,8 +203,9 @@ export class EndpointSliceSource implements EndpointSource {
     this.#failure = state;
     const kept = this.#set;
     const detail = e instanceof Error ? e.message : String(e);
-    const advice = e instanceof ApiStatusError && (e.status === 401 || e.status === 403)
-      ? ': check the service account token and that its RBAC allows get, list and watch on endpointslices'
+    const advice = !(e instanceof ApiStatusError) ? ''
+      : e.status === 401 ? ': the credential was refused: check the service account token, or the kubeconfig user\'s token, certificate or exec plugin'
+      : e.status === 403 ? `: check that the service account's RBAC allows get, list and watch on endpointslices (discovery.k8s.io) in namespace ${this.spec.namespace} (a Role and RoleBinding)`
       : '';
     const held = kept === null ? 'no endpoints yet' : `still serving the previous set (version ${kept.version}, ${kept.endpoints.length} endpoints)`;
     this.#emitError(new DiscoveryError(this.#label, `${this.#label}: ${detail}${advice}; retrying with backoff, ${held}`, e));
@@ -220,6 +231,8 @@ export class EndpointSliceSource implements EndpointSource {
 /** A name for the kind of failure: equal names are one state, reported once. */
 function failureState(e: unknown): string {
   if (e instanceof ApiStatusError) return `status ${e.status}`;
+  if (e instanceof ExecCredentialError) return `exec ${e.user} ${e.failure}`;
+  if (e instanceof RequestTimeoutError) return `timeout ${e.what}`;
   const code = (e as { code?: unknown } | null)?.code ?? (e as { cause?: { code?: unknown } } | null)?.cause?.code;
   return typeof code === 'string' ? `network ${code}` : `error ${e instanceof Error ? e.message : String(e)}`;
 }

@@ -29,3 +29,16 @@ test('backoff: bad bounds are refused', () => {
   assert.throws(() => new Backoff(seededRng(1), { initialMs: 0 }), /initialMs \(0\)/);
   assert.throws(() => new Backoff(seededRng(1), { initialMs: 100, maxMs: 50 }), /maxMs \(50\)/);
 });
+
+test('backoff: a wait the server asks for is honoured, up to maxMs; a shorter one changes nothing', () => {
+  const same = (atLeastMs: number): number[] => {
+    const b = new Backoff(seededRng(4), { initialMs: 100, maxMs: 2_000 });
+    return [b.nextDelayMs(atLeastMs), b.nextDelayMs()];
+  };
+  const [plain] = same(0);
+  assert.ok(plain! <= 100);
+  assert.deepEqual(same(50), same(0), 'below the jittered delay: no effect');
+  assert.equal(same(1_000)[0], 1_000);
+  assert.equal(same(60_000)[0], 2_000, 'capped at maxMs');
+  assert.deepEqual(same(1_000)[1], same(0)[1], 'the exponent advances as usual');
+});
