@@ -1,5 +1,6 @@
 /**
- * bench:balance: every algorithm over 4, 16, 100 and 1,000 endpoints, with uniform and Zipf
+ * bench:balance: every algorithm over 4, 16, 100 and 1,000 endpoints (in three zones, labelled
+ * with two versions), with uniform and Zipf
  * (s = 1.1) keys. One table: balance by keys and by in-flight requests, keys moved when one
  * endpoint leaves or joins (and the ratio to the ideal), cost and allocations per pick, memory of
  * the structure; `hash % N` and random are measured in the same run as references.
@@ -21,6 +22,8 @@ import { hashKey, hashMod } from '../src/balancer/hash.js';
 import type { HashCore, HashCoreBuilder } from '../src/balancer/hashing-balancer.js';
 import { HashingBalancer } from '../src/balancer/hashing-balancer.js';
 import { LoadBoard } from '../src/balancer/load-board.js';
+import { SubsetRouter } from '../src/balancer/subsets.js';
+import type { Exclusion, PickResult } from '../src/balancer/balancer.js';
 import { seededRng } from '../src/balancer/rng.js';
 import type { Rng } from '../src/balancer/rng.js';
 
@@ -58,6 +61,61 @@ class Modulo implements HashCoreBuilder {
         return cursor;
       },
     };
+  }
+}
+
+/** Header values of every subset pick: the version-0 half of the endpoints. */
+const SUBSET_VALUES: readonly (string | undefined)[] = ['v0'];
+
+/**
+ * The proxy's pick path with subsets: the router's select() for fixed header values, then the
+ * subset's own pick.
+ */
+class SubsetPicks implements Balancer {
+  readonly algorithm: string;
+  readonly keyed: boolean;
+  readonly #all: Balancer;
+  readonly #router: SubsetRouter;
+
+  constructor(config: BalancerConfig, clock: ManualClock, rng: Rng) {
+    const board = new LoadBoard(clock);
+    const build = (b: LoadBoard): Balancer => createBalancer(config, { clock, rng, board: b });
+    this.#all = build(board);
+    this.algorithm = this.#all.algorithm;
+    this.keyed = this.#all.keyed;
+    this.#router = new SubsetRouter({ selectors: [{ header: 'x-version', label: 'version' }], fallback: 'any', defaultSubset: null, maxSubsets: 64 }, board, build, this.#all);
+  }
+
+  update(set: EndpointSet): void {
+    this.#all.update(set);
+    this.#router.update(set);
+  }
+
+  pick(key: RoutingKey | null, exclude: Exclusion | null): PickResult {
+    return this.#router.select(SUBSET_VALUES)!.pick(key, exclude);
+  }
+}
+
+/** Zone-aware picks with one own-zone endpoint ejected, so that every pick draws local or spill. */
+class OneOut implements Balancer {
+  readonly algorithm: string;
+  readonly keyed = false;
+  readonly #inner: Balancer;
+  readonly #board: LoadBoard;
+
+  constructor(config: BalancerConfig, clock: ManualClock, rng: Rng) {
+    this.#board = new LoadBoard(clock);
+    this.#inner = createBalancer(config, { clock, rng, board: this.#board, zone: { zone: 'zone-0', minEndpoints: 1 } });
+    this.algorithm = this.#inner.algorithm;
+  }
+
+  update(set: EndpointSet): void {
+    this.#inner.update(set);
+    this.#board.setDown('sharded-svc-0', 'ejected', true);
+  }
+
+  pick(key: RoutingKey | null, exclude: Exclusion | null): PickResult {
+    return this.#inner.pick(key, exclude);
   }
 }
 
@@ -99,11 +157,15 @@ const VARIANTS: Variant[] = [
   variant('rendezvous', LOAD_FACTOR),
   variant('jump', LOAD_FACTOR),
   variant('ordinal', LOAD_FACTOR),
+  { label: 'p2c +zone', keyed: false, reference: false, loadFactor: null, make: (clock, rng) => createBalancer({ algorithm: 'p2c' }, { clock, rng, zone: { zone: 'zone-0', minEndpoints: 1 } }) },
+  { label: 'round-robin +zone, 1 out', keyed: false, reference: false, loadFactor: null, make: (clock, rng) => new OneOut({ algorithm: 'round-robin' }, clock, rng) },
+  { label: 'p2c subset', keyed: false, reference: false, loadFactor: null, make: (clock, rng) => new SubsetPicks({ algorithm: 'p2c' }, clock, rng) },
+  { label: 'ring-hash subset', keyed: true, reference: false, loadFactor: null, make: (clock, rng) => new SubsetPicks(defaultBalancerConfig('ring-hash'), clock, rng) },
 ];
 
 function podSet(n: number, version = 0): EndpointSet {
   return createEndpointSet(
-    Array.from({ length: n }, (_, i) => ({ name: `sharded-svc-${i}`, address: `10.0.${i >> 8}.${i & 255}:8080` })),
+    Array.from({ length: n }, (_, i) => ({ name: `sharded-svc-${i}`, address: `10.0.${i >> 8}.${i & 255}:8080`, zone: `zone-${i % 3}`, labels: { version: `v${i % 2}` } })),
     version,
   );
 }

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
  */
 export const PROXY_ERROR_CODES = {
   SG_ERR_NO_ENDPOINT: '503: no endpoint can take the request; the message names the balancer\'s reason (empty, all-unavailable, saturated, owner-missing, no-range, no-key)',
+  SG_ERR_NO_SUBSET: '503: the request\'s subset selector headers match no subset of endpoint labels and subsets.fallback is fail (or the default subset is empty); the message names the labels and values',
   SG_ERR_UPSTREAM_CONNECT: '502: the endpoint refused or could not be reached',
   SG_ERR_UPSTREAM_CONNECT_TIMEOUT: '504: connecting to the endpoint took longer than timeouts.connectMs',
   SG_ERR_UPSTREAM_RESET: '502: the connection to the endpoint closed or failed before the response was complete',

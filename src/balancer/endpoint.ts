@@ -102,4 +102,21 @@ export function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Reco
   return true;
 }
 
+/**
+ * The endpoints of `set` that `keep` accepts, as a set of their own: same names, weights and
+ * order, indexed anew, same version. For the parts of a set a balancer serves alone (one zone,
+ * one subset); built off the pick path, O(n).
+ */
+export function filterEndpointSet(set: EndpointSet, keep: (e: Endpoint) => boolean): EndpointSet {
+  const endpoints: Endpoint[] = [];
+  let totalWeight = 0;
+  for (const e of set.endpoints) {
+    if (!keep(e)) continue;
+    endpoints.push(Object.freeze({ ...e, index: endpoints.length }));
+    totalWeight += e.weight;
+  }
+  Object.freeze(endpoints);
+  return Object.freeze({ version: set.version, endpoints, byName: new Map(endpoints.map((e) => [e.name, e])), totalWeight });
+}
+
 export const EMPTY_SET: EndpointSet = createEndpointSet([], -1);

@@ -23,6 +23,8 @@ import { RingHash } from './ring-hash.js';
 import type { Rng } from './rng.js';
 import { RoundRobinBalancer } from './round-robin.js';
 import { TwoChoicesBalancer, inflightCost, peakEwmaCost } from './two-choices.js';
+import type { ZonePreference } from './zone-aware.js';
+import { ZoneAwareBalancer } from './zone-aware.js';
 
 export const KEYLESS_ALGORITHMS = ['random', 'round-robin', 'least-request', 'p2c', 'peak-ewma'] as const;
 export const KEYED_ALGORITHMS = ['ring-hash', 'maglev', 'rendezvous', 'jump', 'ordinal', 'ranges', 'lookup'] as const;
@@ -71,6 +73,11 @@ export interface BalancerDeps {
   readonly board?: LoadBoard;
   /** Most requests in flight per endpoint for a board made here (0: no limit); a board passed in keeps its own. */
   readonly maxInflight?: number;
+  /**
+   * The proxy's zone: requests without a key prefer endpoints in it (zone-aware.ts). Absent or
+   * null: no preference. Keyed requests never look at it.
+   */
+  readonly zone?: ZonePreference | null;
 }
 
 /**
@@ -120,13 +127,20 @@ export function createBalancer(config: BalancerConfig, deps: BalancerDeps): Bala
     case 'least-request':
     case 'p2c':
     case 'peak-ewma':
-      return createKeyless(config, board, deps.rng);
+      return zoneAware(config, board, deps);
     default:
       return new HashingBalancer(hashCoreBuilder(config), board, {
         loadFactor: config.loadFactor,
-        keyless: createKeyless(config.keyless, board, deps.rng),
+        keyless: zoneAware(config.keyless, board, deps),
       });
   }
+}
+
+/** The keyless algorithm, preferring the proxy's zone when one is given. */
+function zoneAware(config: KeylessConfig, board: LoadBoard, deps: BalancerDeps): Balancer {
+  const zone = deps.zone ?? null;
+  if (zone === null) return createKeyless(config, board, deps.rng);
+  return new ZoneAwareBalancer((b) => createKeyless(config, b, deps.rng), board, deps.rng, zone);
 }
 
 function createKeyless(config: KeylessConfig, board: LoadBoard, rng: Rng): Balancer {

@@ -20,6 +20,14 @@
  * usable.ts checks both, so every algorithm honours the limit; `onCapacity` tells a waiting
  * request when room may have come back.
  *
+ * Views (`view()`): a board over part of the endpoints (one zone, one subset) for a balancer of
+ * its own, sharing the root board's loads: one in-flight count, one set of marks, one latency
+ * estimate and one limit per endpoint, whichever balancer picked it. A view has its own index
+ * order, availability sums and watcher; its total, which only bounded loads read, is summed over
+ * its endpoints when a bound is judged (O(endpoints of the view)), so that it holds for shared
+ * counts too. Marks, limits and onCapacity belong to the root: a view forwards setDown and
+ * setMaxInflight, and the root tells its views when availability changes.
+ *
  * In-flight counts are plain fields of the board's own or, with `shared`, a slot per endpoint
  * name in 32-bit cells that every thread of the process updates with Atomics (shared-loads.ts), so
  * that limits and bounded loads hold for the process, not per thread. Picks start requests through
@@ -43,7 +51,7 @@
  *   drops a removed endpoint's requests from its total at once. The average a bound is computed
  *   from is then a little higher while a pod drains: bounds are looser, never tighter.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, ShardgateError } from '../errors.js';
 import type { Outcome, Pick } from './balancer.js';
 import { loadBound } from './bounded-load.js';
 import type { Clock } from './clock.js';
@@ -81,6 +89,14 @@ export type DownReason = keyof typeof DOWN;
 /** Failed requests count as this many times the current estimate, so that fast failures repel. */
 const FAILURE_PENALTY = 5;
 
+/** A view that holds an endpoint, and the endpoint's index in it: how the view's watcher hears of the endpoint. */
+interface ViewLink {
+  readonly view: LoadBoard;
+  readonly index: number;
+}
+
+const NO_LINKS: readonly ViewLink[] = Object.freeze([]);
+
 /**
  * One endpoint's load on one board. The in-flight count is a plain field for a board of its own
  * (LocalEndpointLoad) and a shared cell for a board of many threads (SharedEndpointLoad); a process
@@ -104,6 +120,8 @@ export abstract class EndpointLoad {
   picks = 0;
   failures = 0;
   readonly pick: Pick;
+  /** Views with a watcher that hold this endpoint; replaced whole when a view syncs. */
+  links: readonly ViewLink[] = NO_LINKS;
   readonly #board: LoadBoard;
 
   constructor(board: LoadBoard, endpoint: Endpoint, nowMs: number, defaultRttMs: number, limit: number) {
@@ -122,6 +140,16 @@ export abstract class EndpointLoad {
   latencyMs(nowMs: number, decayMs: number): number {
     const elapsed = nowMs - this.ewmaStampMs;
     return elapsed > 0 ? this.ewmaMs * Math.exp(-elapsed / decayMs) : this.ewmaMs;
+  }
+
+  /** Tells every watcher that the count changed: the root board's by the endpoint's index, each view's by its own. */
+  notify(): void {
+    this.#board.watcher?.loadChanged(this.endpoint.index);
+    const links = this.links;
+    for (let i = 0; i < links.length; i++) {
+      const link = links[i]!;
+      link.view.watcher?.loadChanged(link.index);
+    }
   }
 
   rebind(endpoint: Endpoint): void {
@@ -143,7 +171,7 @@ export abstract class EndpointLoad {
     const before = this.uncount();
     let freed = false;
     if (before > 0 && this.attached) {
-      board.watcher?.loadChanged(this.endpoint.index);
+      this.notify();
       freed = before === this.limit && this.available;
     }
     if (outcome !== 'cancelled') this.#sample(board, startedMs, outcome);
@@ -262,10 +290,16 @@ export class LoadBoard {
   #byName = new Map<string, EndpointLoad>();
   #maxInflight: number;
 
-  /** The total without shared counts. */
-  readonly #total = new Tally();
+  /** The total without shared counts; a view counts into its root's. */
+  #total = new Tally();
   /** The shared cells, or null. */
   readonly #cells: Int32Array | null;
+  /** For a view, the board whose loads it shares; null for a root. */
+  #root: LoadBoard | null = null;
+  /** A root's views, told when availability or the limit changes. */
+  readonly #views = new Set<LoadBoard>();
+  /** A view's loads that carry a link to it (only while it has a watcher). */
+  #linked: readonly EndpointLoad[] = [];
 
   constructor(clock: Clock, options: LoadBoardOptions = {}) {
     this.clock = clock;
@@ -281,17 +315,54 @@ export class LoadBoard {
    * process, including requests on endpoints removed and not yet ended.
    */
   get totalInflight(): number {
+    if (this.#root !== null) return this.#viewTotal();
     const cells = this.#cells;
     return cells === null ? this.#total.n : cells[TOTAL_CELL]!;
   }
 
   /** Most requests in flight per endpoint; 0 for no limit. */
   get maxInflight(): number {
-    return this.#maxInflight;
+    return this.#root === null ? this.#maxInflight : this.#root.#maxInflight;
+  }
+
+  /**
+   * Round robin's turn counter shared by the process's threads, or null: a board of one thread,
+   * or a view, whose schedule is its own and would only skew the root's shared turns.
+   */
+  get turns(): Uint32Array | null {
+    return this.#root === null ? (this.shared?.turns ?? null) : null;
+  }
+
+  /** A root's views that hold endpoints now (0 for a view). */
+  get viewCount(): number {
+    return this.#views.size;
+  }
+
+  /** True for a board made by `view()`. */
+  get isView(): boolean {
+    return this.#root !== null;
+  }
+
+  /**
+   * A new board over part of this board's endpoints, sharing their loads (see the module comment).
+   * Sync it with a set whose endpoints the root's current set holds, after the root's own sync. A
+   * view synced with an empty set is detached: the root forgets it, so a view no longer used
+   * costs nothing once its balancer is updated with EMPTY_SET. A view of a view is a view of the root.
+   */
+  view(): LoadBoard {
+    const root = this.#root ?? this;
+    const v = new LoadBoard(root.clock, { decayMs: root.decayMs, defaultRttMs: root.defaultRttMs, maxInflight: root.#maxInflight, shared: root.shared });
+    v.#root = root;
+    v.#total = root.#total;
+    return v;
   }
 
   /** Changes the per-endpoint limit at run time (a config reload); requests beyond a lowered limit finish. */
   setMaxInflight(max: number): void {
+    if (this.#root !== null) {
+      this.#root.setMaxInflight(max);
+      return;
+    }
     validateMaxInflight(max, 'maxInflight');
     if (max === this.#maxInflight) return;
     const raised = max === 0 || (this.#maxInflight !== 0 && max > this.#maxInflight);
@@ -299,6 +370,7 @@ export class LoadBoard {
     const limit = max === 0 ? UNLIMITED : max;
     for (const l of this.#byName.values()) l.limit = limit;
     this.watcher?.availabilityChanged();
+    for (const v of this.#views) v.watcher?.availabilityChanged();
     if (raised) this.onCapacity?.();
   }
 
@@ -308,6 +380,10 @@ export class LoadBoard {
    */
   sync(set: EndpointSet): void {
     if (set === this.set) return;
+    if (this.#root !== null) {
+      this.#syncView(this.#root, set);
+      return;
+    }
     const now = this.clock.nowMs();
     const shared = this.shared;
     // Every slot first, so that a missing one changes nothing.
@@ -341,12 +417,58 @@ export class LoadBoard {
   }
 
   /**
+   * A view takes the root's loads of `set`'s names, in `set`'s order.
+   * @throws ShardgateError, changing nothing, when a name is not in the root's current set
+   */
+  #syncView(root: LoadBoard, set: EndpointSet): void {
+    const loads: EndpointLoad[] = [];
+    const byName = new Map<string, EndpointLoad>();
+    for (const ep of set.endpoints) {
+      const load = root.#byName.get(ep.name);
+      if (load === undefined) {
+        throw new ShardgateError('SG_ERR_ENDPOINTS', `a view's endpoint "${ep.name}" is not in its root board's set (version ${root.set.version}): sync the root with the whole set first`);
+      }
+      loads.push(load);
+      byName.set(ep.name, load);
+    }
+    this.#unlink();
+    if (loads.length > 0) root.#views.add(this);
+    else root.#views.delete(this);
+    // Only a watcher needs to hear of counts by this view's index; other views cost nothing per request.
+    if (this.watcher !== null) {
+      for (let i = 0; i < loads.length; i++) loads[i]!.links = [...loads[i]!.links, { view: this, index: i }];
+      this.#linked = loads;
+    }
+    this.#byName = byName;
+    this.loads = loads;
+    this.set = set;
+    this.#recount();
+  }
+
+  #unlink(): void {
+    for (const load of this.#linked) load.links = load.links.filter((l) => l.view !== this);
+    this.#linked = [];
+  }
+
+  /** A view's requests in flight, summed over its endpoints: the total its bounds are judged by. */
+  #viewTotal(): number {
+    const loads = this.loads;
+    let total = 0;
+    for (let i = 0; i < loads.length; i++) total += loads[i]!.inflight;
+    return total;
+  }
+
+  /**
    * Sets or lifts one party's mark that takes an endpoint out of rotation, without a new set.
    * Idempotent: repeating a mark changes nothing. The mark survives later sets while the name
    * stays in them (a name that leaves and comes back starts clean); the endpoint is available only
    * when no mark is set and the set does not say draining. Unknown names are ignored.
    */
   setDown(name: string, reason: DownReason, down: boolean): void {
+    if (this.#root !== null) {
+      this.#root.setDown(name, reason, down);
+      return;
+    }
     const load = this.#byName.get(name);
     if (load === undefined) return;
     const bits = down ? load.down | DOWN[reason] : load.down & ~DOWN[reason];
@@ -357,12 +479,17 @@ export class LoadBoard {
     load.available = available;
     this.#recount();
     this.watcher?.availabilityChanged();
+    for (const v of this.#views) {
+      if (!v.#byName.has(name)) continue;
+      v.#recount();
+      v.watcher?.availabilityChanged();
+    }
     if (available) this.onCapacity?.();
   }
 
   /** Whether `reason`'s mark is set on the endpoint `name` (false for unknown names). */
   isDown(name: string, reason: DownReason): boolean {
-    const load = this.#byName.get(name);
+    const load = (this.#root ?? this).#byName.get(name);
     return load !== undefined && (load.down & DOWN[reason]) !== 0;
   }
 
@@ -394,7 +521,7 @@ export class LoadBoard {
       Atomics.add(cells, TOTAL_CELL, 1);
     }
     load.picks++;
-    this.watcher?.loadChanged(index);
+    load.notify();
     return load.pick;
   }
 
@@ -410,7 +537,7 @@ export class LoadBoard {
     load.inflight++;
     this.#total.n++;
     load.picks++;
-    this.watcher?.loadChanged(index);
+    load.notify();
     return load.pick;
   }
 
@@ -428,31 +555,34 @@ export class LoadBoard {
     const load = this.loads[index] as LocalEndpointLoad;
     const total = this.#total;
     const after = load.inflight + 1;
-    if (after > load.limit || (factor !== null && after > loadBound(factor, total.n, load.endpoint.weight, this.availableWeight))) return null;
+    if (after > load.limit || (factor !== null && after > loadBound(factor, this.#root === null ? total.n : this.#viewTotal(), load.endpoint.weight, this.availableWeight))) return null;
     load.inflight = after;
     total.n++;
     load.picks++;
-    this.watcher?.loadChanged(index);
+    load.notify();
     return load.pick;
   }
 
   #admitShared(cells: Int32Array, index: number, factor: number | null): Pick | null {
     const load = this.loads[index] as SharedEndpointLoad;
     const slot = load.slot;
+    // A view's bound is over its own endpoints: their sum, read once; the limit is still judged
+    // by what the addition returned.
+    const viewTotal = factor !== null && this.#root !== null ? this.#viewTotal() : -1;
     // Plain reads turn a full endpoint down without writing to cells that every thread reads.
-    if (!this.#fits(cells[slot]! + 1, load, cells[TOTAL_CELL]!, factor)) return null;
+    if (!this.#fits(cells[slot]! + 1, load, viewTotal < 0 ? cells[TOTAL_CELL]! : viewTotal, factor)) return null;
     // Counted first, in the total as well (the request is one of the process's wherever it
     // lands), then judged by what the additions returned: two threads can no longer both take
     // the last place.
     const before = Atomics.add(cells, TOTAL_CELL, 1);
     const after = Atomics.add(cells, slot, 1) + 1;
-    if (!this.#fits(after, load, before, factor)) {
+    if (!this.#fits(after, load, viewTotal < 0 ? before : viewTotal, factor)) {
       Atomics.sub(cells, slot, 1);
       Atomics.sub(cells, TOTAL_CELL, 1);
       return null;
     }
     load.picks++;
-    this.watcher?.loadChanged(index);
+    load.notify();
     return load.pick;
   }
 
@@ -461,6 +591,7 @@ export class LoadBoard {
     return after <= load.limit && (factor === null || after <= loadBound(factor, total, load.endpoint.weight, this.availableWeight));
   }
 
+  /** The load of `name` in this board's set (a view's own endpoints only). */
   load(name: string): EndpointLoad | undefined {
     return this.#byName.get(name);
   }

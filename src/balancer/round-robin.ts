@@ -54,12 +54,13 @@ export class RoundRobinBalancer implements Balancer {
   /**
    * `offset` starts the rotation elsewhere (for example seeded per process) so that several proxies
    * don't all begin at the same endpoint. A board with shared counts brings the process's turn
-   * counter, which was seeded where it was made; `offset` is then unused.
+   * counter, which was seeded where it was made; `offset` is then unused. A view (one zone, one
+   * subset) keeps turns of its own per thread: its schedule differs from the root's.
    */
   constructor(board: LoadBoard, offset = 0) {
     this.#board = board;
     this.#cursor = offset;
-    this.#turns = board.shared?.turns ?? null;
+    this.#turns = board.turns;
   }
 
   update(set: EndpointSet): void {

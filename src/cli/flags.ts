@@ -12,13 +12,19 @@ import { DEFAULT_OUTLIER } from '../balancer/outlier-detector.js';
 import { DEFAULT_HEALTH_CHECK } from '../proxy/health-check.js';
 import { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS } from '../proxy/limits.js';
 import { DEFAULT_RETRY_OPTIONS, RETRY_CONDITIONS } from '../proxy/retry-options.js';
+import { SUBSET_FALLBACKS } from '../balancer/subsets.js';
+import { DEFAULT_ZONE_MIN_ENDPOINTS } from '../balancer/zone-aware.js';
+import { configError } from '../config/origin.js';
 
 export interface FlagSpec {
   /** Commander's syntax: `--bounded-load <c>`. */
   readonly syntax: string;
   /** The config field it sets: `balancer.boundedLoad`. */
   readonly field: string;
-  readonly kind: 'string' | 'number' | 'endpoints' | 'negated' | 'boolean';
+  /** `selectors`: repeatable HEADER=LABEL; `labels`: LABEL=VALUE,... */
+  readonly kind: 'string' | 'number' | 'endpoints' | 'negated' | 'boolean' | 'selectors' | 'labels';
+  /** May be given more than once; the values are collected in order. */
+  readonly repeatable?: boolean;
   readonly description: string;
   /** Shown by --help; the config's own default, never applied from here. */
   readonly shownDefault?: string | number | boolean;
@@ -73,6 +79,11 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--outlier-consecutive-5xx <n>', field: 'proxy.outlier.consecutive5xx', kind: 'number', description: 'outlier detection: 5xx responses in a row that eject an endpoint', shownDefault: DEFAULT_OUTLIER.consecutive5xx },
   { syntax: '--health-check <path>', field: 'proxy.healthCheck.path', kind: 'string', description: 'active health checks: GET this path on every endpoint (HTTP/1.1; 2xx and 3xx pass); off when absent' },
   { syntax: '--health-interval-ms <ms>', field: 'proxy.healthCheck.intervalMs', kind: 'number', description: 'active health checks: time between checks', shownDefault: DEFAULT_HEALTH_CHECK.intervalMs },
+  { syntax: '--zone <name>', field: 'zone', kind: 'string', description: "this proxy's zone (topology.kubernetes.io/zone): requests without a key prefer endpoints in it, spilling to other zones in proportion to the zone's unavailable endpoints; keyed requests keep their owners; off when absent" },
+  { syntax: '--zone-min-endpoints <n>', field: 'zoneMinEndpoints', kind: 'number', description: "--zone: fewest endpoints the own zone needs before requests prefer it (Envoy's min_cluster_size)", shownDefault: DEFAULT_ZONE_MIN_ENDPOINTS },
+  { syntax: '--subset <header=label>', field: 'subsets.selectors', kind: 'selectors', repeatable: true, description: 'route a request carrying HEADER to the endpoints whose LABEL equals its value (x-version=version: x-version: v2 -> version: v2); repeat for more labels' },
+  { syntax: '--subset-fallback <policy>', field: 'subsets.fallback', kind: 'string', description: `a request whose values match no subset: ${SUBSET_FALLBACKS.join(', ')} (every endpoint, 503, or the --subset-default endpoints)`, shownDefault: 'any' },
+  { syntax: '--subset-default <labels>', field: 'subsets.default', kind: 'labels', description: 'the default subset for --subset-fallback default, LABEL=VALUE,...; requests without a subset header use it too' },
   { syntax: '--workers <n>', field: 'workers', kind: 'number', description: `worker threads on one listening socket, sharing in-flight counts and round robin (1 to ${MAX_WORKERS})`, shownDefault: availableParallelism() },
   { syntax: '--log-level <level>', field: 'logLevel', kind: 'string', description: `${LOG_LEVELS.join(', ')}`, shownDefault: DEFAULTS.logLevel },
 ];
@@ -103,6 +114,8 @@ export function flagLayer(given: ReadonlyMap<string, unknown>): FlagLayer {
     let value: unknown = raw;
     if (spec.kind === 'number' && typeof raw === 'string') value = toNumber(raw);
     else if (spec.kind === 'endpoints' && typeof raw === 'string') value = splitEndpointsFlag(raw, name);
+    else if (spec.kind === 'selectors') value = (Array.isArray(raw) ? raw : [raw]).map((entry, i) => selectorOf(String(entry), name, spec.field, i));
+    else if (spec.kind === 'labels' && typeof raw === 'string') value = labelsOf(raw, name, spec.field);
     setPath(values, spec.field, value);
     flags.set(spec.field, name);
   }
@@ -112,6 +125,28 @@ export function flagLayer(given: ReadonlyMap<string, unknown>): FlagLayer {
     flags.set('balancer.algorithm', '--balancer');
   }
   return { values, flags };
+}
+
+/** `x-version=version` -> { header, label }; the subset validator checks both. */
+function selectorOf(entry: string, flag: string, field: string, i: number): { header: string; label: string } {
+  const eq = entry.indexOf('=');
+  if (eq <= 0 || eq === entry.length - 1) {
+    throw configError('SG_ERR_CONFIG', `${field}[${i}]`, `is ${JSON.stringify(entry)}: write HEADER=LABEL, for example --subset x-version=version (a request with x-version: v2 goes to the endpoints labelled version: v2)`, { flags: new Map([[field, flag]]) });
+  }
+  return { header: entry.slice(0, eq).trim(), label: entry.slice(eq + 1).trim() };
+}
+
+/** `version=v1,tier=gold` -> { version: 'v1', tier: 'gold' }. */
+function labelsOf(text: string, flag: string, field: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of text.split(',')) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) {
+      throw configError('SG_ERR_CONFIG', field, `has ${JSON.stringify(entry)}: write LABEL=VALUE entries separated by commas, for example version=v1`, { flags: new Map([[field, flag]]) });
+    }
+    out[entry.slice(0, eq).trim()] = entry.slice(eq + 1).trim();
+  }
+  return out;
 }
 
 function toNumber(text: string): number | string {

@@ -1,5 +1,5 @@
 /**
- * Reference text shown by `--help`: the algorithms, key sources and key transforms. A test checks that every
+ * Reference text shown by `--help`: the algorithms, key sources, key transforms, zones and subsets. A test checks that every
  * algorithm the factory knows is described here.
  */
 import type { Algorithm } from '../balancer/factory.js';
@@ -51,3 +51,15 @@ export const KEY_SOURCES_HELP = [
 
 export const SERVE_EXAMPLE =
   'shardgate serve --listen 127.0.0.1:8080 --endpoints pod-0=127.0.0.1:9000,pod-1=127.0.0.1:9001 --balancer ring-hash --bounded-load 1.25 --key header:x-affinity';
+
+export const LOCALITY_HELP = [
+  'Zones (--zone NAME), for requests without a key:',
+  "  prefer endpoints in this proxy's zone; when some are out, the same share of requests leaves the zone",
+  '  (available own-zone weight / own-zone weight stays); when the zone is full (--max-inflight) or has fewer',
+  '  than --zone-min-endpoints endpoints, every zone. Keyed requests keep their owners whatever the zone.',
+  '',
+  'Subsets (--subset HEADER=LABEL, repeatable), like Envoy\'s subset load balancer:',
+  '  a request with HEADER: v goes to the endpoints labelled LABEL: v, each subset its own balancer (keys are',
+  '  owned within a subset); no header: every endpoint; a value no endpoint has: --subset-fallback any (every',
+  '  endpoint), fail (503 naming the label and value) or default (the --subset-default endpoints).',
+].join('\n');

@@ -11,7 +11,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { ConfigError, ShardgateError } from '../errors.js';
 import { attributeName, flagLayer, SERVE_FLAGS } from './flags.js';
-import { algorithmsHelp, KEY_SOURCES_HELP, SERVE_EXAMPLE } from './help.js';
+import { algorithmsHelp, KEY_SOURCES_HELP, LOCALITY_HELP, SERVE_EXAMPLE } from './help.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -55,7 +55,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .configureOutput(output)
     .exitOverride()
     .showSuggestionAfterError()
-    .addHelpText('after', `\n${algorithmsHelp()}\n\n${KEY_SOURCES_HELP}\n\nExample:\n  ${SERVE_EXAMPLE}\n`);
+    .addHelpText('after', `\n${algorithmsHelp()}\n\n${KEY_SOURCES_HELP}\n\n${LOCALITY_HELP}\n\nExample:\n  ${SERVE_EXAMPLE}\n`);
 
   const serve = program
     .command('serve')
@@ -66,11 +66,12 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .addOption(new Option('--config <file>', 'YAML config file; flags override its settings'));
   for (const spec of SERVE_FLAGS) {
     const option = new Option(spec.syntax, spec.description);
+    if (spec.repeatable === true) option.argParser((value: string, previous: unknown) => [...(Array.isArray(previous) ? (previous as string[]) : []), value]);
     // Shown by --help only: the action takes values whose source is 'cli', and the config fills in the rest.
     if (spec.shownDefault !== undefined) option.default(spec.shownDefault);
     serve.addOption(option);
   }
-  serve.addHelpText('after', `\n${algorithmsHelp()}\n\n${KEY_SOURCES_HELP}\n\nExample:\n  ${SERVE_EXAMPLE}\n`);
+  serve.addHelpText('after', `\n${algorithmsHelp()}\n\n${KEY_SOURCES_HELP}\n\n${LOCALITY_HELP}\n\nExample:\n  ${SERVE_EXAMPLE}\n`);
   serve.action(async () => {
     const given = new Map<string, unknown>();
     for (const spec of SERVE_FLAGS) {

@@ -1,6 +1,8 @@
 /**
  * The request path of one thread, built from the parsed config: a load board (over the process's
- * shared in-flight counts when given), the balancer, the key source and transform, retries,
+ * shared in-flight counts when given), the balancer (preferring the proxy's zone for requests
+ * without a key, when one is set), the subsets chosen by request headers (each a balancer of the
+ * same algorithm and options on a view of the one board), the key source and transform, retries,
  * passive and active health, and the proxy. `shardgate serve` builds one; with `--workers N` each
  * worker thread builds its own and only the in-flight counts are shared.
  */
@@ -12,6 +14,7 @@ import { monotonicClock } from '../balancer/clock.js';
 import { createBalancer } from '../balancer/factory.js';
 import { parseKeyTransform } from '../balancer/key-transform.js';
 import { LoadBoard } from '../balancer/load-board.js';
+import { SubsetRouter } from '../balancer/subsets.js';
 import { OutlierDetector } from '../balancer/outlier-detector.js';
 import { RetryBudget } from '../balancer/retry-budget.js';
 import type { Rng } from '../balancer/rng.js';
@@ -28,6 +31,8 @@ import { Retrier } from '../proxy/retries.js';
 export interface DataPlane {
   readonly board: LoadBoard;
   readonly balancer: Balancer;
+  /** null when no subsets are configured. */
+  readonly subsets: SubsetRouter | null;
   readonly proxy: ShardingProxy;
 }
 
@@ -46,7 +51,11 @@ export async function createDataPlane(config: ShardgateConfig, deps: DataPlaneDe
   const px = config.proxy;
   const board = new LoadBoard(clock, { ...loadBoardOptions(config.balancer), maxInflight: px.maxInflight, shared: deps.shared ?? null });
   const rng = deps.rng ?? entropyRng();
-  const balancer = createBalancer(config.balancer, { clock, rng, board });
+  const zone = config.zone === null ? null : { zone: config.zone, minEndpoints: config.zoneMinEndpoints };
+  // Every subset builds the same algorithm, zone preference included, on its view of the board.
+  const build = (b: LoadBoard): Balancer => createBalancer(config.balancer, { clock, rng, board: b, zone });
+  const balancer = build(board);
+  const subsets = config.subsets === null ? null : new SubsetRouter(config.subsets, board, build, balancer);
   const keySource = config.key === null ? null : parseKeySource(config.key, 'key');
   const keyTransform = config.keyTransform === null ? null : parseKeyTransform(config.keyTransform, 'keyTransform');
   const tls = px.tls === null ? undefined : { cert: await readPem(px.tls.certFile, 'proxy.tls.cert'), key: await readPem(px.tls.keyFile, 'proxy.tls.key') };
@@ -75,6 +84,7 @@ export async function createDataPlane(config: ShardgateConfig, deps: DataPlaneDe
   const proxy = new ShardingProxy({
     balancer,
     board,
+    subsets,
     keySource,
     clock,
     keyTransform,
@@ -95,7 +105,7 @@ export async function createDataPlane(config: ShardgateConfig, deps: DataPlaneDe
     ...(healthChecker === undefined ? {} : { healthChecker }),
     logger,
   });
-  return { board, balancer, proxy };
+  return { board, balancer, subsets, proxy };
 }
 
 /** A PEM file named by config; an unreadable one fails the start naming its field. */

@@ -28,6 +28,9 @@ import { parseDnsServer } from '../discovery/dns/dns-server.js';
 import type { K8sDiscoverySpec } from '../discovery/k8s/discovery-spec.js';
 import { parseK8sDiscoverySpec } from '../discovery/k8s/discovery-spec.js';
 import { validateOutlierOptions } from '../balancer/outlier-detector.js';
+import type { SubsetOptions } from '../balancer/subsets.js';
+import { DEFAULT_MAX_SUBSETS, validateSubsetOptions } from '../balancer/subsets.js';
+import { DEFAULT_ZONE_MIN_ENDPOINTS } from '../balancer/zone-aware.js';
 import type { RetryBudgetOptions } from '../balancer/retry-budget.js';
 import { validateRetryBudgetOptions } from '../balancer/retry-budget.js';
 import type { HealthCheckOptions } from '../proxy/health-check.js';
@@ -109,6 +112,15 @@ export interface ShardgateConfig {
   readonly keyTransform: string | null;
   readonly endpoints: EndpointsConfig;
   readonly proxy: ProxyConfig;
+  /**
+   * This proxy's zone: requests without a key prefer endpoints in it (zone-aware.ts); null: no
+   * preference. `auto` is resolved to a name before the data plane is built.
+   */
+  readonly zone: string | null;
+  /** Fewest endpoints the own zone needs before requests prefer it (Envoy's min_cluster_size). */
+  readonly zoneMinEndpoints: number;
+  /** Subsets chosen by request headers (subsets.ts); null: every request uses every endpoint. */
+  readonly subsets: SubsetOptions | null;
   readonly logLevel: LogLevel;
   /** Worker threads serving requests; default: one per core. 1 serves on the main thread. */
   readonly workers: number;
@@ -141,6 +153,10 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
     throw configError('SG_ERR_KEY_TRANSFORM', 'keyTransform', `is ${show(keyTransform)}, but no key is read: a transform rewrites the key of a keyed balancer; set key as well, or remove keyTransform`, origin);
   }
   checkBalancer(balancer, endpoints, origin);
+  const zone = doc.zone ?? null;
+  if (zone === null && doc.zoneMinEndpoints !== undefined) {
+    throw configError('SG_ERR_CONFIG', 'zoneMinEndpoints', `is ${doc.zoneMinEndpoints}, but no zone is set: it tunes the preference for this proxy's zone; set zone (--zone NAME) as well, or remove zoneMinEndpoints`, origin);
+  }
   const t = doc.proxy?.timeouts;
   const d = DEFAULTS.timeouts;
   return {
@@ -164,12 +180,29 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
         shutdownGraceMs: t?.shutdownGraceMs ?? d.shutdownGraceMs,
       },
     },
+    zone,
+    zoneMinEndpoints: doc.zoneMinEndpoints ?? DEFAULT_ZONE_MIN_ENDPOINTS,
+    subsets: toSubsets(doc.subsets, origin),
     logLevel: doc.logLevel ?? DEFAULTS.logLevel,
     workers: doc.workers ?? availableParallelism(),
   };
 }
 
 type ProxyDocument = NonNullable<ConfigDocument['proxy']>;
+
+/** Subset options with defaults filled in, checked by the router's own validator. */
+function toSubsets(doc: ConfigDocument['subsets'], origin: Origin): SubsetOptions | null {
+  if (doc == null) return null;
+  if (doc.selectors === undefined) {
+    throw configError('SG_ERR_CONFIG', 'subsets.selectors', 'is missing: name the request headers that choose a subset and the endpoint label each selects, for example [{ header: x-version, label: version }] (--subset x-version=version)', origin);
+  }
+  try {
+    return validateSubsetOptions({ selectors: doc.selectors, fallback: doc.fallback ?? 'any', defaultSubset: doc.default ?? null, maxSubsets: doc.maxSubsets ?? DEFAULT_MAX_SUBSETS }, 'subsets');
+  } catch (e) {
+    if (e instanceof ConfigError) throw configError(e.code, e.field, detailOf(e), origin);
+    throw e;
+  }
+}
 
 /** TLS, limits, retries and health: each checked by its owner's validator, naming the field. */
 function toProxyExtras(p: ProxyDocument | undefined, origin: Origin, baseDir: string): Omit<ProxyConfig, 'endpointHeader' | 'maxHeaderBytes' | 'maxBodyBuffer' | 'timeouts'> {

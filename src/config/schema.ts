@@ -10,6 +10,8 @@ import { KEYLESS_ALGORITHMS } from '../balancer/factory.js';
 import { MAX_WEIGHT } from '../balancer/endpoint.js';
 import { parseKeyTransform } from '../balancer/key-transform.js';
 import { LOOKUP_FALLBACKS } from '../balancer/lookup.js';
+import { MAX_SUBSETS_LIMIT, SUBSET_FALLBACKS } from '../balancer/subsets.js';
+import { MAX_ZONE_MIN_ENDPOINTS } from '../balancer/zone-aware.js';
 import { ConfigError } from '../errors.js';
 import { parseEndpointAddress } from '../proxy/address.js';
 import { parseKeySource } from '../proxy/key-source.js';
@@ -30,6 +32,14 @@ function refuseWith(parse: () => unknown, input: string, ctx: z.RefinementCtx): 
 }
 
 const ms = z.int().min(1).max(MAX_MS);
+
+/** Checked in config.ts by the subset router's own validator, which names every field. */
+const subsets = z.strictObject({
+  selectors: z.array(z.strictObject({ header: z.string(), label: z.string() })).optional(),
+  fallback: z.enum(SUBSET_FALLBACKS).optional(),
+  default: z.record(z.string().min(1), z.string()).nullable().optional(),
+  maxSubsets: z.int().min(1).max(MAX_SUBSETS_LIMIT).optional(),
+});
 
 export const endpointSpecSchema = z.strictObject({
   name: z.string().min(1),
@@ -139,6 +149,10 @@ export const documentSchema = z.strictObject({
   logLevel: z.enum(LOG_LEVELS).optional(),
   workers: z.int().min(1).max(MAX_WORKERS).optional(),
   balancer: balancerSchema.optional(),
+  // This proxy's zone, for zone-aware routing; `auto` is resolved to a name before the data plane is built.
+  zone: z.string().min(1).nullable().optional(),
+  zoneMinEndpoints: z.int().min(1).max(MAX_ZONE_MIN_ENDPOINTS).optional(),
+  subsets: subsets.nullable().optional(),
   endpoints: endpointListSchema.optional(),
   endpointsFile: z.string().min(1).optional(),
   // Parsed in config.ts, by the discovery sources' own parsers, which name the field.

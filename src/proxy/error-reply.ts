@@ -54,6 +54,14 @@ export const NO_ENDPOINT_REPLIES: Readonly<Record<NoPickReason, ErrorReply>> = O
   'no-key': errorReply(503, 'SG_ERR_NO_ENDPOINT', 'no endpoint is ready: no-key (the request has no routing key and the balancer has no keyless fallback)'),
 });
 
+/**
+ * 503 for a request whose subset selector headers match no subset, with subset fallback `fail`;
+ * `detail` names the labels and values asked for (SubsetRouter.describeMiss). Built per refusal.
+ */
+export function noSubsetReply(detail: string): ErrorReply {
+  return errorReply(503, 'SG_ERR_NO_SUBSET', `no subset serves the request: ${detail}`);
+}
+
 export const REPLIES = Object.freeze({
   connectFailed: errorReply(502, 'SG_ERR_UPSTREAM_CONNECT', 'the endpoint could not be reached (connection refused or unreachable)'),
   connectTimeout: errorReply(504, 'SG_ERR_UPSTREAM_CONNECT_TIMEOUT', 'connecting to the endpoint timed out'),

@@ -30,7 +30,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { errors } from 'undici';
-import type { Outcome, Pick } from '../balancer/balancer.js';
+import type { Balancer, Outcome, Pick } from '../balancer/balancer.js';
 import type { Clock } from '../balancer/clock.js';
 import type { Endpoint } from '../balancer/endpoint.js';
 import type { RoutingKey } from '../balancer/hash.js';
@@ -108,6 +108,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   attempt = 1;
   /** Endpoints tried so far, once there is a retry (null before: no allocation on the common path). */
   tried: Set<Endpoint> | null = null;
+  /** The subset's balancer the request was picked by, for its retries; null: the proxy's own. */
+  balancer: Balancer | null = null;
   readonly #ctx: ExchangeContext;
   readonly #req: ClientRequest;
   readonly #res: ClientResponse;

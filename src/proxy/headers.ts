@@ -87,11 +87,20 @@ export class RequestHeadReader {
   grpc = false;
   /** The `grpc-timeout` value, read only for gRPC calls. */
   grpcTimeout: string | undefined = undefined;
+  /**
+   * The first value of each subset selector header (subsets.ts), in selector order; undefined
+   * where the request has none. One array, overwritten by every `read()`.
+   */
+  readonly selectorValues: (string | undefined)[];
   /** `http` or `https`: what this listener speaks, for X-Forwarded-Proto and Forwarded. */
   readonly #proto: 'http' | 'https';
+  /** Lower-case names of the subset selector headers. */
+  readonly #selectorFields: readonly string[];
 
-  constructor(proto: 'http' | 'https' = 'http') {
+  constructor(proto: 'http' | 'https' = 'http', selectorFields: readonly string[] = []) {
     this.#proto = proto;
+    this.#selectorFields = selectorFields;
+    this.selectorValues = new Array<string | undefined>(selectorFields.length).fill(undefined);
   }
 
   /**
@@ -140,6 +149,9 @@ export class RequestHeadReader {
     let grpc = false;
     let grpcTimeout: string | undefined;
     let authority = false;
+    const selectorFields = this.#selectorFields;
+    const selectorValues = this.selectorValues;
+    for (let s = 0; s < selectorValues.length; s++) selectorValues[s] = undefined;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i]!;
       const value = raw[i + 1]!;
@@ -157,6 +169,7 @@ export class RequestHeadReader {
       const lower = name.toLowerCase();
       if (lower === 'grpc-timeout') grpcTimeout = value;
       if (lower === keyField) key = key === undefined ? value : keyField === 'cookie' ? `${key}; ${value}` : key;
+      for (let s = 0; s < selectorFields.length; s++) if (lower === selectorFields[s] && selectorValues[s] === undefined) selectorValues[s] = value;
       switch (REQUEST_FIELDS.get(lower)) {
         case undefined:
           out.push(name, value);

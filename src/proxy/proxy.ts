@@ -12,9 +12,10 @@
  * Pod side: an undici Pool per HTTP/1.1 endpoint, an H2Upstream per HTTP/2 one (upstreams.ts),
  * bodies streamed both ways with back-pressure (exchange.ts).
  *
- * Request path per request: one pass over the raw headers (headers.ts), the key read with indexOf
- * scans (key-source.ts) and hashed by `hashKey()` (R7), one pick, one Map lookup, one Exchange,
- * one dispatch. Injected: the balancer and its load board, the clock, the logger.
+ * Request path per request: one pass over the raw headers (headers.ts), the subset chosen by its
+ * selector headers when subsets are configured (src/balancer/subsets.ts), the key read with
+ * indexOf scans (key-source.ts) and hashed by `hashKey()` (R7), one pick, one Map lookup, one
+ * Exchange, one dispatch. Injected: the balancer and its load board, the clock, the logger.
  *
  * Contract: `updateEndpoints()` is synchronous and validates before it changes anything;
  * `listen()` once; `close()` is idempotent and resolves when connections and pools are closed.
@@ -38,8 +39,9 @@ import { hashKey } from '../balancer/hash.js';
 import type { KeyTransform } from '../balancer/key-transform.js';
 import { applyKeyTransform } from '../balancer/key-transform.js';
 import type { LoadBoard } from '../balancer/load-board.js';
+import type { SubsetRouter } from '../balancer/subsets.js';
 import { ConfigError } from '../errors.js';
-import { NO_ENDPOINT_REPLIES, REPLIES, sendReply } from './error-reply.js';
+import { NO_ENDPOINT_REPLIES, REPLIES, noSubsetReply, sendReply } from './error-reply.js';
 import type { ErrorReply } from './error-reply.js';
 import type { ClientRequest, ClientResponse } from './client-response.js';
 import { H2ProxyResponse, ProxyResponse } from './client-response.js';
@@ -73,6 +75,11 @@ export interface ProxyOptions {
   readonly board: LoadBoard;
   /** null: every request is keyless. */
   readonly keySource: KeySource | null;
+  /**
+   * Subsets chosen by request headers (src/balancer/subsets.ts), over `balancer`'s board; updated
+   * with every endpoint set after `balancer`. Absent: every request uses `balancer`.
+   */
+  readonly subsets?: SubsetRouter | null;
   /** Applied to every key text before it is hashed (prefix, delimited field, S2 cell). */
   readonly keyTransform?: KeyTransform | null;
   /** Most bytes of a body read to find a `json:` key; larger bodies get 413. Default 64 KiB. */
@@ -136,6 +143,7 @@ interface TrackedSocket extends Socket {
 export class ShardingProxy {
   readonly #balancer: Balancer;
   readonly #board: LoadBoard;
+  readonly #subsets: SubsetRouter | null;
   readonly #keySource: KeySource | null;
   readonly #keyField: string | null;
   readonly #keyTransform: KeyTransform | null;
@@ -168,6 +176,7 @@ export class ShardingProxy {
   constructor(options: ProxyOptions) {
     this.#balancer = options.balancer;
     this.#board = options.board;
+    this.#subsets = options.subsets ?? null;
     this.#keySource = options.keySource;
     this.#keyField = options.keySource?.header ?? null;
     this.#keyTransform = options.keyTransform ?? null;
@@ -217,7 +226,7 @@ export class ShardingProxy {
       },
       this.#log,
     );
-    this.#reader = new RequestHeadReader(options.tls === undefined ? 'http' : 'https');
+    this.#reader = new RequestHeadReader(options.tls === undefined ? 'http' : 'https', this.#subsets?.headers ?? []);
     if (options.retries !== undefined) {
       const redispatch = (exchange: Exchange, previous: string): boolean => this.#redispatch(exchange, previous);
       const active = (): number => this.#active;
@@ -302,10 +311,33 @@ export class ShardingProxy {
   updateEndpoints(set: EndpointSet): void {
     const parsed = this.#pools.check(set);
     this.#balancer.update(set);
+    this.#updateSubsets(set);
     this.#pools.reconcile(set, parsed);
     this.#health?.update(set);
     this.#scheduleDrain();
     this.#log.debug({ version: set.version, endpoints: set.endpoints.length }, 'endpoint set updated');
+  }
+
+  #updateSubsets(set: EndpointSet): void {
+    const subsets = this.#subsets;
+    if (subsets === null) return;
+    subsets.update(set);
+    if (subsets.dropped > 0) {
+      this.#log.warn({ version: set.version, subsets: subsets.subsets, dropped: subsets.dropped, maxSubsets: subsets.options.maxSubsets }, 'more label combinations than subsets.maxSubsets: requests for the rest get the fallback');
+    }
+  }
+
+  /**
+   * The balancer for the request the reader just read: its subset's, or the proxy's own. null
+   * when the request was refused (its values match no subset and the fallback is to fail).
+   */
+  #balancerFor(res: ClientResponse, close: boolean): Balancer | null {
+    const subsets = this.#subsets;
+    if (subsets === null) return this.#balancer;
+    const values = this.#reader.selectorValues;
+    const lb = subsets.select(values);
+    if (lb === null) this.#refuse(res, noSubsetReply(subsets.describeMiss(values)), close);
+    return lb;
   }
 
   /**
@@ -463,6 +495,8 @@ export class ShardingProxy {
       reader.useAuthority(authority);
       path = origin;
     }
+    const lb = this.#balancerFor(res, hasBody);
+    if (lb === null) return;
     let body: Readable | null = hasBody ? req : null;
     if (body !== null && this.#maxBodyBytes > 0) {
       body = this.#limitedBody(req, res);
@@ -471,14 +505,14 @@ export class ShardingProxy {
     const deadlineMs = res.grpc ? parseGrpcTimeout(reader.grpcTimeout) : null;
     const source = this.#keySource;
     if (source === null) {
-      this.#pickAndForward(req, res, null, path, reader.out, body, deadlineMs);
+      this.#pickAndForward(lb, req, res, null, path, reader.out, body, deadlineMs);
       return;
     }
     if (source.kind === 'json' && hasBody) {
-      this.#bufferBody(req, res, source, path, reader.out, deadlineMs);
+      this.#bufferBody(lb, req, res, source, path, reader.out, deadlineMs);
       return;
     }
-    this.#pickAndForward(req, res, this.#key(keyText(source, path, reader.key)), path, reader.out, body, deadlineMs);
+    this.#pickAndForward(lb, req, res, this.#key(keyText(source, path, reader.key)), path, reader.out, body, deadlineMs);
   }
 
   /**
@@ -509,7 +543,7 @@ export class ShardingProxy {
    * is never half forwarded: it gets 413 and, over HTTP/1.1, the connection closes. Closures per
    * request, but only on routes that key on bodies.
    */
-  #bufferBody(req: ClientRequest, res: ClientResponse, source: KeySource & { kind: 'json' }, path: string, headers: string[], deadlineMs: number | null): void {
+  #bufferBody(lb: Balancer, req: ClientRequest, res: ClientResponse, source: KeySource & { kind: 'json' }, path: string, headers: string[], deadlineMs: number | null): void {
     const limit = this.#maxBodyBuffer;
     const declared = Number(req.headers['content-length'] ?? -1);
     if (declared > limit) {
@@ -534,25 +568,25 @@ export class ShardingProxy {
     const onEnd = (): void => {
       if (res.closeSeen) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      this.#pickAndForward(req, res, this.#key(keyText(source, path, undefined, body)), path, headers, body, deadlineMs);
+      this.#pickAndForward(lb, req, res, this.#key(keyText(source, path, undefined, body)), path, headers, body, deadlineMs);
     };
     req.on('data', onData);
     req.on('end', onEnd);
   }
 
-  /** Picks an endpoint for the request and forwards it, waits for capacity, or refuses it. */
-  #pickAndForward(req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], body: Readable | Buffer | null, deadlineMs: number | null): void {
-    const pick = this.#balancer.pick(key, null);
+  /** Picks an endpoint for the request with `lb` (its subset's, or the proxy's) and forwards it, waits for capacity, or refuses it. */
+  #pickAndForward(lb: Balancer, req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], body: Readable | Buffer | null, deadlineMs: number | null): void {
+    const pick = lb.pick(key, null);
     if (pick.kind === 'none') {
-      if (pick.reason === 'saturated' && this.#queue.offer({ req, res, key, path, headers, body, deadlineMs, sinceMs: this.#clock.nowMs(), timer: null })) return;
+      if (pick.reason === 'saturated' && this.#queue.offer({ balancer: lb, req, res, key, path, headers, body, deadlineMs, sinceMs: this.#clock.nowMs(), timer: null })) return;
       this.#refuse(res, NO_ENDPOINT_REPLIES[pick.reason], body !== null && !req.complete);
       return;
     }
-    this.#forward(pick, req, res, key, path, headers, body, deadlineMs);
+    this.#forward(lb, pick, req, res, key, path, headers, body, deadlineMs);
   }
 
   /** Sends a picked request to its endpoint. */
-  #forward(pick: Pick, req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], body: Readable | Buffer | null, deadlineMs: number | null): void {
+  #forward(lb: Balancer, pick: Pick, req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], body: Readable | Buffer | null, deadlineMs: number | null): void {
     const hasBody = body !== null;
     const startedMs = this.#clock.nowMs();
     // Read at once: Pick objects are shared and rebound when the set changes.
@@ -567,6 +601,8 @@ export class ShardingProxy {
     }
     const request = { path, method: req.method ?? 'GET', headers, body };
     const exchange = new Exchange(this.#ctx, req, res, request, key, endpoint, pick.done, startedMs, hasBody);
+    // A retry picks from the same subset.
+    if (lb !== this.#balancer) exchange.balancer = lb;
     res.exchange = exchange;
     if (!res.h2 && res.closeWhenDone) exchange.closeAfter();
     if (deadlineMs !== null) exchange.setDeadline(deadlineMs);
@@ -597,7 +633,7 @@ export class ShardingProxy {
         queue.shift();
         continue;
       }
-      const pick = this.#balancer.pick(w.key, null);
+      const pick = w.balancer.pick(w.key, null);
       if (pick.kind === 'none' && pick.reason === 'saturated') return;
       queue.shift();
       if (pick.kind === 'none') {
@@ -605,7 +641,7 @@ export class ShardingProxy {
         continue;
       }
       const waited = this.#clock.nowMs() - w.sinceMs;
-      this.#forward(pick, w.req, w.res, w.key, w.path, w.headers, w.body, w.deadlineMs === null ? null : Math.max(1, w.deadlineMs - waited));
+      this.#forward(w.balancer, pick, w.req, w.res, w.key, w.path, w.headers, w.body, w.deadlineMs === null ? null : Math.max(1, w.deadlineMs - waited));
     }
   }
 
@@ -618,7 +654,7 @@ export class ShardingProxy {
     const tried = (exchange.tried ??= new Set());
     const prev = this.#board.load(previous);
     if (prev !== undefined) tried.add(prev.endpoint);
-    const pick = this.#balancer.pick(exchange.key, tried);
+    const pick = (exchange.balancer ?? this.#balancer).pick(exchange.key, tried);
     if (pick.kind === 'none') return false;
     const upstream = this.#pools.get(pick.endpoint.name);
     if (upstream === undefined) {
@@ -727,11 +763,17 @@ export class ShardingProxy {
     }
     const reader = this.#reader;
     reader.read(req.rawHeaders, this.#keyField, req.socket.remoteAddress);
+    const subsets = this.#subsets;
+    const lb = subsets === null ? this.#balancer : subsets.select(reader.selectorValues);
+    if (lb === null) {
+      refuseWebSocket(client, noSubsetReply(subsets!.describeMiss(reader.selectorValues)));
+      return;
+    }
     const source = this.#keySource;
     const key = source === null ? null : this.#key(keyText(source, path, reader.key));
     this.#active++;
     this.#tunnels.add(client.kind === 'h1' ? client.socket : client.stream);
-    routeWebSocket(this.#ws, client, key, reader.out);
+    routeWebSocket(this.#ws, client, key, reader.out, lb);
   }
 
   #tunnelEnded(client: WebSocketClient): void {

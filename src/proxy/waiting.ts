@@ -9,10 +9,13 @@
  * itself only keeps order and time. Off the common path: an entry and a timer per waiting request.
  */
 import type { Readable } from 'node:stream';
+import type { Balancer } from '../balancer/balancer.js';
 import type { RoutingKey } from '../balancer/hash.js';
 import type { ClientRequest, ClientResponse } from './client-response.js';
 
 export interface Waiting {
+  /** The balancer it waits on: its subset's, or the proxy's own. */
+  readonly balancer: Balancer;
   readonly req: ClientRequest;
   readonly res: ClientResponse;
   readonly key: RoutingKey | null;

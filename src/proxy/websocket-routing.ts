@@ -40,11 +40,14 @@ export interface WebSocketRouting {
   observe: ((endpoint: string, outcome: Outcome, status: number) => void) | null;
 }
 
-/** Routes one WebSocket by `key` (null: keyless) and tunnels it; `fields` go to the pod. */
-export function routeWebSocket(r: WebSocketRouting, client: WebSocketClient, key: RoutingKey | null, fields: readonly string[]): void {
+/**
+ * Routes one WebSocket by `key` (null: keyless) with `balancer` (its subset's; the proxy's own by
+ * default) and tunnels it; `fields` go to the pod.
+ */
+export function routeWebSocket(r: WebSocketRouting, client: WebSocketClient, key: RoutingKey | null, fields: readonly string[], balancer: Balancer = r.balancer): void {
   let tried: Set<Endpoint> | null = null;
   const attempt = (): void => {
-    const pick = r.balancer.pick(key, tried);
+    const pick = balancer.pick(key, tried);
     if (pick.kind === 'none') {
       r.refuse(client, NO_ENDPOINT_REPLIES[pick.reason]);
       r.ended(client);

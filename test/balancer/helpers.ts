@@ -20,6 +20,7 @@ import type { Rng } from '../../src/balancer/rng.js';
 import { seededRng } from '../../src/balancer/rng.js';
 import { SharedLoads } from '../../src/balancer/shared-loads.js';
 import { SlotTable } from '../../src/balancer/shared-slots.js';
+import type { ZonePreference } from '../../src/balancer/zone-aware.js';
 
 /** `svc-0` .. `svc-(n-1)`, weight 1, in order. */
 export function specs(n: number, prefix = 'svc'): EndpointSpec[] {
@@ -56,11 +57,14 @@ export interface Harness {
   readonly clock: ManualClock;
 }
 
-/** With `options.shared`, the set gets its slots from a SlotTable first, as a worker thread does. */
-export function harness(config: BalancerConfig, list: readonly EndpointSpec[] | null, seed = 7, options: LoadBoardOptions = {}): Harness {
+/**
+ * With `options.shared`, the set gets its slots from a SlotTable first, as a worker thread does;
+ * with `zone`, requests without a key prefer that zone (zone-aware.ts).
+ */
+export function harness(config: BalancerConfig, list: readonly EndpointSpec[] | null, seed = 7, options: LoadBoardOptions = {}, zone: ZonePreference | null = null): Harness {
   const clock = new ManualClock(1_000);
   const board = new LoadBoard(clock, { ...(config.algorithm === 'peak-ewma' ? config : {}), ...options });
-  const balancer = createBalancer(config, { clock, rng: seededRng(seed), board });
+  const balancer = createBalancer(config, { clock, rng: seededRng(seed), board, zone });
   if (list !== null) {
     const set = setOf(list);
     const shared = options.shared;
@@ -178,11 +182,13 @@ export interface ContractCase {
   readonly keys: readonly RoutingKey[] | null;
   /** Counts in shared cells (shared-loads.ts), one thread using them: the contract must hold alike. */
   readonly shared?: boolean;
+  /** The proxy's zone, for requests without a key (zone-aware.ts). */
+  readonly zone?: ZonePreference;
 }
 
-/** harness() for a contract case: with fresh shared cells for each board when the case asks for them. */
+/** harness() for a contract case: with fresh shared cells for each board when the case asks for them, and its zone. */
 function caseHarness(c: ContractCase): typeof harness {
-  return (config, list, seed = 7, options = {}) => harness(config, list, seed, c.shared === true ? { ...options, shared: SharedLoads.create(64) } : options);
+  return (config, list, seed = 7, options = {}) => harness(config, list, seed, c.shared === true ? { ...options, shared: SharedLoads.create(64) } : options, c.zone ?? null);
 }
 
 const OUTCOMES: readonly Outcome[] = ['ok', 'http-5xx', 'connect-failed', 'reset', 'timeout', 'cancelled'];

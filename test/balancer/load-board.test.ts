@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/balancer/clock.js';
 import type { EndpointSet } from '../../src/balancer/endpoint.js';
+import { EMPTY_SET, filterEndpointSet } from '../../src/balancer/endpoint.js';
+import type { LoadWatcher } from '../../src/balancer/load-board.js';
 import { DOWN, LoadBoard, validateMaxInflight } from '../../src/balancer/load-board.js';
 import { SharedLoads } from '../../src/balancer/shared-loads.js';
 import { SlotTable } from '../../src/balancer/shared-slots.js';
@@ -368,4 +370,136 @@ test('LoadBoard with shared counts: a set whose names came without slots is refu
   assert.equal(p.endpoint, first.endpoints[1], 'loads were not rebound');
   p.done(1_000, 'ok');
   assert.equal(b.totalInflight, 0);
+});
+
+/** Endpoints of `set` whose names are listed, as a set of their own (a view's). */
+function part(set: EndpointSet, names: readonly string[]): EndpointSet {
+  return filterEndpointSet(set, (e) => names.includes(e.name));
+}
+
+/** Records what a watcher hears. */
+function recorder(): LoadWatcher & { readonly loads: number[]; availability: number } {
+  const r = { loads: [] as number[], availability: 0, loadChanged: (i: number) => void r.loads.push(i), availabilityChanged: () => void r.availability++ };
+  return r;
+}
+
+test('LoadBoard view: shares the root\'s loads by name, in its own order; a pick through either counts once for both', () => {
+  const { b } = board();
+  const set = setOf(specs(4));
+  b.sync(set);
+  const v = b.view();
+  assert.equal(v.isView, true);
+  assert.equal(b.isView, false);
+  v.sync(part(set, ['svc-1', 'svc-3']));
+  assert.deepEqual(v.loads, [b.loads[1], b.loads[3]], 'the same load objects');
+  assert.equal(v.availableWeight, 2);
+  const p = v.claim(1)!;
+  assert.equal(p.endpoint, set.endpoints[3], 'the pick is the root endpoint\'s');
+  assert.equal(b.loads[3]!.inflight, 1);
+  assert.equal(b.totalInflight, 1);
+  assert.equal(v.totalInflight, 1);
+  b.begin(0);
+  assert.equal(b.totalInflight, 2);
+  assert.equal(v.totalInflight, 1, 'a view counts its own endpoints only');
+  p.done(1_000, 'ok');
+  b.loads[0]!.pick.done(1_000, 'ok');
+  assert.equal(b.totalInflight, 0);
+  assert.equal(v.load('svc-3'), b.load('svc-3'));
+  assert.equal(v.load('svc-0'), undefined, 'not in the view');
+});
+
+test('LoadBoard view: marks belong to the root; a view forwards them and recounts when the root changes', () => {
+  const { b } = board();
+  const set = setOf(weighted([1, 2, 3, 4]));
+  b.sync(set);
+  const v = b.view();
+  const w = recorder();
+  v.watcher = w;
+  v.sync(part(set, ['svc-2', 'svc-3']));
+  assert.equal(v.availableWeight, 7);
+  b.setDown('svc-3', 'ejected', true);
+  assert.equal(v.availableWeight, 3);
+  assert.equal(v.availableCount, 1);
+  assert.equal(w.availability, 1);
+  b.setDown('svc-0', 'ejected', true);
+  assert.equal(w.availability, 1, 'not told of an endpoint it does not hold');
+  v.setDown('svc-3', 'ejected', false);
+  assert.equal(b.availableWeight, 9, 'forwarded to the root');
+  assert.equal(v.availableWeight, 7);
+  assert.equal(v.isDown('svc-0', 'ejected'), true, 'marks read from the root');
+  v.setMaxInflight(5);
+  assert.equal(b.maxInflight, 5);
+  assert.equal(v.maxInflight, 5);
+  assert.equal(b.loads[2]!.limit, 5);
+  assert.equal(w.availability, 3);
+});
+
+test('LoadBoard view: its watcher hears of counts by its own index, whoever picked, and nothing once it syncs an empty set', () => {
+  const { b } = board();
+  const set = setOf(specs(4));
+  b.sync(set);
+  const root = recorder();
+  b.watcher = root;
+  const v = b.view();
+  const w = recorder();
+  v.watcher = w;
+  v.sync(part(set, ['svc-1', 'svc-3']));
+  assert.equal(b.viewCount, 1);
+  const p = b.begin(3);
+  const q = v.claim(0)!;
+  p.done(1_000, 'ok');
+  assert.deepEqual(root.loads, [3, 1, 3]);
+  assert.deepEqual(w.loads, [1, 0, 1]);
+  v.sync(EMPTY_SET);
+  assert.equal(b.viewCount, 0, 'the root forgets a view that holds nothing');
+  q.done(1_000, 'ok');
+  assert.deepEqual(w.loads, [1, 0, 1], 'no longer told');
+  assert.equal(b.loads[1]!.links.length, 0);
+});
+
+test('LoadBoard view: bounded loads are judged over the view\'s own endpoints and weight', () => {
+  const { b } = board();
+  const set = setOf(specs(4));
+  b.sync(set);
+  const v = b.view();
+  v.sync(part(set, ['svc-0', 'svc-1']));
+  // Requests elsewhere do not loosen the view's bounds: 10 on svc-3.
+  for (let i = 0; i < 10; i++) b.begin(3);
+  // Bounds over the view's 2 endpoints: ceil(1.25 x (T + 1) / 2) with T in flight in the view.
+  assert.equal(v.admit(0, 1.25)?.kind, 'ok', '1 <= ceil(1.25 x 1 / 2) = 1');
+  assert.equal(v.admit(0, 1.25)?.kind, 'ok', '2 <= ceil(1.25 x 2 / 2) = 2');
+  assert.equal(v.admit(0, 1.25), null, 'a third would be 3 > ceil(1.25 x 3 / 2) = 2');
+  assert.equal(b.admit(0, 1.25)?.kind, 'ok', 'the root judges over all four endpoints and 12 requests');
+});
+
+test('LoadBoard view: a view of a view is a view of the root; a name the root lacks is refused and changes nothing', () => {
+  const { b } = board();
+  const set = setOf(specs(3));
+  b.sync(set);
+  const v = b.view().view();
+  v.sync(part(set, ['svc-0']));
+  assert.equal(v.loads[0], b.loads[0]);
+  const before = v.set;
+  assert.throws(() => v.sync(setOf(specs(5).slice(3), 2)), /"svc-3" is not in its root board's set/);
+  assert.equal(v.set, before);
+});
+
+test('LoadBoard view with shared counts: a view in each thread sees the other\'s requests, and the limit holds across them', () => {
+  const { a, b, apply } = sharedPair(2);
+  const set = setOf(specs(3), 1);
+  apply(set);
+  const va = a.view();
+  const vb = b.view();
+  va.sync(part(set, ['svc-1', 'svc-2']));
+  vb.sync(part(set, ['svc-2']));
+  const p = va.claim(1)!;
+  const q = a.claim(2)!;
+  assert.equal(vb.loads[0]!.inflight, 2, 'the other thread\'s view reads the same cell');
+  assert.equal(vb.claim(0), null, 'at the limit of 2, set by a view and a root of the other thread');
+  assert.equal(vb.admit(0, null), null);
+  assert.equal(vb.totalInflight, 2);
+  p.done(1_000, 'ok');
+  assert.equal(vb.claim(0)?.endpoint.name, 'svc-2');
+  assert.equal(b.totalInflight, 2);
+  q.done(1_000, 'ok');
 });

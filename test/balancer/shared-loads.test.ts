@@ -73,6 +73,9 @@ interface RunOptions {
   readonly maxInflight?: number;
   /** Boards of their own per thread instead of shared cells: what the shared cells fix. */
   readonly ownBoards?: boolean;
+  /** Each endpoint's version label, and the version each thread asks for (null: every endpoint). */
+  readonly versions?: readonly string[];
+  readonly subsets?: readonly (string | null)[];
 }
 
 /** Real worker threads picking at once over one set; each entry of `threads` is one thread's pick count. */
@@ -97,6 +100,7 @@ async function runThreads(o: RunOptions): Promise<Run> {
       seed: 100 + t,
       control,
       observed,
+      ...(o.versions === undefined ? {} : { versions: o.versions, subset: o.subsets?.[t] ?? null }),
     };
     return new Worker(new URL('./shared-picker.js', import.meta.url), { workerData: data });
   });
@@ -191,5 +195,16 @@ test('an in-flight limit over shared counts, real threads at once: no pod ever p
   const run = await runThreads({ threads: [5_000, 5_000, 5_000, 5_000], config: { algorithm: 'p2c' }, weights: [1, 1, 1, 1], hold: 4, maxInflight: 3 });
   assert.ok(Math.max(...run.peaks) <= 3, `peaks per pod ${run.peaks.join(', ')}, limit 3`);
   assert.ok(run.results.reduce((a, r) => a + r.none, 0) > 0, 'some picks found every pod full');
+  assertDrained(run.loads, 4);
+});
+
+test('an in-flight limit over shared counts, threads picking in a subset and in the whole set at once: no pod ever passes it', async () => {
+  // Threads 0 and 1 ask for v1 (pod-0, pod-1), threads 2 and 3 for every pod: 16 held, 8 places.
+  // Which pods the whole-set threads catch depends on timing; that a subset and the whole set see
+  // one count in each thread is shown deterministically in subsets.test.ts.
+  const run = await runThreads({ threads: [5_000, 5_000, 5_000, 5_000], config: { algorithm: 'least-request' }, weights: [1, 1, 1, 1], hold: 4, maxInflight: 2, versions: ['v1', 'v1', 'v2', 'v2'], subsets: ['v1', 'v1', null, null] });
+  assert.ok(Math.max(...run.peaks) <= 2, `peaks per pod ${run.peaks.join(', ')}, limit 2`);
+  for (const t of [0, 1]) assert.deepEqual(run.results[t]!.counts.slice(2), [0, 0], `thread ${t} stayed in its subset`);
+  assert.ok(run.results[0]!.none + run.results[1]!.none > 0, 'the subset threads found their pods full, filled by the others too');
   assertDrained(run.loads, 4);
 });

@@ -16,6 +16,7 @@ import { hashKey } from '../../src/balancer/hash.js';
 import { LoadBoard } from '../../src/balancer/load-board.js';
 import { seededRng } from '../../src/balancer/rng.js';
 import { SharedLoads } from '../../src/balancer/shared-loads.js';
+import { SubsetRouter } from '../../src/balancer/subsets.js';
 
 export interface PickerData {
   /** The shared cells, or null for a board of this thread's own. */
@@ -34,6 +35,10 @@ export interface PickerData {
   readonly control: SharedArrayBuffer;
   /** Int32 cells: held now per endpoint, then the peak per endpoint. */
   readonly observed: SharedArrayBuffer;
+  /** Each endpoint's `version` label, for picking in a subset (subsets.ts); absent: no labels. */
+  readonly versions?: readonly string[];
+  /** The version this thread's requests ask for (header x-version), or null for every endpoint. */
+  readonly subset?: string | null;
 }
 
 export interface PickerResult {
@@ -49,14 +54,22 @@ export const CONTROL_RELEASE = 1;
 function main(data: PickerData): void {
   const port = parentPort!;
   const set = createEndpointSet(
-    data.names.map((name, i) => ({ name, address: `10.0.0.${i}:80`, weight: data.weights[i]! })),
+    data.names.map((name, i) => ({ name, address: `10.0.0.${i}:80`, weight: data.weights[i]!, ...(data.versions === undefined ? {} : { labels: { version: data.versions[i]! } }) })),
     1,
   );
   const shared = data.buffer === null ? null : new SharedLoads(data.buffer);
   shared?.setSlots(data.names, data.slots);
   const board = new LoadBoard(new ManualClock(), { maxInflight: data.maxInflight, shared });
-  const balancer = createBalancer(data.config, { clock: board.clock, rng: seededRng(data.seed), board });
-  balancer.update(set);
+  const rng = seededRng(data.seed);
+  const all = createBalancer(data.config, { clock: board.clock, rng, board });
+  all.update(set);
+  // With versions, every thread builds the same subsets, as every worker does from one config.
+  let balancer = all;
+  if (data.versions !== undefined) {
+    const router = new SubsetRouter({ selectors: [{ header: 'x-version', label: 'version' }], fallback: 'fail', defaultSubset: null, maxSubsets: 8 }, board, (b) => createBalancer(data.config, { clock: board.clock, rng, board: b }), all);
+    router.update(set);
+    balancer = router.select([data.subset ?? undefined])!;
+  }
   const key = data.key === null ? null : hashKey(data.key);
   const control = new Int32Array(data.control);
   const observed = new Int32Array(data.observed);

@@ -15,7 +15,7 @@ const STACK_FRAME = /^\s+at /m;
 test('cli: --help lists the commands and every balancer', async () => {
   const r = await runToEnd(['--help']);
   assert.equal(r.code, 0, r.stderr);
-  for (const word of ['serve', 'demo', ...ALGORITHMS, 'header:NAME', 'cookie:NAME', 'query:NAME', 'path:INDEX']) {
+  for (const word of ['serve', 'demo', ...ALGORITHMS, 'header:NAME', 'cookie:NAME', 'query:NAME', 'path:INDEX', '--zone NAME', '--subset HEADER=LABEL', '--subset-fallback']) {
     assert.ok(r.stdout.includes(word), `--help mentions ${word}`);
   }
 });

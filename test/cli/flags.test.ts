@@ -81,3 +81,43 @@ test('flags: a bad --key-transform or --max-body-buffer is refused by flag name'
   const big = flagLayer(new Map<string, unknown>([...base, ['maxBodyBuffer', '64k']]));
   assert.throws(() => parseConfig(big.values, { flags: big.flags }), (e: unknown) => e instanceof ConfigError && e.message.startsWith('--max-body-buffer (proxy.maxBodyBuffer): is "64k"'));
 });
+
+test('flags: --zone, --zone-min-endpoints, repeated --subset, --subset-fallback and --subset-default reach their config fields', () => {
+  const layer = flagLayer(
+    new Map<string, unknown>([
+      ['endpoints', 'pod-0=127.0.0.1:9000'],
+      ['zone', 'eu-west-1a'],
+      ['zoneMinEndpoints', '2'],
+      ['subset', ['x-version=version', 'X-Tier = tier']],
+      ['subsetFallback', 'default'],
+      ['subsetDefault', 'version=v1,tier=gold'],
+    ]),
+  );
+  const c = parseConfig(layer.values, { flags: layer.flags });
+  assert.equal(c.zone, 'eu-west-1a');
+  assert.equal(c.zoneMinEndpoints, 2);
+  assert.deepEqual(c.subsets, {
+    selectors: [
+      { header: 'x-version', label: 'version' },
+      { header: 'x-tier', label: 'tier' },
+    ],
+    fallback: 'default',
+    defaultSubset: { version: 'v1', tier: 'gold' },
+    maxSubsets: 64,
+  });
+  assert.equal(SERVE_FLAGS.find((s) => flagName(s) === '--subset')!.repeatable, true);
+});
+
+test('flags: a bad --subset or --subset-fallback is refused by flag name', () => {
+  assert.throws(
+    () => flagLayer(new Map<string, unknown>([['subset', ['x-version']]])),
+    (e: unknown) => e instanceof ConfigError && e.field === 'subsets.selectors[0]' && e.message.startsWith('--subset (subsets.selectors[0]): is "x-version": write HEADER=LABEL'),
+  );
+  const layer = flagLayer(new Map<string, unknown>([['endpoints', 'pod-0=127.0.0.1:9000'], ['subset', ['x-version=version', 'x-v2=version']]]));
+  assert.throws(
+    () => parseConfig(layer.values, { flags: layer.flags }),
+    (e: unknown) => e instanceof ConfigError && e.message.startsWith('--subset (subsets.selectors[1].label): is "version", which an earlier selector selects already'),
+  );
+  const fallback = flagLayer(new Map<string, unknown>([['endpoints', 'pod-0=127.0.0.1:9000'], ['subset', ['x-version=version']], ['subsetFallback', 'some']]));
+  assert.throws(() => parseConfig(fallback.values, { flags: fallback.flags }), (e: unknown) => e instanceof ConfigError && e.message.startsWith('--subset-fallback (subsets.fallback): is "some"'));
+});

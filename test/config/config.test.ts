@@ -409,3 +409,34 @@ test('loadConfig: a missing or non-mapping config file', async (t) => {
   await writeFile(list, '- a\n- b\n');
   await assert.rejects(loadConfig({ configFile: list }), (e: unknown) => e instanceof ConfigError && e.field === list && /mapping/.test(e.message));
 });
+
+test('config: zone and subsets are off by default', () => {
+  const c = parseConfig({ endpoints: TWO });
+  assert.equal(c.zone, null);
+  assert.equal(c.zoneMinEndpoints, 1);
+  assert.equal(c.subsets, null);
+});
+
+test('config: zone, its minimum, and subsets with their defaults filled in', () => {
+  const c = parseConfig({ endpoints: TWO, zone: 'eu-west-1a', zoneMinEndpoints: 2, subsets: { selectors: [{ header: 'X-Version', label: 'version' }] } });
+  assert.equal(c.zone, 'eu-west-1a');
+  assert.equal(c.zoneMinEndpoints, 2);
+  assert.deepEqual(c.subsets, { selectors: [{ header: 'x-version', label: 'version' }], fallback: 'any', defaultSubset: null, maxSubsets: 64 });
+  const d = parseConfig({ endpoints: TWO, zone: 'auto', subsets: { selectors: [{ header: 'x-v', label: 'version' }], fallback: 'default', default: { version: 'v1' }, maxSubsets: 8 } });
+  assert.equal(d.zone, 'auto', 'resolved to a name before the data plane is built, not here');
+  assert.deepEqual(d.subsets?.defaultSubset, { version: 'v1' });
+  assert.equal(d.subsets?.maxSubsets, 8);
+});
+
+test('config: bad zone and subset settings name the field and the fix', () => {
+  refuses(() => parseConfig({ endpoints: TWO, zone: '' }), 'zone', 'must not be empty');
+  refuses(() => parseConfig({ endpoints: TWO, zoneMinEndpoints: 3 }), 'zoneMinEndpoints', 'is 3', 'no zone is set', '--zone');
+  refuses(() => parseConfig({ endpoints: TWO, zone: 'a', zoneMinEndpoints: 0 }), 'zoneMinEndpoints', 'is 0');
+  refuses(() => parseConfig({ endpoints: TWO, subsets: {} }), 'subsets.selectors', 'is missing', '--subset x-version=version');
+  refuses(() => parseConfig({ endpoints: TWO, subsets: { selectors: [{ header: 'x-v', label: 'version' }], fallback: 'default' } }), 'subsets.default', 'is missing', 'version: v1');
+  refuses(() => parseConfig({ endpoints: TWO, subsets: { selectors: [{ header: 'x-v', label: 'version' }], fallback: 'never' } }), 'subsets.fallback', '"never"', 'any, fail, default');
+  refuses(() => parseConfig({ endpoints: TWO, subsets: { selectors: [{ header: 'x-v', label: 'a' }, { header: 'x-v', label: 'b' }] } }), 'subsets.selectors[1].header', 'each header selects one label');
+  refuses(() => parseConfig({ endpoints: TWO, subsets: { selectors: [{ header: 'x-v', label: 'a', weight: 2 }] } }), 'subsets.selectors[0].weight', 'no such setting');
+  const e = refuses(() => parseConfig({ endpoints: TWO, subsets: { selectors: [{ header: 'x v', label: 'a' }] } }, { file: 'shardgate.yaml' }), 'subsets.selectors[0].header', 'request header name');
+  assert.ok(e.message.startsWith('shardgate.yaml: subsets.selectors[0].header:'), e.message);
+});

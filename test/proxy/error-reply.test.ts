@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ErrorReply } from '../../src/proxy/error-reply.js';
 import { PROXY_ERROR_CODES } from '../../src/errors.js';
-import { NO_ENDPOINT_REPLIES, REPLIES, errorReply } from '../../src/proxy/error-reply.js';
+import { NO_ENDPOINT_REPLIES, REPLIES, errorReply, noSubsetReply } from '../../src/proxy/error-reply.js';
 
-const ALL: [string, ErrorReply][] = [...Object.entries(REPLIES), ...Object.entries(NO_ENDPOINT_REPLIES)];
+const ALL: [string, ErrorReply][] = [...Object.entries(REPLIES), ...Object.entries(NO_ENDPOINT_REPLIES), ['noSubset', noSubsetReply('no endpoint has the labels version="v9" (header x-version)')]];
 
 test('every reply has a documented code, its status, and a small JSON body', () => {
   for (const [name, reply] of ALL) {

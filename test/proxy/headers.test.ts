@@ -71,6 +71,19 @@ test('RequestHeadReader: body detection, repeated Host, cookies joined, reuse be
   assert.deepEqual(pairs(reader.out), [['Content-Length', '0'], ['x-forwarded-for', '::1'], ['x-real-ip', '::1'], ['forwarded', 'for="[::1]";proto=http'], ['x-forwarded-proto', 'http']]);
 });
 
+test('RequestHeadReader: subset selector headers, first value each, any case, forwarded unchanged and cleared between requests', () => {
+  const reader = new RequestHeadReader('http', ['x-version', 'x-tier']);
+  assert.deepEqual(reader.selectorValues, [undefined, undefined]);
+  reader.read(['Host', 'a', 'X-Tier', 'gold', 'x-version', 'v2', 'X-VERSION', 'v3'], null, '10.0.0.1');
+  assert.deepEqual(reader.selectorValues, ['v2', 'gold']);
+  assert.ok(reader.out.includes('X-Tier') && reader.out.includes('v2'), 'the pod still gets them');
+  const values = reader.selectorValues;
+  reader.read(['Host', 'a', 'x-tier', ''], null, '10.0.0.1');
+  assert.equal(reader.selectorValues, values, 'one array, reused');
+  assert.deepEqual(reader.selectorValues, [undefined, ''], 'an empty value is a value');
+  assert.deepEqual(new RequestHeadReader().selectorValues, []);
+});
+
 test('responseHeaders: drops hop-by-hop fields, adds the endpoint, closes when asked', () => {
   const out = responseHeaders(
     {
