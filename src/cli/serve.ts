@@ -22,6 +22,7 @@ import { runWorkers } from '../cluster/workers.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import { openAdmin } from '../admin/open-admin.js';
 import { Readiness } from '../admin/readiness.js';
+import { resolveOwnZone } from '../discovery/own-zone.js';
 import type { StaticFileSource } from '../discovery/static-file.js';
 
 const MAX_LOGGED_ENDPOINTS = 32;
@@ -30,8 +31,10 @@ const MAX_LOGGED_ENDPOINTS = 32;
 const SHUTDOWN_SLACK_MS = 5_000;
 
 /** Runs until SIGTERM or SIGINT; resolves to the exit code. */
-export async function runServe(config: ShardgateConfig): Promise<number> {
-  const logger = pino({ level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
+export async function runServe(given: ShardgateConfig): Promise<number> {
+  const logger = pino({ level: given.logLevel, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
+  // Every worker builds its data plane from this config: `--zone auto` is resolved once, here.
+  const config: ShardgateConfig = { ...given, zone: await resolveOwnZone(given.zone, logger) };
   if (config.workers > 1) return runWorkers(config, config.workers, logger);
   const { proxy } = await createDataPlane(config, { logger });
   // Up before the first set, so that liveness holds while discovery waits for the API server.

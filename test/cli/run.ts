@@ -22,10 +22,10 @@ export interface Finished {
   readonly stderr: string;
 }
 
-/** Runs a command that is expected to end by itself, killing it after `timeoutMs`. */
-export function runToEnd(args: readonly string[], timeoutMs = 15_000): Promise<Finished> {
+/** Runs a command that is expected to end by itself, killing it after `timeoutMs`; `env` is the child's whole environment. */
+export function runToEnd(args: readonly string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = process.env): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
