@@ -14,7 +14,7 @@ import type { EndpointSet } from '../balancer/endpoint.js';
 import { formatHostPort } from '../proxy/address.js';
 import type { ShardgateConfig } from '../config/config.js';
 import type { DiscoveryError, EndpointSource } from '../discovery/endpoint-source.js';
-import { describeEndpoints, openEndpointSource } from '../discovery/configured-source.js';
+import { describeEndpoints, openEndpointSource, refreshOnConnectFailure } from '../discovery/configured-source.js';
 import { ShardgateError } from '../errors.js';
 import type { ShardingProxy } from '../proxy/proxy.js';
 import { createDataPlane } from '../cluster/data-plane.js';
@@ -29,10 +29,11 @@ const SHUTDOWN_SLACK_MS = 5_000;
 export async function runServe(config: ShardgateConfig): Promise<number> {
   const logger = pino({ level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
   if (config.workers > 1) return runWorkers(config, config.workers, logger);
-  const { proxy } = await createDataPlane(config, { logger });
-
   // A broken endpoints file fails the start (exit 2, the file's error) rather than serving 503s.
-  const { source, file: fileSource } = await openEndpointSource(config.endpoints);
+  const configured = await openEndpointSource(config.endpoints);
+  const { source, file: fileSource } = configured;
+  const reresolve = refreshOnConnectFailure(configured, logger);
+  const { proxy } = await createDataPlane(config, { logger, onConnectFailure: reresolve === null ? null : (e) => reresolve.request(e.name) });
 
   const unsubscribe = await subscribeFirst(source, proxy, logger);
   let address: { host: string; port: number };
@@ -40,6 +41,7 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
     address = await proxy.listen(config.listen.port, config.listen.host);
   } catch (e) {
     unsubscribe();
+    reresolve?.close();
     await proxy.close();
     // The proxy wraps the socket error; its errno (EADDRINUSE, EACCES) is what the operator needs.
     const cause = e instanceof Error ? (e.cause as NodeJS.ErrnoException | undefined) : undefined;
@@ -63,6 +65,7 @@ export async function runServe(config: ShardgateConfig): Promise<number> {
   process.off('SIGHUP', onHangup);
   logger.info({ signal, graceMs: config.proxy.timeouts.shutdownGraceMs }, 'shutting down');
   unsubscribe();
+  reresolve?.close();
   const overrun = setTimeout(() => {
     logger.error({ afterMs: config.proxy.timeouts.shutdownGraceMs + SHUTDOWN_SLACK_MS }, 'shutdown overran its grace period; exiting');
     process.exit(1);

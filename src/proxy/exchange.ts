@@ -55,7 +55,7 @@ export interface RetryPolicy {
    * when the exchange has been dispatched again (after `exchange.reattempt()`).
    */
   retry(exchange: Exchange, failure: UpstreamFailure | null, status: number): boolean;
-  /** A retried exchange has ended: its retry no longer counts against the budget. */
+  /** A retried exchange has ended: its retry (if `budgeted`) no longer counts against the budget. */
   finished(exchange: Exchange): void;
 }
 
@@ -108,6 +108,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   attempt = 1;
   /** Endpoints tried so far, once there is a retry (null before: no allocation on the common path). */
   tried: Set<Endpoint> | null = null;
+  /** A retry of this exchange holds a share of the retry budget, released when it ends. */
+  budgeted = false;
   readonly #ctx: ExchangeContext;
   readonly #req: ClientRequest;
   readonly #res: ClientResponse;
