@@ -12,8 +12,10 @@
  * Availability is the AND of independent conditions, each owned by one party: the set says
  * draining, and outlier detection and active health checks each own one bit of `down`
  * (`setDown`). Lifting one mark never lifts another: an endpoint failing its health checks stays
- * out when its ejection ends. The marks are kept by name across set swaps, as Envoy keeps
- * FAILED_OUTLIER_CHECK and FAILED_ACTIVE_HC per host.
+ * out when its ejection ends. The marks are kept by name across set swaps while the address stays,
+ * as Envoy keeps FAILED_OUTLIER_CHECK and FAILED_ACTIVE_HC per host; a name at a new address (a pod
+ * rescheduled with a new IP) starts with none, as a new Envoy host does: what failed was the old
+ * pod, and its ejection would keep the new one's keys away for the whole ejection time.
  *
  * `maxInflight` (HAProxy's per-server maxconn, Envoy's max_requests per host) is not availability:
  * an endpoint at its limit is still in rotation, it only takes nothing new until a request ends.
@@ -402,6 +404,7 @@ export class LoadBoard {
         // left and came back after its slot was reused, a new endpoint.
         if (load === undefined || (load as SharedEndpointLoad).slot !== slot) load = new SharedEndpointLoad(this, ep, now, this.defaultRttMs, limit, shared!.counts, slot);
       }
+      if (load.down !== 0 && load.endpoint.address !== ep.address) load.down = 0;
       load.rebind(ep);
       load.attached = true;
       total += load.inflight;
@@ -461,8 +464,9 @@ export class LoadBoard {
   /**
    * Sets or lifts one party's mark that takes an endpoint out of rotation, without a new set.
    * Idempotent: repeating a mark changes nothing. The mark survives later sets while the name
-   * stays in them (a name that leaves and comes back starts clean); the endpoint is available only
-   * when no mark is set and the set does not say draining. Unknown names are ignored.
+   * stays in them at the same address (a name that leaves and comes back, or comes at a new
+   * address, starts clean); the endpoint is available only when no mark is set and the set does
+   * not say draining. Unknown names are ignored.
    */
   setDown(name: string, reason: DownReason, down: boolean): void {
     if (this.#root !== null) {

@@ -172,6 +172,8 @@ export function statusForOutlier(outcome: Outcome, httpStatus: number): number {
 class HostState {
   readonly name: string;
   readonly load: EndpointLoad;
+  /** The address the record is about: a pod at a new address is a new host. */
+  readonly address: string;
   consecutive5xx = 0;
   consecutiveGateway = 0;
   ejected = false;
@@ -192,6 +194,7 @@ class HostState {
   constructor(name: string, load: EndpointLoad) {
     this.name = name;
     this.load = load;
+    this.address = load.endpoint.address;
   }
 
   lastSuccessRate(): number {
@@ -411,16 +414,16 @@ export class OutlierDetector {
   }
 
   /**
-   * Follows the board's set: an endpoint that left it (or left and came back: a new load) is
-   * forgotten, ejection included, as Envoy drops a removed host's monitor; the board has already
-   * dropped its mark with its load.
+   * Follows the board's set: an endpoint that left it (or left and came back: a new load), or whose
+   * address changed (a pod rescheduled with a new IP), is forgotten, ejection and multiplier
+   * included, as Envoy drops a removed host's monitor; the board has already dropped its mark.
    */
   #sync(): void {
     const board = this.#board;
     if (board.set === this.#set) return;
     this.#set = board.set;
     for (const [name, h] of this.#hosts) {
-      if (board.load(name) === h.load) continue;
+      if (board.load(name) === h.load && h.load.endpoint.address === h.address) continue;
       this.#hosts.delete(name);
       if (h.ejected) this.#ejected--;
     }

@@ -14,7 +14,7 @@ import type { EndpointSet } from '../balancer/endpoint.js';
 import { formatHostPort } from '../proxy/address.js';
 import type { ShardgateConfig } from '../config/config.js';
 import type { DiscoveryError, EndpointSource } from '../discovery/endpoint-source.js';
-import { describeEndpoints, openEndpointSource } from '../discovery/configured-source.js';
+import { describeEndpoints, openEndpointSource, refreshOnConnectFailure } from '../discovery/configured-source.js';
 import { ShardgateError } from '../errors.js';
 import type { ShardingProxy } from '../proxy/proxy.js';
 import { createDataPlane } from '../cluster/data-plane.js';
@@ -23,7 +23,6 @@ import type { AdminServer } from '../admin/admin-server.js';
 import { openAdmin } from '../admin/open-admin.js';
 import { Readiness } from '../admin/readiness.js';
 import { resolveOwnZone } from '../discovery/own-zone.js';
-import type { StaticFileSource } from '../discovery/static-file.js';
 
 const MAX_LOGGED_ENDPOINTS = 32;
 
@@ -36,26 +35,21 @@ export async function runServe(given: ShardgateConfig): Promise<number> {
   // Every worker builds its data plane from this config: `--zone auto` is resolved once, here.
   const config: ShardgateConfig = { ...given, zone: await resolveOwnZone(given.zone, logger) };
   if (config.workers > 1) return runWorkers(config, config.workers, logger);
-  const { proxy } = await createDataPlane(config, { logger });
+  // A broken endpoints file fails the start (exit 2, the file's error) rather than serving 503s.
+  const configured = await openEndpointSource(config.endpoints);
+  const { source, file: fileSource } = configured;
+  const reresolve = refreshOnConnectFailure(configured, logger);
+  const { proxy } = await createDataPlane(config, { logger, onConnectFailure: reresolve === null ? null : (e) => reresolve.request(e.name) });
   // Up before the first set, so that liveness holds while discovery waits for the API server.
   const readiness = new Readiness(describeEndpoints(config.endpoints));
-  let admin: AdminServer | null;
+  readiness.attach(source);
+  let admin: AdminServer | null = null;
+  let unsubscribe: () => void;
   try {
     admin = await openAdmin(config.admin, readiness, logger);
+    unsubscribe = await subscribeFirst(source, proxy, readiness, logger);
   } catch (e) {
-    await proxy.close();
-    throw e;
-  }
-
-  // A broken endpoints file fails the start (exit 2, the file's error) rather than serving 503s.
-  let unsubscribe: () => void;
-  let fileSource: StaticFileSource | null;
-  try {
-    const opened = await openEndpointSource(config.endpoints);
-    fileSource = opened.file;
-    readiness.attach(opened.source);
-    unsubscribe = await subscribeFirst(opened.source, proxy, readiness, logger);
-  } catch (e) {
+    reresolve?.close();
     await Promise.all([proxy.close(), admin?.close()]);
     throw e;
   }
@@ -64,6 +58,7 @@ export async function runServe(given: ShardgateConfig): Promise<number> {
     address = await proxy.listen(config.listen.port, config.listen.host);
   } catch (e) {
     unsubscribe();
+    reresolve?.close();
     await Promise.all([proxy.close(), admin?.close()]);
     // The proxy wraps the socket error; its errno (EADDRINUSE, EACCES) is what the operator needs.
     const cause = e instanceof Error ? (e.cause as NodeJS.ErrnoException | undefined) : undefined;
@@ -89,6 +84,7 @@ export async function runServe(given: ShardgateConfig): Promise<number> {
   readiness.shuttingDown();
   logger.info({ signal, graceMs: config.proxy.timeouts.shutdownGraceMs }, 'shutting down');
   unsubscribe();
+  reresolve?.close();
   const overrun = setTimeout(() => {
     logger.error({ afterMs: config.proxy.timeouts.shutdownGraceMs + SHUTDOWN_SLACK_MS }, 'shutdown overran its grace period; exiting');
     process.exit(1);

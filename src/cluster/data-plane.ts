@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Balancer } from '../balancer/balancer.js';
 import type { Clock } from '../balancer/clock.js';
 import { monotonicClock } from '../balancer/clock.js';
+import type { Endpoint } from '../balancer/endpoint.js';
 import { createBalancer } from '../balancer/factory.js';
 import { parseKeyTransform } from '../balancer/key-transform.js';
 import { LoadBoard } from '../balancer/load-board.js';
@@ -42,6 +43,8 @@ export interface DataPlaneDeps {
   readonly shared?: SharedLoads | null;
   readonly clock?: Clock;
   readonly rng?: Rng;
+  /** The proxy's hook for connections to an endpoint that could not be made (ProxyOptions). */
+  readonly onConnectFailure?: ((endpoint: Endpoint) => void) | null;
 }
 
 /** @throws ConfigError when the config cannot build a balancer, key source or proxy, or a PEM file cannot be read */
@@ -103,6 +106,7 @@ export async function createDataPlane(config: ShardgateConfig, deps: DataPlaneDe
     ...(retries === undefined ? {} : { retries }),
     ...(outlier === undefined ? {} : { outlier }),
     ...(healthChecker === undefined ? {} : { healthChecker }),
+    ...(deps.onConnectFailure == null ? {} : { onConnectFailure: deps.onConnectFailure }),
     logger,
   });
   return { board, balancer, subsets, proxy };

@@ -55,13 +55,23 @@ export interface ReportMessage {
   readonly requests: number;
 }
 
+/**
+ * A connection to the endpoint could not be made (the proxy's `onConnectFailure`): the supervisor,
+ * which runs discovery, may re-resolve. Sent only when WorkerData asks for it, once per failed
+ * attempt: the supervisor limits what it does about them.
+ */
+export interface ConnectFailedMessage {
+  readonly kind: 'connect-failed';
+  readonly endpoint: string;
+}
+
 /** The worker could not start; it ends after sending this. */
 export interface FailedMessage {
   readonly kind: 'failed';
   readonly error: { readonly name: string; readonly code: string | null; readonly field: string | null; readonly message: string };
 }
 
-export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | FailedMessage;
+export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | ConnectFailedMessage | FailedMessage;
 
 /** What a worker thread starts with. */
 export interface WorkerData {
@@ -75,4 +85,6 @@ export interface WorkerData {
   readonly fd: number;
   /** The set to route with from the start. */
   readonly endpoints: EndpointsMessage;
+  /** Send a ConnectFailedMessage for each failed connect (discovery re-resolves on them). */
+  readonly reportConnectFailures: boolean;
 }

@@ -3,7 +3,8 @@
  * its own (data-plane.ts) over the process's shared in-flight counts, routes with the endpoint set
  * it was started with, and listens on its own descriptor of the shared socket. Then it follows the
  * supervisor: new sets (answered with the generation it serves), reports, and stop, on which the
- * proxy shuts down gracefully (in-flight requests get the shutdown grace) and the thread ends.
+ * proxy shuts down gracefully (in-flight requests get the shutdown grace) and the thread ends. It
+ * tells the supervisor of failed connects when asked to, since discovery runs there.
  *
  * Logs are JSON lines on stdout, as the supervisor's, with `worker` naming the thread.
  */
@@ -12,6 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { createEndpointSet } from '../balancer/endpoint.js';
+import type { Endpoint } from '../balancer/endpoint.js';
 import { SharedLoads } from '../balancer/shared-loads.js';
 import { ConfigError } from '../errors.js';
 import { createDataPlane } from './data-plane.js';
@@ -40,7 +42,8 @@ async function run(data: WorkerData): Promise<void> {
   let listening = false;
   let address: { host: string; port: number };
   try {
-    plane = await createDataPlane(data.config, { logger, shared });
+    const onConnectFailure = data.reportConnectFailures ? (e: Endpoint) => post({ kind: 'connect-failed', endpoint: e.name }) : null;
+    plane = await createDataPlane(data.config, { logger, shared, onConnectFailure });
     apply(plane, shared, data.endpoints);
     listening = true;
     // The listener takes the descriptor as Node's `listen({ fd })` does.

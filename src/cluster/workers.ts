@@ -14,6 +14,7 @@
  * - Discovery runs here; each new set goes to every worker with the slots of its names
  *   (messages.ts). Workers answer with the generation they serve, and a removed name's slot is
  *   reused only once every worker has moved past it and its count has drained (shared-slots.ts).
+ *   With DNS discovery, workers report failed connects, and this thread re-resolves (limited).
  * - Stop: every worker's proxy shuts down gracefully (stops accepting, in-flight requests get
  *   shutdownGraceMs), then its thread ends; this thread waits for all of them.
  * - A worker that ends on its own (a crash) ends the process with exit code 1, the others
@@ -30,7 +31,7 @@ import { DEFAULT_SHARED_SLOTS, SharedLoads } from '../balancer/shared-loads.js';
 import { SlotTable } from '../balancer/shared-slots.js';
 import type { ShardgateConfig } from '../config/config.js';
 import type { LogLevel } from '../config/defaults.js';
-import { describeEndpoints, openEndpointSource } from '../discovery/configured-source.js';
+import { describeEndpoints, openEndpointSource, refreshOnConnectFailure } from '../discovery/configured-source.js';
 import type { DiscoveryError } from '../discovery/endpoint-source.js';
 import { ConfigError, ShardgateError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
@@ -117,8 +118,10 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
   let latest: EndpointsMessage | null = null;
   const refusals = new Set<number>();
 
-  const { source, file: fileSource } = await openEndpointSource(config.endpoints);
+  const configured = await openEndpointSource(config.endpoints);
+  const { source, file: fileSource } = configured;
   options.readiness?.attach(source);
+  const reresolve = refreshOnConnectFailure(configured, log);
 
   let onFirst: (m: EndpointsMessage) => void = () => undefined;
   let onFirstFailed: (e: Error) => void = () => undefined;
@@ -155,7 +158,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
   const crashed = new Promise<Error>((resolve) => (crash = resolve));
 
   const spawn = (index: number, fd: number, endpoints: EndpointsMessage): Thread => {
-    const data: WorkerData = { worker: index, config, logLevel: log.level as LogLevel, buffer: loads.buffer, fd, endpoints };
+    const data: WorkerData = { worker: index, config, logLevel: log.level as LogLevel, buffer: loads.buffer, fd, endpoints, reportConnectFailures: reresolve !== null };
     const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
     let ready: (a: { host: string; port: number }) => void = () => undefined;
     let failed: (e: Error) => void = () => undefined;
@@ -187,6 +190,9 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
         case 'report':
           thread.reports.shift()?.(m.requests);
           break;
+        case 'connect-failed':
+          reresolve?.request(m.endpoint);
+          break;
         default: {
           const never: never = m;
           log.error({ message: never }, 'unknown message from a worker');
@@ -214,6 +220,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
     stopped ??= (async () => {
       stopping = true;
       unsubscribe();
+      reresolve?.close();
       for (const t of threads) if (!t.gone) t.worker.postMessage({ kind: 'stop' } satisfies ToWorker);
       const limitMs = config.proxy.timeouts.shutdownGraceMs + SHUTDOWN_SLACK_MS;
       let timer: NodeJS.Timeout | undefined;

@@ -55,7 +55,7 @@ export interface RetryPolicy {
    * when the exchange has been dispatched again (after `exchange.reattempt()`).
    */
   retry(exchange: Exchange, failure: UpstreamFailure | null, status: number): boolean;
-  /** A retried exchange has ended: its retry no longer counts against the budget. */
+  /** A retried exchange has ended: its retry (if `budgeted`) no longer counts against the budget. */
   finished(exchange: Exchange): void;
 }
 
@@ -110,6 +110,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   tried: Set<Endpoint> | null = null;
   /** The subset's balancer the request was picked by, for its retries; null: the proxy's own. */
   balancer: Balancer | null = null;
+  /** A retry of this exchange holds a share of the retry budget, released when it ends. */
+  budgeted = false;
   readonly #ctx: ExchangeContext;
   readonly #req: ClientRequest;
   readonly #res: ClientResponse;

@@ -33,7 +33,7 @@ import type { Logger } from 'pino';
 import type { Balancer, Pick } from '../balancer/balancer.js';
 import type { Clock } from '../balancer/clock.js';
 import { monotonicClock } from '../balancer/clock.js';
-import type { EndpointSet } from '../balancer/endpoint.js';
+import type { Endpoint, EndpointSet } from '../balancer/endpoint.js';
 import type { RoutingKey } from '../balancer/hash.js';
 import { hashKey } from '../balancer/hash.js';
 import type { KeyTransform } from '../balancer/key-transform.js';
@@ -111,6 +111,13 @@ export interface ProxyOptions {
   readonly outlier?: OutlierDetector;
   /** Active health checks: follow the endpoint set, closed with the proxy. */
   readonly healthChecker?: HealthChecker;
+  /**
+   * Told, synchronously, each time a connection to an endpoint could not be made (refused,
+   * unreachable, connect timeout): the request never reached it, and the pod may have moved, so
+   * DNS discovery re-resolves. Once per failed attempt, so a storm of them must be rate-limited by
+   * the hook; not called for an endpoint no longer in the set. Default: none.
+   */
+  readonly onConnectFailure?: (endpoint: Endpoint) => void;
   /**
    * When every candidate is at its in-flight limit (`saturated`): how many requests may wait for
    * capacity, and for how long, before 503. Default 1024 for 1000 ms; max 0 answers 503 at once.
@@ -203,7 +210,7 @@ export class ShardingProxy {
       endpointHeader: options.endpointHeader ?? true,
       closing: false,
       retries: options.retries ?? null,
-      observe: outlier === null ? null : (endpoint, outcome, status) => outlier.record(endpoint, outcome, status),
+      observe: attemptObserver(outlier, options.onConnectFailure ?? null, this.#board),
     };
     if (outlier !== null) {
       this.#outlierTimer = setInterval(() => outlier.tick(), outlier.options.intervalMs);
@@ -820,6 +827,17 @@ function onDetachedSocketError(this: Duplex, _err: Error): void {
   this.destroy();
 }
 
+
+/** What hears of every attempt's end (ExchangeContext.observe): passive health and the connect-failure hook. */
+function attemptObserver(outlier: OutlierDetector | null, onConnectFailure: ((endpoint: Endpoint) => void) | null, board: LoadBoard): ExchangeContext['observe'] {
+  if (onConnectFailure === null) return outlier === null ? null : (endpoint, outcome, status) => outlier.record(endpoint, outcome, status);
+  return (endpoint, outcome, status) => {
+    outlier?.record(endpoint, outcome, status);
+    if (outcome !== 'connect-failed') return;
+    const load = board.load(endpoint);
+    if (load !== undefined) onConnectFailure(load.endpoint);
+  };
+}
 
 function checkedInteger(value: number, field: string, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {

@@ -14,6 +14,10 @@
  * one to any other endpoint. A request whose body has already streamed to a pod cannot be replayed
  * and is not retried (buffered bodies can be). A budget (Envoy's: retries in progress at most 20%
  * of requests in progress, at least 3) keeps retries from multiplying load on a sick service.
+ * Retries of requests that never reached a pod are outside it, as HAProxy's redispatch after a
+ * connection failure is: they add no load to the service, only send it elsewhere, and a budget
+ * spent on them turns one pod gone (every request for its keys refused until it is known to be
+ * gone) into 502s while the other pods have room. `retries` still bounds them.
  */
 import type { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
@@ -74,20 +78,29 @@ export class Retrier implements RetryPolicy {
     if (host === null || exchange.attempt > this.#options.retries) return false;
     if (!this.#applies(exchange, failure, status)) return false;
     if (!replayable(exchange, failure)) return false;
-    const first = exchange.attempt === 1;
-    if (first && !this.#budget.tryAcquire(host.activeRequests)) {
-      this.budgetRefused++;
-      return false;
+    // The first retry that may add load takes the exchange's one share of the budget.
+    const charge = !exchange.budgeted && (failure === null || !failure.unsent);
+    if (charge) {
+      if (!this.#budget.tryAcquire(host.activeRequests)) {
+        this.budgetRefused++;
+        return false;
+      }
+      exchange.budgeted = true;
     }
     if (host.redispatch(exchange, exchange.endpoint)) {
       this.retried++;
       return true;
     }
-    if (first) this.#budget.release();
+    if (charge) {
+      exchange.budgeted = false;
+      this.#budget.release();
+    }
     return false;
   }
 
-  finished(_exchange: Exchange): void {
+  finished(exchange: Exchange): void {
+    if (!exchange.budgeted) return;
+    exchange.budgeted = false;
     this.#budget.release();
   }
 

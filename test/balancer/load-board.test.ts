@@ -127,6 +127,25 @@ test('LoadBoard: availability is the AND of every mark; lifting one leaves the o
   assert.equal(b.isDown('svc-2', 'failed-check'), false);
 });
 
+test('LoadBoard: a name at a new address starts with no mark; its requests in flight stay counted', () => {
+  const { b } = board();
+  b.sync(setOf(specs(3), 1));
+  b.setDown('svc-1', 'ejected', true);
+  b.setDown('svc-1', 'failed-check', true);
+  b.setDown('svc-2', 'ejected', true);
+  b.begin(1);
+  const load = b.load('svc-1')!;
+  // svc-1 is rescheduled with a new IP; svc-2 keeps its address.
+  const moved = specs(3).map((e) => (e.name === 'svc-1' ? { ...e, address: '10.9.9.9:8080' } : e));
+  b.sync(setOf(moved, 2));
+  assert.equal(b.load('svc-1'), load, 'the same load: keys and in-flight counts are by name');
+  assert.equal(load.inflight, 1);
+  assert.equal(load.down, 0, 'what failed was the pod at the old address');
+  assert.equal(load.available, true);
+  assert.equal(b.isDown('svc-2', 'ejected'), true, 'a name at the same address keeps its marks');
+  assert.equal(b.availableCount, 2);
+});
+
 test('LoadBoard: the watcher hears of every availability change and only of changes', () => {
   const { b } = board();
   b.sync(setOf(specs(3), 1));

@@ -284,6 +284,24 @@ test('outlier: an endpoint that leaves the set is forgotten; a name that comes b
   assert.equal(r.detector.ejectedCount, 0);
 });
 
+test('outlier: an endpoint back at a new address is a new host: ejection, runs and multiplier forgotten', () => {
+  const r = rig(specs(4));
+  repeat(r.detector, 'svc-1', 5, 'connect-failed');
+  repeat(r.detector, 'svc-2', 3, 'connect-failed');
+  assert.equal(r.detector.isEjected('svc-1'), true);
+  const moved = specs(4).map((e) => (e.name === 'svc-1' ? { ...e, address: '10.9.9.9:8080' } : e));
+  r.board.sync(setOf(moved, 2));
+  assert.equal(r.board.load('svc-1')!.available, true, 'back in rotation as soon as the set says where it is now');
+  assert.equal(r.detector.isEjected('svc-1'), false);
+  assert.equal(r.detector.ejectedCount, 0);
+  assert.deepEqual(r.detector.view('svc-1'), { ejected: false, ejections: 0, multiplier: 0, consecutive5xx: 0, consecutiveGatewayFailure: 0 });
+  assert.equal(r.detector.view('svc-2')!.consecutive5xx, 3, 'an endpoint at the same address keeps its record');
+  // The new pod fails on its own account: ejected as a first offender.
+  repeat(r.detector, 'svc-1', 5, 'connect-failed');
+  assert.equal(r.detector.isEjected('svc-1'), true);
+  assert.equal(r.detector.view('svc-1')!.ejections, 1);
+});
+
 test('outlier: readmit and close lift ejections and tell of them', () => {
   const r = rig(specs(10), { maxEjectionPercent: 50 });
   repeat(r.detector, 'svc-0', 5, 'reset');

@@ -74,6 +74,24 @@ export async function closeBackends(backends: readonly Backend[]): Promise<void>
   await Promise.all(backends.map((b) => b.close()));
 }
 
+/**
+ * Stops a backend as a pod stops on SIGTERM: no new connections, requests under way answered,
+ * idle keep-alive connections closed (a client that sends on one as it closes sees a reset);
+ * resolves once every connection is gone. Its port refuses connections from the start.
+ */
+export async function closeGracefully(backend: Backend): Promise<void> {
+  const server = backend.server;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // A connection that was busy when close() came turns idle once its response is out.
+  const sweep = setInterval(() => server.closeIdleConnections(), 5);
+  server.closeIdleConnections();
+  try {
+    await closed;
+  } finally {
+    clearInterval(sweep);
+  }
+}
+
 /** Endpoint specs (name and address) for the backends. */
 export function endpointSpecs(backends: readonly Backend[]): EndpointSpec[] {
   return backends.map((b) => ({ name: b.name, address: b.address }));

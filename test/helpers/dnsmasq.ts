@@ -1,9 +1,10 @@
 /**
  * A real DNS server for tests: Debian's dnsmasq on 127.0.0.1, on a free unprivileged port, serving
  * only the records given (A/AAAA and SRV) for names under `cluster.local`; any other name there is
- * NXDOMAIN. `setRecords()` rewrites its config and restarts it on the same port (dnsmasq re-reads
- * hosts files on SIGHUP, but not SRV records); `stop()` takes it away (queries then fail) and
- * `start()` brings it back. Always stop it (`t.after` does so for you).
+ * NXDOMAIN. `setRecords()` reloads address records in place (SIGHUP re-reads the hosts file), so
+ * queries never meet a server that is away; a change of SRV records (which dnsmasq reads only at
+ * start) restarts it on the same port. `stop()` takes it away (queries then fail) and `start()`
+ * brings it back. Always stop it (`t.after` does so for you).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -32,6 +33,8 @@ export interface DnsRecords {
 export interface DnsmasqOptions {
   /** The TTL of every answer (dnsmasq's --local-ttl); 1 s by default. */
   readonly ttlSeconds?: number;
+  /** Log every query (dnsmasq's --log-queries), for `queries()`. */
+  readonly logQueries?: boolean;
 }
 
 export interface Dnsmasq {
@@ -44,6 +47,8 @@ export interface Dnsmasq {
   stop(): Promise<void>;
   /** Starts it again on the same port with the current records. */
   start(): Promise<void>;
+  /** Queries of `type` (`SRV`, `A`) for `name` answered so far, across restarts; needs `logQueries`. */
+  queries(type: string, name: string): number;
 }
 
 const ATTEMPTS = 5;
@@ -52,9 +57,20 @@ const READY_TIMEOUT_MS = 5_000;
 export async function startDnsmasq(t: TestContext, records: DnsRecords, options: DnsmasqOptions = {}): Promise<Dnsmasq> {
   const dir = await mkdtemp(join(tmpdir(), 'shardgate-dnsmasq-'));
   const conf = join(dir, 'dnsmasq.conf');
+  const hostsFile = join(dir, 'hosts');
   const ttl = options.ttlSeconds ?? 1;
+  let current = records;
+  /** Numbers the hosts file's versions: a reload is done once its sentinel name resolves. */
+  let generation = 0;
+  const writeHosts = async (r: DnsRecords): Promise<string> => {
+    const sentinel = `gen-${++generation}.probe.cluster.local`;
+    await writeFile(hostsFile, hostsText(r, sentinel));
+    return sentinel;
+  };
   let child: ChildProcess | null = null;
   let port = 0;
+  /** Every launch's log, for counting queries. */
+  let logged = '';
 
   const stop = async (): Promise<void> => {
     const c = child;
@@ -83,12 +99,17 @@ export async function startDnsmasq(t: TestContext, records: DnsRecords, options:
       `--pid-file=${join(dir, 'dnsmasq.pid')}`,
       '--log-facility=-',
       `--local-ttl=${ttl}`,
+      ...(options.logQueries === true ? ['--log-queries'] : []),
     ];
     const c = spawn('dnsmasq', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     let log = '';
-    c.stdout.on('data', (d: Buffer) => (log += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const onLog = (d: Buffer): void => {
+      log += d.toString();
+      logged += d.toString();
+    };
+    c.stdout.on('data', onLog);
+    c.stderr.on('data', onLog);
     const exited = new Promise<never>((_resolve, reject) => {
       c.once('error', reject);
       c.once('exit', (code, signal) => reject(new Error(`dnsmasq on port ${port} exited (${code ?? signal}): ${log.trim()}`)));
@@ -105,7 +126,16 @@ export async function startDnsmasq(t: TestContext, records: DnsRecords, options:
       return `127.0.0.1:${port}`;
     },
     async setRecords(next) {
-      await writeFile(conf, configText(next));
+      const sameSrv = JSON.stringify(next.srv ?? {}) === JSON.stringify(current.srv ?? {});
+      current = next;
+      const sentinel = await writeHosts(next);
+      const c = child;
+      if (sameSrv && c !== null && c.exitCode === null && c.signalCode === null) {
+        c.kill('SIGHUP');
+        await untilResolves(port, sentinel);
+        return;
+      }
+      await writeFile(conf, configText(next, hostsFile));
       await stop();
       await launch();
     },
@@ -113,9 +143,18 @@ export async function startDnsmasq(t: TestContext, records: DnsRecords, options:
     async start() {
       if (child === null) await launch();
     },
+    queries(type, name) {
+      if (options.logQueries !== true) throw new Error('dnsmasq: queries() needs logQueries: true');
+      // dnsmasq logs `query[SRV] NAME from 127.0.0.1` for each query it gets.
+      const line = `query[${type}] ${name} from `;
+      let n = 0;
+      for (let i = logged.indexOf(line); i >= 0; i = logged.indexOf(line, i + line.length)) n++;
+      return n;
+    },
   };
 
-  await writeFile(conf, configText(records));
+  await writeHosts(records);
+  await writeFile(conf, configText(records, hostsFile));
   let lastError: unknown = null;
   // The free port found may be taken again before dnsmasq binds it (UDP and TCP): try another.
   for (let i = 0; i < ATTEMPTS; i++) {
@@ -131,14 +170,20 @@ export async function startDnsmasq(t: TestContext, records: DnsRecords, options:
   throw new Error(`dnsmasq did not start in ${ATTEMPTS} attempts (is it installed? bash scripts/ensure-system-deps.sh dnsmasq)`, { cause: lastError });
 }
 
-function configText(records: DnsRecords): string {
+function configText(records: DnsRecords, hostsFile: string): string {
   // Names under cluster.local are answered from here only: unknown ones are NXDOMAIN, not REFUSED.
-  const lines = ['local=/cluster.local/'];
-  for (const [name, addresses] of Object.entries(records.hosts ?? {})) {
-    for (const a of addresses) lines.push(`host-record=${name},${a}`);
-  }
+  const lines = ['local=/cluster.local/', `addn-hosts=${hostsFile}`];
   for (const [name, entries] of Object.entries(records.srv ?? {})) {
     for (const e of entries) lines.push(`srv-host=${name},${e.target},${e.port},${e.priority ?? 0},${e.weight ?? 10}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The address records as a hosts file, with `sentinel` on 127.0.0.1 to tell this version by. */
+function hostsText(records: DnsRecords, sentinel: string): string {
+  const lines = [`127.0.0.1 ${sentinel}`];
+  for (const [name, addresses] of Object.entries(records.hosts ?? {})) {
+    for (const a of addresses) lines.push(`${a} ${name}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -152,6 +197,22 @@ async function freeUdpPort(): Promise<number> {
   const { port } = socket.address();
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
+}
+
+/** Waits until the server answers `name` with an address: it has read the hosts file that has it. */
+async function untilResolves(port: number, name: string): Promise<void> {
+  const resolver = new Resolver({ timeout: 100, tries: 1 });
+  resolver.setServers([`127.0.0.1:${port}`]);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      await resolver.resolve4(name);
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`dnsmasq on port ${port} did not reload its hosts file within ${READY_TIMEOUT_MS} ms`, { cause: e });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
 }
 
 /** Waits until the server answers a query at all (an NXDOMAIN is an answer). */

@@ -50,7 +50,7 @@ test('a connect failure is retried on another endpoint for any method, with the 
     assert.equal(r.text.length, body.length);
     assert.equal(r.headers['x-shardgate-endpoint'], 'pod-live');
     assert.deepEqual(rec.events.map((e) => [e.endpoint, e.outcome, e.attempt]), [['pod-dead', 'connect-failed', 1], ['pod-live', 'ok', 2]]);
-    assert.deepEqual([budget.acquired, budget.released], [1, 1], 'the retry held the budget until the exchange ended');
+    assert.deepEqual([budget.acquired, budget.released], [0, 0], 'a request that never reached a pod is retried outside the budget');
     await assertNoInflight(h);
   } finally {
     rec.stop();
@@ -133,17 +133,65 @@ test('retries stop after the configured number, and the budget can refuse them',
     await client.close();
     await h.stop();
   }
+  // A budget that refuses: a 503 from a pod is not retried; a connect failure still is.
   const refusing: RetryBudgetLike = { tryAcquire: () => false, release: () => assert.fail('nothing was acquired') };
   const policy = retrier({}, refusing);
-  const h2 = await startProxy({ endpoints, algorithm: 'round-robin', keySource: null, proxy: { retries: policy } });
+  const busy = await startBackends(2, 'busy', (req, res) => {
+    req.resume();
+    res.writeHead(503).end('busy');
+  });
+  const h2 = await startProxy({ backends: busy, algorithm: 'round-robin', keySource: null, proxy: { retries: policy } });
   const client2 = new Client(h2.origin);
   try {
-    assert.equal((await send(client2, '/')).status, 502);
+    assert.equal((await send(client2, '/')).status, 503);
     assert.equal(policy.budgetRefused, 1);
     assert.equal(policy.retried, 0);
   } finally {
     await client2.close();
     await h2.stop();
+  }
+  const unbudgeted = retrier({ retries: 2 }, refusing);
+  const h3 = await startProxy({ endpoints, algorithm: 'round-robin', keySource: null, proxy: { retries: unbudgeted } });
+  const rec3 = recordExchanges();
+  const client3 = new Client(h3.origin);
+  try {
+    assert.equal((await send(client3, '/')).status, 502);
+    assert.deepEqual(rec3.events.map((e) => e.attempt), [1, 2, 3], 'requests that never reached a pod are retried outside the budget');
+    assert.deepEqual([unbudgeted.budgetRefused, unbudgeted.retried], [0, 2]);
+  } finally {
+    rec3.stop();
+    await client3.close();
+    await h3.stop();
+  }
+});
+
+test('an exchange takes one share of the budget at its first retry that may add load, and gives it back once', async () => {
+  const busy = await startBackend('pod-busy', (req, res) => {
+    req.resume();
+    res.writeHead(503).end('busy');
+  });
+  const good = await startBackend('pod-good');
+  const dead = await closedPort();
+  const budget = openBudget();
+  const h = await startProxy({ backends: [busy, good], endpoints: [{ name: 'pod-dead', address: `127.0.0.1:${dead}` }], algorithm: 'ring-hash', proxy: { retries: retrier({}, budget) } });
+  const balancer = h.balancer as HashingBalancer;
+  // A key that meets pod-busy (503: charged), then pod-dead (refused: already charged), then pod-good.
+  let key = '';
+  for (let i = 0; key === ''; i++) {
+    if (balancer.preference(hashKey(`k-${i}`), 3).map((e) => e.name).join() === 'pod-busy,pod-dead,pod-good') key = `k-${i}`;
+  }
+  const rec = recordExchanges();
+  const client = new Client(h.origin);
+  try {
+    const r = await send(client, '/', { headers: { 'x-affinity': key } });
+    assert.equal(r.status, 200);
+    assert.deepEqual(rec.events.map((e) => [e.endpoint, e.outcome]), [['pod-busy', 'http-5xx'], ['pod-dead', 'connect-failed'], ['pod-good', 'ok']]);
+    assert.deepEqual([budget.acquired, budget.released], [1, 1]);
+    await assertNoInflight(h);
+  } finally {
+    rec.stop();
+    await client.close();
+    await h.stop();
   }
 });
 

@@ -12,6 +12,7 @@ import { DiscoveryError } from '../../../src/discovery/endpoint-source.js';
 import { ConfigError } from '../../../src/errors.js';
 import { startDnsmasq } from '../../helpers/dnsmasq.js';
 import type { Dnsmasq, DnsRecords } from '../../helpers/dnsmasq.js';
+import type { Delivery } from '../recorder.js';
 import { names, Recorder } from '../recorder.js';
 
 const SVC = 'sharded-svc.ns.svc.cluster.local';
@@ -95,9 +96,22 @@ async function fixture(t: TestContext, records: DnsRecords, ttlSeconds = 1): Pro
 }
 
 async function nextSet(r: Recorder): Promise<EndpointSet> {
-  const d = await r.next();
+  return asSet(await r.next());
+}
+
+function asSet(d: Delivery): EndpointSet {
   assert.equal(d.kind, 'set', d.kind === 'error' ? d.error.message : '');
   return (d as { set: EndpointSet }).set;
+}
+
+/**
+ * The first delivery after `change` began. Not `r.next()` after it: the source polls every few
+ * milliseconds and may deliver before a slow `change` (a dnsmasq restart) has returned.
+ */
+async function deliveryAfter(r: Recorder, change: () => Promise<void>): Promise<Delivery> {
+  const index = r.events.length;
+  await change();
+  return r.at(index);
 }
 
 function addresses(set: EndpointSet): string[] {
@@ -129,13 +143,11 @@ test('dns source: A records scale up and down; a re-resolution that changes noth
   const r = f.watch(source);
   assert.deepEqual(names(await nextSet(r)), ['127.0.0.2:8080', '127.0.0.3:8080']);
 
-  await f.dns.setRecords({ hosts: { [SVC]: ['127.0.0.2', '127.0.0.3', '127.0.0.4'] } });
-  const up = await nextSet(r);
+  const up = asSet(await deliveryAfter(r, () => f.dns.setRecords({ hosts: { [SVC]: ['127.0.0.2', '127.0.0.3', '127.0.0.4'] } })));
   assert.deepEqual(names(up), ['127.0.0.2:8080', '127.0.0.3:8080', '127.0.0.4:8080']);
   assert.equal(up.version, 2);
 
-  await f.dns.setRecords({ hosts: { [SVC]: ['127.0.0.4', '127.0.0.2'] } });
-  assert.deepEqual(names(await nextSet(r)), ['127.0.0.2:8080', '127.0.0.4:8080']);
+  assert.deepEqual(names(asSet(await deliveryAfter(r, () => f.dns.setRecords({ hosts: { [SVC]: ['127.0.0.4', '127.0.0.2'] } })))), ['127.0.0.2:8080', '127.0.0.4:8080']);
 
   const events = r.events.length;
   await f.resolver.after(3);
@@ -158,13 +170,11 @@ test('dns source: SRV names endpoints by pod; a pod restarted with a new IP keep
   assert.deepEqual(names(first), ['sharded-svc-0', 'sharded-svc-1', 'sharded-svc-2']);
   assert.deepEqual(addresses(first), ['127.0.0.10:9000', '127.0.0.11:9000', '127.0.0.12:9000']);
 
-  await f.dns.setRecords({ hosts: { ...hosts, [pod(1)]: ['127.0.0.21'] }, srv: srv(3) });
-  const restarted = await nextSet(r);
+  const restarted = asSet(await deliveryAfter(r, () => f.dns.setRecords({ hosts: { ...hosts, [pod(1)]: ['127.0.0.21'] }, srv: srv(3) })));
   assert.deepEqual(names(restarted), names(first), 'a restart is not a membership change');
   assert.deepEqual(addresses(restarted), ['127.0.0.10:9000', '127.0.0.21:9000', '127.0.0.12:9000']);
 
-  await f.dns.setRecords({ hosts: { ...hosts, [pod(1)]: ['127.0.0.21'] }, srv: srv(2) });
-  assert.deepEqual(names(await nextSet(r)), ['sharded-svc-0', 'sharded-svc-1']);
+  assert.deepEqual(names(asSet(await deliveryAfter(r, () => f.dns.setRecords({ hosts: { ...hosts, [pod(1)]: ['127.0.0.21'] }, srv: srv(2) })))), ['sharded-svc-0', 'sharded-svc-1']);
 });
 
 test('dns source: a failing resolution keeps the last set and reports once per problem, again after an answer', async (t) => {
@@ -174,8 +184,7 @@ test('dns source: a failing resolution keeps the last set and reports once per p
   const r = f.watch(source);
   const first = await nextSet(r);
 
-  await f.dns.setRecords({ hosts: { 'other.ns.svc.cluster.local': ['127.0.0.9'] } });
-  const nx = await r.next();
+  const nx = await deliveryAfter(r, () => f.dns.setRecords({ hosts: { 'other.ns.svc.cluster.local': ['127.0.0.9'] } }));
   assert.ok(nx.kind === 'error' && nx.error instanceof DiscoveryError, 'an error delivery');
   assert.match(nx.error.message, /^dns:sharded-svc\.ns\.svc\.cluster\.local:8080: sharded-svc\.ns\.svc\.cluster\.local: no such name \(NXDOMAIN\).*; still serving the previous set \(version 1, 1 endpoints\)$/);
   assert.equal(nx.error.source, `dns:${SVC}:8080`);
@@ -186,12 +195,10 @@ test('dns source: a failing resolution keeps the last set and reports once per p
   await f.dns.setRecords(good);
   await f.resolver.after(2);
   assert.equal(r.events.length, 2, 'the same endpoints again publish nothing');
-  await f.dns.setRecords({ hosts: {} });
-  const again = await r.next();
+  const again = await deliveryAfter(r, () => f.dns.setRecords({ hosts: {} }));
   assert.ok(again.kind === 'error' && /no such name/.test(again.error.message), 'after an answer, the same problem is news again');
 
-  await f.dns.stop();
-  const down = await r.next();
+  const down = await deliveryAfter(r, () => f.dns.stop());
   assert.ok(down.kind === 'error' && /A lookup failed \((ECONNREFUSED|ETIMEOUT)/.test(down.error.message), down.kind === 'error' ? down.error.message : down.kind);
   await f.resolver.after(2);
   assert.equal(r.events.length, 4, 'a server that stays away is reported once');
@@ -203,8 +210,7 @@ test('dns source: the TTL sets the pace, within the bounds', async (t) => {
   // An hour's TTL: only the upper bound makes the change visible.
   const capped = f.watch(f.source(`dns:${SVC}:8080`, { refresh: { minMs: 10, maxMs: 50 } }));
   await nextSet(capped);
-  await f.dns.setRecords({ hosts: { [SVC]: ['127.0.0.3'] } });
-  assert.deepEqual(names(await nextSet(capped)), ['127.0.0.3:8080']);
+  assert.deepEqual(names(asSet(await deliveryAfter(capped, () => f.dns.setRecords({ hosts: { [SVC]: ['127.0.0.3'] } })))), ['127.0.0.3:8080']);
 });
 
 test('dns source: a TTL of 0 is held to the lower bound, a short TTL is honoured below the upper one', async (t) => {
@@ -228,8 +234,7 @@ test('dns source: a TTL of 0 is held to the lower bound, a short TTL is honoured
   await nextSet(q);
   const since = performance.now();
   const counted = g.resolver.resolutions;
-  await g.dns.setRecords({ hosts: { [SVC]: ['127.0.0.5'] } });
-  assert.deepEqual(names(await nextSet(q)), ['127.0.0.5:8080']);
+  assert.deepEqual(names(asSet(await deliveryAfter(q, () => g.dns.setRecords({ hosts: { [SVC]: ['127.0.0.5'] } })))), ['127.0.0.5:8080']);
   const took = performance.now() - since;
   const resolved = g.resolver.resolutions - counted;
   assert.ok(resolved <= Math.floor(took / 1_000) + 1, `${resolved} resolutions in ${took.toFixed(0)} ms with a 1 s TTL: the TTL, not the lower bound, sets the pace`);
