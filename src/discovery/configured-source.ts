@@ -23,7 +23,7 @@ export interface ConfiguredSource {
 export async function openEndpointSource(endpoints: EndpointsConfig): Promise<ConfiguredSource> {
   if (endpoints.kind === 'inline') return { source: new StaticListSource(endpoints.specs), file: null };
   // The first set of a discovered source arrives by subscription; serving waits for it.
-  if (endpoints.kind === 'k8s') return { source: new EndpointSliceSource(endpoints.spec, chooseClusterConnection()), file: null };
+  if (endpoints.kind === 'k8s') return { source: new EndpointSliceSource(endpoints.spec, chooseClusterConnection(), { podLabels: endpoints.podLabels }), file: null };
   if (endpoints.kind === 'dns') return { source: new DnsSource(endpoints.target, { server: endpoints.server }), file: null };
   const file = new StaticFileSource(endpoints.path);
   await file.load();
