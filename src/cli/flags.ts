@@ -21,8 +21,8 @@ export interface FlagSpec {
   readonly syntax: string;
   /** The config field it sets: `balancer.boundedLoad`. */
   readonly field: string;
-  /** `selectors`: repeatable HEADER=LABEL; `labels`: LABEL=VALUE,... */
-  readonly kind: 'string' | 'number' | 'endpoints' | 'negated' | 'boolean' | 'selectors' | 'labels';
+  /** `selectors`: repeatable HEADER=LABEL; `labels`: LABEL=VALUE,...; `list`: A,B,... */
+  readonly kind: 'string' | 'number' | 'endpoints' | 'negated' | 'boolean' | 'selectors' | 'labels' | 'list';
   /** May be given more than once; the values are collected in order. */
   readonly repeatable?: boolean;
   readonly description: string;
@@ -38,6 +38,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--endpoints <list>', field: 'endpoints', kind: 'endpoints', description: 'fixed endpoints, NAME=HOST:PORT,... (the name owns keys: use pod names)' },
   { syntax: '--endpoints-file <file>', field: 'endpointsFile', kind: 'string', description: 'YAML or JSON list of endpoints, watched: changes apply without restart' },
   { syntax: '--discovery <source>', field: 'discovery', kind: 'string', description: 'discover endpoints: k8s:NAMESPACE/SERVICE[:PORT_NAME] (EndpointSlices, named by pod), dns:HOST:PORT (A/AAAA, named by address), srv:NAME (SRV, named by pod)' },
+  { syntax: '--pod-labels <labels>', field: 'podLabels', kind: 'list', description: 'k8s: discovery: endpoints carry these labels of their pods (version,tier), for --subset; follows the pods of the Service\'s selector (needs list and watch on pods, get on services)' },
   { syntax: '--dns-server <host:port>', field: 'dnsServer', kind: 'string', description: "dns: and srv: discovery: the DNS server to ask (default: the system's)" },
   { syntax: '--balancer <name>', field: 'balancer.algorithm', kind: 'string', description: `algorithm: ${ALGORITHMS.join(', ')}`, shownDefault: DEFAULTS.algorithm },
   { syntax: '--key <source>', field: 'key', kind: 'string', description: 'where keyed balancers read the key: header:NAME, cookie:NAME, query:NAME, path:INDEX, json:PATH' },
@@ -116,6 +117,7 @@ export function flagLayer(given: ReadonlyMap<string, unknown>): FlagLayer {
     else if (spec.kind === 'endpoints' && typeof raw === 'string') value = splitEndpointsFlag(raw, name);
     else if (spec.kind === 'selectors') value = (Array.isArray(raw) ? raw : [raw]).map((entry, i) => selectorOf(String(entry), name, spec.field, i));
     else if (spec.kind === 'labels' && typeof raw === 'string') value = labelsOf(raw, name, spec.field);
+    else if (spec.kind === 'list' && typeof raw === 'string') value = raw.split(',').map((entry) => entry.trim());
     setPath(values, spec.field, value);
     flags.set(spec.field, name);
   }

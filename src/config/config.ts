@@ -53,8 +53,11 @@ export type EndpointsConfig =
   | { readonly kind: 'inline'; readonly specs: readonly EndpointSpec[] }
   /** A YAML or JSON file of endpoints, watched for changes; `path` is absolute. */
   | { readonly kind: 'file'; readonly path: string }
-  /** A Kubernetes Service's EndpointSlices, listed and watched (`k8s:NAMESPACE/SERVICE[:PORT]`). */
-  | { readonly kind: 'k8s'; readonly spec: K8sDiscoverySpec }
+  /**
+   * A Kubernetes Service's EndpointSlices, listed and watched (`k8s:NAMESPACE/SERVICE[:PORT]`);
+   * `podLabels`: the labels of their pods each endpoint carries, none when empty.
+   */
+  | { readonly kind: 'k8s'; readonly spec: K8sDiscoverySpec; readonly podLabels: readonly string[] }
   /** A headless Service's DNS records (`dns:HOST:PORT` or `srv:NAME`), re-resolved by their TTLs. */
   | { readonly kind: 'dns'; readonly target: DnsTarget; readonly server: string | null };
 
@@ -377,6 +380,10 @@ function toLookupEntry(e: { readonly key?: string | undefined; readonly prefix?:
   return e as LookupEntry;
 }
 
+function noPodsFor(podLabels: readonly string[], origin: Origin): ConfigError {
+  return configError('SG_ERR_CONFIG', 'podLabels', `is ${show(podLabels.join(','))}, but endpoints are not discovered from Kubernetes: pod labels are read with discovery k8s:NAMESPACE/SERVICE; set it, or give the labels in the endpoints (labels:) and remove podLabels`, origin);
+}
+
 function toEndpoints(doc: ConfigDocument, origin: Origin, baseDir: string): EndpointsConfig {
   const discovery = doc.discovery;
   if (discovery !== undefined) {
@@ -384,7 +391,8 @@ function toEndpoints(doc: ConfigDocument, origin: Origin, baseDir: string): Endp
       throw configError('SG_ERR_ENDPOINTS', 'discovery', `is ${show(discovery)}, and endpoints are given too: use one of discovery, endpoints and endpointsFile`, origin);
     }
     try {
-      if (discovery.startsWith('k8s:')) return { kind: 'k8s', spec: parseK8sDiscoverySpec(discovery, 'discovery') };
+      if (discovery.startsWith('k8s:')) return { kind: 'k8s', spec: parseK8sDiscoverySpec(discovery, 'discovery'), podLabels: doc.podLabels ?? [] };
+      if (doc.podLabels !== undefined) throw noPodsFor(doc.podLabels, origin);
       const server = doc.dnsServer === undefined ? null : parseDnsServer(doc.dnsServer, 'dnsServer');
       return { kind: 'dns', target: parseDnsTarget(discovery, 'discovery'), server };
     } catch (e) {
@@ -392,6 +400,7 @@ function toEndpoints(doc: ConfigDocument, origin: Origin, baseDir: string): Endp
       throw e;
     }
   }
+  if (doc.podLabels !== undefined) throw noPodsFor(doc.podLabels, origin);
   if (doc.dnsServer !== undefined) {
     throw configError('SG_ERR_CONFIG', 'dnsServer', `is ${show(doc.dnsServer)}, but no DNS discovery is configured: set discovery to dns:HOST:PORT or srv:NAME, or remove dnsServer`, origin);
   }

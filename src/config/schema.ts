@@ -158,6 +158,7 @@ export const documentSchema = z.strictObject({
   // Parsed in config.ts, by the discovery sources' own parsers, which name the field.
   discovery: z.string().min(1).optional(),
   dnsServer: z.string().min(1).optional(),
+  podLabels: z.array(z.string().min(1)).min(1).optional(),
   proxy: z
     .strictObject({
       endpointHeader: z.boolean().optional(),

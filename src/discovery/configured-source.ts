@@ -28,7 +28,7 @@ export interface ConfiguredSource {
 export async function openEndpointSource(endpoints: EndpointsConfig): Promise<ConfiguredSource> {
   if (endpoints.kind === 'inline') return { source: new StaticListSource(endpoints.specs), file: null, dns: null };
   // The first set of a discovered source arrives by subscription; serving waits for it.
-  if (endpoints.kind === 'k8s') return { source: new EndpointSliceSource(endpoints.spec, chooseClusterConnection()), file: null, dns: null };
+  if (endpoints.kind === 'k8s') return { source: new EndpointSliceSource(endpoints.spec, chooseClusterConnection(), { podLabels: endpoints.podLabels }), file: null, dns: null };
   if (endpoints.kind === 'dns') {
     const dns = new DnsSource(endpoints.target, { server: endpoints.server });
     return { source: dns, file: null, dns };

@@ -1,11 +1,11 @@
 /**
  * `shardgate serve --discovery`: the real binary finds its pods through a real DNS server
- * (dnsmasq) or the fake Kubernetes API server, and routes to them by pod name.
+ * (dnsmasq) or the fake Kubernetes API server, and routes to them by pod name (and by pod label).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startDnsmasq } from '../helpers/dnsmasq.js';
-import { FakeApiServer } from '../helpers/fake-apiserver.js';
+import { FakeApiServer, pod } from '../helpers/fake-apiserver.js';
 import { writeKubeconfig } from '../helpers/kubeconfig.js';
 import { backend, get, Served } from './run.js';
 
@@ -47,5 +47,41 @@ test('cli: serve --discovery k8s: follows a Service\'s EndpointSlices from the A
   assert.equal(r.endpoint, 'sharded-svc-0');
   api.apply(slice(2));
   await served.waitFor((l) => l.msg === 'endpoints' && l.count === 2, 'the second pod', 15_000);
+  assert.deepEqual(await served.stop('SIGTERM'), { code: 0, signal: null }, served.stderr);
+});
+
+test('cli: serve --discovery k8s: --pod-labels routes a subset by pod label, and follows a relabelled pod', async (t) => {
+  const pods = await Promise.all([0, 1, 2].map((i) => backend(t, `sharded-svc-${i}`)));
+  const api = await FakeApiServer.start({ tls: true, token: 'secret-token' });
+  t.after(() => api.close());
+  const app = { app: 'sharded-svc' };
+  api.setService('default', 'sharded-svc', app);
+  // One slice per pod: an EndpointSlice has one port list, and the pods listen on different ports.
+  pods.forEach((address, i) => {
+    api.apply({
+      metadata: { name: `sharded-svc-${i}`, namespace: 'default', labels: { 'kubernetes.io/service-name': 'sharded-svc' } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: Number(address.split(':')[1]), protocol: 'TCP' }],
+      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: `sharded-svc-${i}`, namespace: 'default' } }],
+    });
+    api.applyPod(pod('default', `sharded-svc-${i}`, { ...app, version: i === 2 ? 'v2' : 'v1' }));
+  });
+  const kubeconfig = await writeKubeconfig(t, api);
+  // fail: a v2 request without a v2 pod would get 503, never any pod; the first set has the labels.
+  const served = new Served(t, ['serve', '--listen', '127.0.0.1:0', '--workers', '1', '--discovery', 'k8s:default/sharded-svc:http', '--pod-labels', 'version', '--subset', 'x-version=version', '--subset-fallback', 'fail', '--balancer', 'round-robin'], { KUBECONFIG: kubeconfig });
+  const { port } = await served.address();
+  const v2 = async (count: number): Promise<string[]> => {
+    const seen: string[] = [];
+    for (let i = 0; i < count; i++) seen.push((await get(port, { 'x-version': 'v2' })).endpoint ?? '');
+    return seen.sort();
+  };
+  assert.deepEqual(await v2(6), Array(6).fill('sharded-svc-2'));
+  api.applyPod(pod('default', 'sharded-svc-0', { ...app, version: 'v2' }));
+  for (let tries = 0; !(await v2(2)).includes('sharded-svc-0'); tries++) {
+    assert.ok(tries < 500, 'the relabelled pod never joined the v2 subset');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.deepEqual(await v2(6), ['sharded-svc-0', 'sharded-svc-0', 'sharded-svc-0', 'sharded-svc-2', 'sharded-svc-2', 'sharded-svc-2'], 'round robin over both v2 pods');
+  assert.ok(api.requests.some((r) => r.path === '/api/v1/namespaces/default/pods' && r.query.get('labelSelector') === 'app=sharded-svc'));
   assert.deepEqual(await served.stop('SIGTERM'), { code: 0, signal: null }, served.stderr);
 });

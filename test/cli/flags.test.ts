@@ -121,3 +121,11 @@ test('flags: a bad --subset or --subset-fallback is refused by flag name', () =>
   const fallback = flagLayer(new Map<string, unknown>([['endpoints', 'pod-0=127.0.0.1:9000'], ['subset', ['x-version=version']], ['subsetFallback', 'some']]));
   assert.throws(() => parseConfig(fallback.values, { flags: fallback.flags }), (e: unknown) => e instanceof ConfigError && e.message.startsWith('--subset-fallback (subsets.fallback): is "some"'));
 });
+
+test('flags: --pod-labels a, b becomes the podLabels list; an empty entry is refused by the flag\'s name', () => {
+  const layer = flagLayer(new Map([['discovery', 'k8s:default/web'], ['podLabels', 'version, tier']]));
+  const c = parseConfig(layer.values, { flags: layer.flags });
+  assert.deepEqual(c.endpoints.kind === 'k8s' ? c.endpoints.podLabels : null, ['version', 'tier']);
+  const bad = flagLayer(new Map([['discovery', 'k8s:default/web'], ['podLabels', 'version,']]));
+  assert.throws(() => parseConfig(bad.values, { flags: bad.flags }), (e: unknown) => e instanceof ConfigError && /--pod-labels/.test(e.message));
+});

@@ -440,3 +440,14 @@ test('config: bad zone and subset settings name the field and the fix', () => {
   const e = refuses(() => parseConfig({ endpoints: TWO, subsets: { selectors: [{ header: 'x v', label: 'a' }] } }, { file: 'shardgate.yaml' }), 'subsets.selectors[0].header', 'request header name');
   assert.ok(e.message.startsWith('shardgate.yaml: subsets.selectors[0].header:'), e.message);
 });
+
+test('config: podLabels go with k8s discovery, and are refused without it', () => {
+  const k8s = parseConfig({ discovery: 'k8s:default/web:http', podLabels: ['version', 'tier'] });
+  assert.deepEqual(k8s.endpoints.kind === 'k8s' ? k8s.endpoints.podLabels : null, ['version', 'tier']);
+  const none = parseConfig({ discovery: 'k8s:default/web:http' });
+  assert.deepEqual(none.endpoints.kind === 'k8s' ? none.endpoints.podLabels : null, []);
+  refuses(() => parseConfig({ endpoints: TWO, podLabels: ['version'] }), 'podLabels', '"version"', 'k8s:NAMESPACE/SERVICE', 'labels:');
+  refuses(() => parseConfig({ discovery: 'dns:web.default.svc:80', podLabels: ['version'] }), 'podLabels', 'k8s:NAMESPACE/SERVICE');
+  refuses(() => parseConfig({ discovery: 'k8s:default/web', podLabels: [] }), 'podLabels');
+  refuses(() => parseConfig({ discovery: 'k8s:default/web', podLabels: ['version', ''] }), 'podLabels[1]');
+});

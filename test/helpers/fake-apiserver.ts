@@ -1,6 +1,6 @@
 /**
- * A fake Kubernetes API server on loopback that speaks the real wire protocol for EndpointSlices,
- * over HTTP or TLS: bearer tokens (or, when asked, client certificates) checked (401 with a Status
+ * A fake Kubernetes API server on loopback that speaks the real wire protocol for EndpointSlices and
+ * Pods, over HTTP or TLS: bearer tokens (or, when asked, client certificates) checked (401 with a Status
  * body otherwise), list with metadata.resourceVersion, and watch as a chunked stream of
  * newline-delimited JSON events (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR) from a
  * resourceVersion, ended at timeoutSeconds.
@@ -15,7 +15,8 @@
  * compact the history, send bookmarks, change the accepted token, go down and come back on the
  * same port, answer the next requests with an error Status (429, 500, 503, 403, with Retry-After),
  * stall (take requests and never answer; open watches go silent and never end), expire continue
- * tokens. Nodes can be read one by one (GET /api/v1/nodes/NAME) for their zone label. Enough
+ * tokens. Nodes can be read one by one (GET /api/v1/nodes/NAME) for their zone label, Services
+ * (GET /api/v1/namespaces/NS/services/NAME) for their selector. Enough
  * discovery (/version, /api, /apis) for kubectl and @kubernetes/client-node. Test use only.
  */
 import { createServer as createHttpServer } from 'node:http';
@@ -34,6 +35,20 @@ export interface FakeSlice {
   ports: { name?: string; port: number; protocol?: string }[] | null;
 }
 
+export interface FakePod {
+  kind?: string;
+  apiVersion?: string;
+  metadata: { name: string; namespace: string; labels: Record<string, string>; resourceVersion?: string; uid?: string; creationTimestamp?: string };
+}
+
+/** What the store holds and watches follow. */
+type FakeObject = FakeSlice | FakePod;
+
+/** The collections served, by the kind of their objects. */
+type Resource = 'endpointslices' | 'pods';
+const KIND: Readonly<Record<Resource, string>> = { endpointslices: 'EndpointSlice', pods: 'Pod' };
+const API_VERSION: Readonly<Record<Resource, string>> = { endpointslices: 'discovery.k8s.io/v1', pods: 'v1' };
+
 export interface FakeEndpoint {
   addresses: string[];
   conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
@@ -46,11 +61,12 @@ export interface FakeEndpoint {
 interface HistoryEntry {
   readonly rv: number;
   readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  readonly object: FakeSlice;
+  readonly object: FakeObject;
 }
 
 interface OpenWatch {
   readonly res: ServerResponse;
+  readonly resource: Resource;
   readonly namespace: string;
   readonly selector: ReadonlyMap<string, string>;
   readonly timer: NodeJS.Timeout;
@@ -61,7 +77,7 @@ interface OpenWatch {
 /** A paged list's snapshot, kept for its continue token. */
 interface ListSnapshot {
   readonly rv: number;
-  readonly items: readonly FakeSlice[];
+  readonly items: readonly FakeObject[];
 }
 
 export interface FailOptions {
@@ -96,7 +112,9 @@ export class FakeApiServer {
   #port = 0;
   #rv = 1000;
   #compactedBelow = 0;
-  readonly #slices = new Map<string, FakeSlice>();
+  /** By `KIND/NAMESPACE/NAME`. */
+  readonly #objects = new Map<string, FakeObject>();
+  readonly #services = new Map<string, Record<string, string> | null>();
   readonly #history: HistoryEntry[] = [];
   readonly #watches = new Set<OpenWatch>();
   readonly #sockets = new Set<Socket>();
@@ -144,24 +162,47 @@ export class FakeApiServer {
 
   /** Creates or replaces a slice; watchers get ADDED or MODIFIED. Returns the new resourceVersion. */
   apply(slice: FakeSlice): string {
-    const key = `${slice.metadata.namespace}/${slice.metadata.name}`;
-    const type = this.#slices.has(key) ? 'MODIFIED' : 'ADDED';
-    const rv = ++this.#rv;
-    const stored: FakeSlice = structuredClone({ ...slice, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1' });
-    stored.metadata.resourceVersion = String(rv);
-    stored.metadata.uid ??= `uid-${slice.metadata.name}`;
-    stored.metadata.creationTimestamp ??= '2026-01-01T00:00:00Z';
-    this.#slices.set(key, stored);
-    this.#record({ rv, type, object: stored });
-    return String(rv);
+    return this.#put('endpointslices', slice);
   }
 
   /** Deletes a slice; watchers get DELETED with its last state. */
   delete(namespace: string, name: string): string {
-    const key = `${namespace}/${name}`;
-    const had = this.#slices.get(key);
-    if (had === undefined) throw new Error(`fake apiserver: no slice ${key}`);
-    this.#slices.delete(key);
+    return this.#remove('endpointslices', namespace, name);
+  }
+
+  /** Creates or replaces a pod (its labels are what matters); watchers get ADDED or MODIFIED. */
+  applyPod(pod: FakePod): string {
+    return this.#put('pods', pod);
+  }
+
+  /** Deletes a pod; watchers get DELETED with its last state. */
+  deletePod(namespace: string, name: string): string {
+    return this.#remove('pods', namespace, name);
+  }
+
+  /** Creates or replaces a Service with this pod selector (null: none), for GET .../services/NAME. */
+  setService(namespace: string, name: string, selector: Record<string, string> | null): void {
+    this.#services.set(`${namespace}/${name}`, selector === null ? null : { ...selector });
+  }
+
+  #put(resource: Resource, object: FakeObject): string {
+    const key = `${KIND[resource]}/${object.metadata.namespace}/${object.metadata.name}`;
+    const type = this.#objects.has(key) ? 'MODIFIED' : 'ADDED';
+    const rv = ++this.#rv;
+    const stored: FakeObject = structuredClone({ ...object, kind: KIND[resource], apiVersion: API_VERSION[resource] });
+    stored.metadata.resourceVersion = String(rv);
+    stored.metadata.uid ??= `uid-${object.metadata.name}`;
+    stored.metadata.creationTimestamp ??= '2026-01-01T00:00:00Z';
+    this.#objects.set(key, stored);
+    this.#record({ rv, type, object: stored });
+    return String(rv);
+  }
+
+  #remove(resource: Resource, namespace: string, name: string): string {
+    const key = `${KIND[resource]}/${namespace}/${name}`;
+    const had = this.#objects.get(key);
+    if (had === undefined) throw new Error(`fake apiserver: no ${resource} ${namespace}/${name}`);
+    this.#objects.delete(key);
     const rv = ++this.#rv;
     const object = structuredClone(had);
     object.metadata.resourceVersion = String(rv);
@@ -176,8 +217,8 @@ export class FakeApiServer {
 
   /** Sends a BOOKMARK at the current resourceVersion to every open watch. */
   bookmark(): void {
-    const line = JSON.stringify({ type: 'BOOKMARK', object: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', metadata: { resourceVersion: String(this.#rv) } } }) + '\n';
-    for (const w of this.#watches) if (!w.frozen) w.res.write(line);
+    const metadata = { resourceVersion: String(this.#rv) };
+    for (const w of this.#watches) if (!w.frozen) w.res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: KIND[w.resource], apiVersion: API_VERSION[w.resource], metadata } }) + '\n');
   }
 
   /** Drops the history: a watch from any version before now is refused as expired. */
@@ -186,17 +227,19 @@ export class FakeApiServer {
     this.#history.length = 0;
   }
 
-  /** Ends every open watch with an ERROR 410 event, as a server does when a watcher falls too far behind. */
-  expireWatches(): void {
+  /** Ends every open watch (of `resource`, when given) with an ERROR 410 event, as a server does when a watcher falls too far behind. */
+  expireWatches(resource?: Resource): void {
     for (const w of [...this.#watches]) {
+      if (resource !== undefined && w.resource !== resource) continue;
       w.res.end(JSON.stringify({ type: 'ERROR', object: expiredStatus(this.#rv - 1, this.#rv) }) + '\n');
       this.#closeWatch(w);
     }
   }
 
-  /** Cuts every open watch in the middle of an event: half a JSON line, then the socket is destroyed. */
-  cutWatches(): void {
+  /** Cuts every open watch (of `resource`, when given) in the middle of an event: half a JSON line, then the socket is destroyed. */
+  cutWatches(resource?: Resource): void {
     for (const w of [...this.#watches]) {
+      if (resource !== undefined && w.resource !== resource) continue;
       w.res.write('{"type":"MODIFIED","object":{"kind":"Endpoi');
       this.#closeWatch(w);
       w.res.socket?.destroy();
@@ -204,7 +247,7 @@ export class FakeApiServer {
   }
 
   /**
-   * Answers the next `count` resource requests (lists, watches, node reads) with a Status of `code`
+   * Answers the next `count` resource requests (lists, watches, node and Service reads) with a Status of `code`
    * (429, 500, 503, 403...), as an overloaded or misconfigured server does.
    */
   failNext(count: number, code: number, options: FailOptions = {}): void {
@@ -283,7 +326,7 @@ export class FakeApiServer {
   #record(entry: HistoryEntry): void {
     this.#history.push(entry);
     for (const w of this.#watches) {
-      if (!w.frozen && matches(entry.object, w.namespace, w.selector)) w.res.write(JSON.stringify({ type: entry.type, object: entry.object }) + '\n');
+      if (!w.frozen && matches(entry.object, w.resource, w.namespace, w.selector)) w.res.write(JSON.stringify({ type: entry.type, object: entry.object }) + '\n');
     }
   }
 
@@ -306,8 +349,9 @@ export class FakeApiServer {
       return;
     }
     const node = /^\/api\/v1\/nodes\/([^/]+)$/.exec(path);
-    const m = /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/endpointslices$/.exec(path);
-    if (m === null && node === null) {
+    const service = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)$/.exec(path);
+    const m = /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/(endpointslices)$/.exec(path) ?? /^\/api\/v1\/namespaces\/([^/]+)\/(pods)$/.exec(path);
+    if (m === null && node === null && service === null) {
       sendJson(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${path})`));
       return;
     }
@@ -317,7 +361,9 @@ export class FakeApiServer {
       if (--this.#failures.count === 0) this.#failures = null;
       const target: FailedTarget = node !== null
         ? { verb: 'get', resource: 'nodes', group: '', name: decodeURIComponent(node[1]!), namespace: null }
-        : { verb: watching ? 'watch' : 'list', resource: 'endpointslices', group: 'discovery.k8s.io', name: null, namespace: decodeURIComponent(m![1]!) };
+        : service !== null
+          ? { verb: 'get', resource: 'services', group: '', name: decodeURIComponent(service[2]!), namespace: decodeURIComponent(service[1]!) }
+          : { verb: watching ? 'watch' : 'list', resource: m![2]!, group: m![2] === 'pods' ? '' : 'discovery.k8s.io', name: null, namespace: decodeURIComponent(m![1]!) };
       sendFailure(res, code, retryAfterSeconds, target);
       return;
     }
@@ -329,10 +375,25 @@ export class FakeApiServer {
       this.#node(res, decodeURIComponent(node[1]!));
       return;
     }
+    if (service !== null) {
+      this.#service(res, decodeURIComponent(service[1]!), decodeURIComponent(service[2]!));
+      return;
+    }
+    const resource = m![2] as Resource;
     const namespace = decodeURIComponent(m![1]!);
     const selector = parseSelector(url.searchParams.get('labelSelector') ?? '');
-    if (watching) this.#watch(req, res, url.searchParams, namespace, selector);
-    else this.#list(res, url.searchParams, namespace, selector);
+    if (watching) this.#watch(req, res, url.searchParams, resource, namespace, selector);
+    else this.#list(res, url.searchParams, resource, namespace, selector);
+  }
+
+  #service(res: ServerResponse, namespace: string, name: string): void {
+    const selector = this.#services.get(`${namespace}/${name}`);
+    if (selector === undefined) {
+      sendJson(res, 404, { ...status(404, 'NotFound', `services "${name}" not found`), details: { name, kind: 'services' } });
+      return;
+    }
+    const spec = selector === null ? { type: 'ClusterIP' } : { type: 'ClusterIP', selector };
+    sendJson(res, 200, { kind: 'Service', apiVersion: 'v1', metadata: { name, namespace, uid: `uid-${name}`, resourceVersion: String(this.#rv), creationTimestamp: '2026-01-01T00:00:00Z' }, spec, status: {} });
   }
 
   #node(res: ServerResponse, name: string): void {
@@ -348,7 +409,7 @@ export class FakeApiServer {
    * A list, paged when asked (`limit`): the first page takes a snapshot that later pages read
    * through the continue token, so every page is at the first page's resourceVersion.
    */
-  #list(res: ServerResponse, query: URLSearchParams, namespace: string, selector: ReadonlyMap<string, string>): void {
+  #list(res: ServerResponse, query: URLSearchParams, resource: Resource, namespace: string, selector: ReadonlyMap<string, string>): void {
     const limitText = query.get('limit');
     const limit = limitText === null || limitText === '' ? 0 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 0) {
@@ -359,7 +420,7 @@ export class FakeApiServer {
     let snapshot: ListSnapshot;
     let offset = 0;
     if (token === '') {
-      snapshot = { rv: this.#rv, items: [...this.#slices.values()].filter((s) => matches(s, namespace, selector)).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1)) };
+      snapshot = { rv: this.#rv, items: [...this.#objects.values()].filter((s) => matches(s, resource, namespace, selector)).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1)) };
     } else {
       const [id, at] = token.split(':');
       const kept = this.#snapshots.get(id ?? '');
@@ -383,10 +444,10 @@ export class FakeApiServer {
     } else if (token !== '') {
       this.#snapshots.delete(token.split(':')[0]!);
     }
-    sendJson(res, 200, { kind: 'EndpointSliceList', apiVersion: 'discovery.k8s.io/v1', metadata, items: snapshot.items.slice(offset, end) });
+    sendJson(res, 200, { kind: `${KIND[resource]}List`, apiVersion: API_VERSION[resource], metadata, items: snapshot.items.slice(offset, end) });
   }
 
-  #watch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, namespace: string, selector: ReadonlyMap<string, string>): void {
+  #watch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, resource: Resource, namespace: string, selector: ReadonlyMap<string, string>): void {
     const rvText = query.get('resourceVersion') ?? '';
     const from = rvText === '' || rvText === '0' ? null : Number(rvText);
     if (from !== null && !Number.isInteger(from)) {
@@ -405,14 +466,14 @@ export class FakeApiServer {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
     const timeoutSeconds = Number(query.get('timeoutSeconds') ?? '1800');
-    const w: OpenWatch = { res, namespace, selector, timer: setTimeout(() => this.#closeWatch(w, true), timeoutSeconds * 1000), frozen: false };
+    const w: OpenWatch = { res, resource, namespace, selector, timer: setTimeout(() => this.#closeWatch(w, true), timeoutSeconds * 1000), frozen: false };
     this.#watches.add(w);
     req.on('close', () => this.#closeWatch(w));
     if (from === null) {
       // No version: the current state as synthetic ADDED events, as the real server does.
-      for (const s of this.#slices.values()) if (matches(s, namespace, selector)) res.write(JSON.stringify({ type: 'ADDED', object: s }) + '\n');
+      for (const s of this.#objects.values()) if (matches(s, resource, namespace, selector)) res.write(JSON.stringify({ type: 'ADDED', object: s }) + '\n');
     } else {
-      for (const e of this.#history) if (e.rv > from && matches(e.object, namespace, selector)) res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n');
+      for (const e of this.#history) if (e.rv > from && matches(e.object, resource, namespace, selector)) res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n');
     }
     this.#watchesStarted++;
     const ready = this.#watchWaiters.filter((x) => x.count <= this.#watchesStarted);
@@ -427,8 +488,8 @@ export class FakeApiServer {
   }
 }
 
-function matches(s: FakeSlice, namespace: string, selector: ReadonlyMap<string, string>): boolean {
-  if (s.metadata.namespace !== namespace) return false;
+function matches(s: FakeObject, resource: Resource, namespace: string, selector: ReadonlyMap<string, string>): boolean {
+  if (s.kind !== KIND[resource] || s.metadata.namespace !== namespace) return false;
   for (const [k, v] of selector) if (s.metadata.labels[k] !== v) return false;
   return true;
 }
@@ -492,13 +553,13 @@ function discoveryDocument(path: string): object | null {
     case '/api':
       return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] };
     case '/api/v1':
-      // Pods are not served here, but kubectl treats an empty core group as a broken discovery.
       return {
         kind: 'APIResourceList',
         groupVersion: 'v1',
         resources: [
           { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list', 'watch'], shortNames: ['po'] },
           { name: 'nodes', singularName: 'node', namespaced: false, kind: 'Node', verbs: ['get'], shortNames: ['no'] },
+          { name: 'services', singularName: 'service', namespaced: true, kind: 'Service', verbs: ['get'], shortNames: ['svc'] },
         ],
       };
     case '/apis':
@@ -527,6 +588,11 @@ export function slice(namespace: string, service: string, name: string, endpoint
     endpoints,
     ports: Object.entries(ports).map(([portName, port]) => ({ name: portName, port, protocol: 'TCP' })),
   };
+}
+
+/** A pod of `namespace` with these labels. */
+export function pod(namespace: string, name: string, labels: Record<string, string>): FakePod {
+  return { metadata: { name, namespace, labels } };
 }
 
 /** A pod's endpoint: ready unless told, named by its pod, with a zone and node. */

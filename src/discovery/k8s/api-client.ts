@@ -1,7 +1,8 @@
 /**
- * The two API calls discovery makes: list the EndpointSlices of one Service, and watch them from a
- * resourceVersion as a stream of newline-delimited JSON events
- * (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes).
+ * The API calls discovery makes: list a collection (the EndpointSlices of one Service, or the pods
+ * of its selector), watch it from a resourceVersion as a stream of newline-delimited JSON events
+ * (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes),
+ * and get one object (the Service).
  *
  * Lists are paged (`limit`, `continue`; https://kubernetes.io/docs/reference/using-api/api-concepts/#retrieving-large-results-sets-in-chunks)
  * so that a Service with thousands of slices never makes one huge response; the pages are merged
@@ -25,21 +26,35 @@ import type { StatusObject } from './api-status-error.js';
 import { ApiTransport } from './api-transport.js';
 import type { ClusterConnection } from './cluster-connection.js';
 import { SERVICE_NAME_LABEL } from './endpoint-slice.js';
-import type { EndpointSlice } from './endpoint-slice.js';
 import { RequestDeadline, RequestTimeoutError } from './request-deadline.js';
 
-export interface SliceList {
-  readonly items: EndpointSlice[];
+/** What list and watch read: the collection's path, narrowed by a label selector. */
+export interface Collection {
+  /** `/apis/discovery.k8s.io/v1/namespaces/NS/endpointslices` */
+  readonly path: string;
+  /** `a=b,c=d`; empty selects every object of the collection. */
+  readonly labelSelector: string;
+  /** The list's kind, for messages: `EndpointSliceList`. */
+  readonly kind: string;
+}
+
+/** The fields every listed object has. */
+export interface ApiObject {
+  readonly metadata: { readonly name: string; readonly resourceVersion?: string };
+}
+
+export interface ObjectList<T extends ApiObject> {
+  readonly items: T[];
   readonly resourceVersion: string;
 }
 
-export type WatchEvent =
-  | { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED'; readonly object: EndpointSlice }
+export type WatchEvent<T extends ApiObject> =
+  | { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED'; readonly object: T }
   | { readonly type: 'BOOKMARK'; readonly object: { readonly metadata: { readonly resourceVersion: string } } };
 
-export interface WatchHandlers {
+export interface WatchHandlers<T extends ApiObject> {
   readonly onOpen: () => void;
-  readonly onEvent: (e: WatchEvent) => void;
+  readonly onEvent: (e: WatchEvent<T>) => void;
 }
 
 export interface ApiClientOptions {
@@ -57,14 +72,22 @@ export const DEFAULT_WATCH_IDLE_SLACK_MS = 30_000;
 /** client-go's reflector pages by 500 too. */
 export const DEFAULT_LIST_PAGE_SIZE = 500;
 
-const SLICES_PATH = (ns: string): string => `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/endpointslices`;
+/** The EndpointSlices of one Service. */
+export function serviceSlices(namespace: string, service: string): Collection {
+  return { path: `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/endpointslices`, labelSelector: `${SERVICE_NAME_LABEL}=${service}`, kind: 'EndpointSliceList' };
+}
 
-interface SliceListPage {
-  readonly items?: EndpointSlice[] | null;
+/** The pods of a namespace that `labelSelector` selects. */
+export function namespacePods(namespace: string, labelSelector: string): Collection {
+  return { path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, labelSelector, kind: 'PodList' };
+}
+
+interface ListPage<T> {
+  readonly items?: T[] | null;
   readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
 }
 
-export class EndpointSliceClient {
+export class ApiClient {
   readonly #transport: ApiTransport;
   readonly #timers: Timers;
   readonly #requestTimeoutMs: number;
@@ -81,13 +104,13 @@ export class EndpointSliceClient {
   }
 
   /**
-   * Lists the Service's slices, page by page; the resourceVersion is where a watch resumes.
+   * Lists the collection, page by page; the resourceVersion is where a watch resumes.
    * @throws ApiStatusError, RequestTimeoutError, or a network error
    */
-  async list(namespace: string, service: string, signal: AbortSignal): Promise<SliceList> {
-    const paged = await this.#listPages(namespace, service, this.#pageSize, signal);
+  async list<T extends ApiObject>(collection: Collection, signal: AbortSignal): Promise<ObjectList<T>> {
+    const paged = await this.#listPages<T>(collection, this.#pageSize, signal);
     if (paged !== null) return paged;
-    const whole = await this.#listPages(namespace, service, null, signal);
+    const whole = await this.#listPages<T>(collection, null, signal);
     if (whole === null) throw new ResourceExpiredError(`${this.#transport.server}: the list asked whole was paged, and its continue token expired`);
     return whole;
   }
@@ -99,14 +122,14 @@ export class EndpointSliceClient {
    * @throws ResourceExpiredError (either form), ApiStatusError, RequestTimeoutError (no headers in
    *   time, or silent for too long), or a network error (a cut stream)
    */
-  async watch(namespace: string, service: string, resourceVersion: string, timeoutSeconds: number, handlers: WatchHandlers, signal: AbortSignal): Promise<void> {
+  async watch<T extends ApiObject>(collection: Collection, resourceVersion: string, timeoutSeconds: number, handlers: WatchHandlers<T>, signal: AbortSignal): Promise<void> {
     const { onOpen, onEvent } = handlers;
-    const query = `labelSelector=${encodeURIComponent(`${SERVICE_NAME_LABEL}=${service}`)}&watch=true&resourceVersion=${encodeURIComponent(resourceVersion)}&allowWatchBookmarks=true&timeoutSeconds=${timeoutSeconds}`;
+    const query = [...selectorQuery(collection), 'watch=true', `resourceVersion=${encodeURIComponent(resourceVersion)}`, 'allowWatchBookmarks=true', `timeoutSeconds=${timeoutSeconds}`].join('&');
     const idleMs = timeoutSeconds * 1000 + this.#watchIdleSlackMs;
     let phase = `got no response headers within ${this.#requestTimeoutMs} ms`;
     const deadline = new RequestDeadline(this.#timers, signal, this.#requestTimeoutMs);
     try {
-      const res = await this.#transport.get(`${SLICES_PATH(namespace)}?${query}`, deadline.signal);
+      const res = await this.#transport.get(`${collection.path}?${query}`, deadline.signal);
       phase = `was silent for ${idleMs} ms (timeoutSeconds ${timeoutSeconds} and ${this.#watchIdleSlackMs} ms more): taken for a dead connection`;
       deadline.extend(idleMs);
       onOpen();
@@ -119,10 +142,10 @@ export class EndpointSliceClient {
         while ((nl = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
-          if (line.length > 0) onEvent(parseEvent(line, this.#transport.server));
+          if (line.length > 0) onEvent(parseEvent<T>(line, this.#transport.server));
         }
       }
-      if (buffered.trim().length > 0) onEvent(parseEvent(buffered.trim(), this.#transport.server));
+      if (buffered.trim().length > 0) onEvent(parseEvent<T>(buffered.trim(), this.#transport.server));
     } catch (e) {
       if (deadline.expired) throw new RequestTimeoutError('watch', `${this.#transport.server}: the watch ${phase}`);
       throw e;
@@ -131,43 +154,51 @@ export class EndpointSliceClient {
     }
   }
 
+  /**
+   * One object (`/api/v1/namespaces/NS/services/NAME`), which must arrive whole within the request timeout.
+   * @throws ApiStatusError (404 when there is none), RequestTimeoutError, or a network error
+   */
+  async get<T>(path: string, signal: AbortSignal): Promise<T> {
+    return this.#read<T>(path, 'get', signal);
+  }
+
   async close(): Promise<void> {
     await this.#transport.close();
   }
 
   /** The pages merged, or null when a continue token expired (paging must start over). */
-  async #listPages(namespace: string, service: string, limit: number | null, signal: AbortSignal): Promise<SliceList | null> {
-    const selector = `labelSelector=${encodeURIComponent(`${SERVICE_NAME_LABEL}=${service}`)}`;
-    const items: EndpointSlice[] = [];
+  async #listPages<T extends ApiObject>(collection: Collection, limit: number | null, signal: AbortSignal): Promise<ObjectList<T> | null> {
+    const selector = selectorQuery(collection);
+    const items: T[] = [];
     let resourceVersion: string | null = null;
     let next = '';
     do {
-      const query = `${selector}${limit === null ? '' : `&limit=${limit}`}${next === '' ? '' : `&continue=${encodeURIComponent(next)}`}`;
-      let page: SliceListPage;
+      const query = [...selector, ...(limit === null ? [] : [`limit=${limit}`]), ...(next === '' ? [] : [`continue=${encodeURIComponent(next)}`])].join('&');
+      let page: ListPage<T>;
       try {
-        page = await this.#page(`${SLICES_PATH(namespace)}?${query}`, signal);
+        page = await this.#read<ListPage<T>>(query === '' ? collection.path : `${collection.path}?${query}`, 'list', signal);
       } catch (e) {
         if (e instanceof ResourceExpiredError && next !== '') return null;
         throw e;
       }
       resourceVersion ??= page.metadata?.resourceVersion ?? null;
-      if (resourceVersion === null) throw new Error(`${this.#transport.server}: the EndpointSliceList has no metadata.resourceVersion`);
+      if (resourceVersion === null) throw new Error(`${this.#transport.server}: the ${collection.kind} has no metadata.resourceVersion`);
       for (const s of page.items ?? []) items.push(s);
       const following = page.metadata?.continue ?? '';
-      if (following !== '' && following === next) throw new Error(`${this.#transport.server}: the EndpointSliceList gave the same continue token twice`);
+      if (following !== '' && following === next) throw new Error(`${this.#transport.server}: the ${collection.kind} gave the same continue token twice`);
       next = following;
     } while (next !== '');
     return { items, resourceVersion };
   }
 
-  /** One page, which must arrive whole within the request timeout. */
-  async #page(path: string, signal: AbortSignal): Promise<SliceListPage> {
+  /** One response body (a list page, an object), which must arrive whole within the request timeout. */
+  async #read<T>(path: string, what: 'list' | 'get', signal: AbortSignal): Promise<T> {
     const deadline = new RequestDeadline(this.#timers, signal, this.#requestTimeoutMs);
     try {
       const res = await this.#transport.get(path, deadline.signal);
-      return (await res.body.json()) as SliceListPage;
+      return (await res.body.json()) as T;
     } catch (e) {
-      if (deadline.expired) throw new RequestTimeoutError('list', `${this.#transport.server}: the list did not complete within ${this.#requestTimeoutMs} ms`);
+      if (deadline.expired) throw new RequestTimeoutError(what, `${this.#transport.server}: the ${what} did not complete within ${this.#requestTimeoutMs} ms`);
       throw e;
     } finally {
       deadline.dispose();
@@ -175,7 +206,12 @@ export class EndpointSliceClient {
   }
 }
 
-function parseEvent(line: string, server: string): WatchEvent {
+/** The `labelSelector=...` query parameter, or none for an empty selector. */
+function selectorQuery(collection: Collection): string[] {
+  return collection.labelSelector === '' ? [] : [`labelSelector=${encodeURIComponent(collection.labelSelector)}`];
+}
+
+function parseEvent<T extends ApiObject>(line: string, server: string): WatchEvent<T> {
   let e: { type?: string; object?: StatusObject & { metadata?: { resourceVersion?: string } } };
   try {
     e = JSON.parse(line) as typeof e;
@@ -188,7 +224,7 @@ function parseEvent(line: string, server: string): WatchEvent {
     case 'DELETED':
     case 'BOOKMARK':
       if (typeof e.object?.metadata?.resourceVersion !== 'string') throw new Error(`${server}: a ${e.type} watch event has no metadata.resourceVersion`);
-      return e as WatchEvent;
+      return e as WatchEvent<T>;
     case 'ERROR': {
       const code = e.object?.code ?? 0;
       throw statusError(`${server}: watch ERROR ${code}`, code, e.object ?? {});
