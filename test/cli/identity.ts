@@ -130,8 +130,10 @@ export class IdentityCheck {
   readonly load: KeyedLoad;
   #specs: readonly EndpointSpec[];
   #owners: Map<string, string> = new Map();
+  readonly #t: TestContext;
 
   constructor(t: TestContext, port: number, specs: readonly EndpointSpec[]) {
+    this.#t = t;
     this.load = new KeyedLoad(`http://127.0.0.1:${port}`, KEYS, { concurrency: CONCURRENCY, header: KEY_HEADER });
     t.after(() => this.load.stop());
     this.#specs = specs;
@@ -165,6 +167,7 @@ export class IdentityCheck {
     assert.deepEqual(movedKeys(expectedAfter, seen), [], `${what}: every key reaches the pod our balancer names`);
     this.#specs = specs;
     this.#owners = seen;
+    this.#t.diagnostic(`${what}: ${moved.length}/${KEYS.length} keys moved, ${this.load.completed - completed} requests during the step, 0 failed`);
     return moved;
   }
 
