@@ -65,6 +65,9 @@ export class Served {
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     t.after(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      // What the proxy said about any error or warning, so that a failed test shows the proxy's side.
+      const trouble = this.lines.filter((l) => typeof l['level'] === 'number' && l['level'] >= 50);
+      if (trouble.length > 0 || this.stderr !== '') t.diagnostic(`shardgate logged errors: ${JSON.stringify(trouble.slice(-20))} stderr: ${this.stderr.slice(-2_000)}`);
     });
     let partial = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
