@@ -7,6 +7,7 @@
  * that wants to page on it.
  */
 import type { EndpointSet } from '../balancer/endpoint.js';
+import { statusOf } from '../discovery/endpoint-source.js';
 import type { EndpointSource, SourceStatus } from '../discovery/endpoint-source.js';
 
 export interface ReadinessReport {
@@ -53,7 +54,7 @@ export class Readiness {
 
   /** `strict`: a stale source or a set with nothing in rotation also fails. */
   report(strict: boolean): ReadinessReport {
-    const status = this.#source?.status() ?? WAITING;
+    const status = this.#source?.status() ?? statusOf(null, null);
     const discovery = { source: this.#label, state: status.state, error: status.error };
     const endpoints = this.#set;
     const reason = this.#shuttingDown
@@ -68,5 +69,3 @@ export class Readiness {
     return { ready: reason === null, reason, discovery, endpoints };
   }
 }
-
-const WAITING: SourceStatus = Object.freeze({ state: 'waiting', error: null });

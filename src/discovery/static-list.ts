@@ -4,6 +4,7 @@
  */
 import { createEndpointSet } from '../balancer/endpoint.js';
 import type { EndpointSet, EndpointSpec } from '../balancer/endpoint.js';
+import { statusOf } from './endpoint-source.js';
 import type { DiscoveryError, EndpointSource, SourceStatus } from './endpoint-source.js';
 
 export class StaticListSource implements EndpointSource {
@@ -26,8 +27,6 @@ export class StaticListSource implements EndpointSource {
   }
 
   status(): SourceStatus {
-    return SYNCED;
+    return statusOf(this.set, null);
   }
 }
-
-const SYNCED: SourceStatus = Object.freeze({ state: 'synced', error: null });
