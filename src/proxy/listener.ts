@@ -102,6 +102,15 @@ export class ProtocolListener {
       if (h2) {
         this.#h2.emit('connection', socket);
       } else {
+        // Node's HTTP/1.1 server would "consume" the socket's handle (its parser reading in C++)
+        // and stop that reading, when a request body is not read, by listening to the socket's
+        // 'pause'. On a socket that JavaScript has read already that pause never holds: the bytes
+        // put back make the stream read again, and an upload nobody reads piles up in memory
+        // (150 MB sent, 150 MB held). Marking the handle consumed keeps the parser on the socket's
+        // 'data' events, where pausing is ordinary stream back-pressure: an unread body stays in
+        // the client's TCP window.
+        const handle = (socket as Socket & { _handle?: { _consumed?: boolean } | null })._handle;
+        if (handle != null) handle._consumed = true;
         this.#h1.emit('connection', socket);
         socket.resume();
       }
