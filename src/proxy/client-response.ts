@@ -22,6 +22,8 @@ export class ProxyResponse extends ServerResponse<IncomingMessage> {
   closeWhenDone = false;
   /** A gRPC call: the proxy's own failures are answered as gRPC statuses. */
   grpc = false;
+  /** The client sent `Expect: 100-continue` and has had no `100 Continue` yet (see sendContinue). */
+  continuePending = false;
 }
 
 export class H2ProxyResponse extends Http2ServerResponse {
@@ -29,6 +31,7 @@ export class H2ProxyResponse extends Http2ServerResponse {
   exchange: Exchange | null = null;
   closeSeen = false;
   grpc = false;
+  continuePending = false;
 }
 
 export type ClientResponse = ProxyResponse | H2ProxyResponse;
@@ -55,3 +58,14 @@ export function writeTo(res: ClientResponse, chunk: Buffer): boolean {
   return res.h2 ? res.write(chunk) : res.write(chunk);
 }
 export type ClientRequest = IncomingMessage | Http2ServerRequest;
+
+/**
+ * Invites a client that asked `Expect: 100-continue` to send its body, once the proxy is about to
+ * read it: not while the request waits for a free endpoint, and never before a refusal (a 413 for
+ * a declared length over the limit, a 503), so that a body about to be refused is not sent at all.
+ */
+export function sendContinue(res: ClientResponse): void {
+  if (!res.continuePending) return;
+  res.continuePending = false;
+  if (!res.headersSent) res.writeContinue();
+}

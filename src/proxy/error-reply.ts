@@ -10,6 +10,7 @@ import type { ClientResponse } from './client-response.js';
 import { writeHeadTo } from './client-response.js';
 import { grpcStatusOf, sendGrpcStatus } from './grpc.js';
 import { ENDPOINT_HEADER } from './headers.js';
+import { lingerAfterResponse } from './lingering-close.js';
 
 
 export interface ErrorReply {
@@ -88,7 +89,8 @@ export const REPLIES = Object.freeze({
 /**
  * Answers with `reply`: JSON, or a gRPC status for a gRPC call. `close` ends an HTTP/1.1 client
  * connection after it (set when the request body was not read, so that Node need not drain an
- * upload nobody wants); an HTTP/2 stream ends alone.
+ * upload nobody wants), with a lingering close while the body is still arriving
+ * (lingering-close.ts); an HTTP/2 stream ends alone.
  */
 export function sendReply(res: ClientResponse, reply: ErrorReply, endpoint: string | null, close: boolean): void {
   if (res.h2) {
@@ -107,6 +109,8 @@ export function sendReply(res: ClientResponse, reply: ErrorReply, endpoint: stri
     if (close) list.push('connection', 'close');
     headers = list;
   }
+  // Closing with the body still arriving: linger, so that the client reads this answer.
+  if (close && !res.req.complete) lingerAfterResponse(res.socket);
   res.writeHead(reply.status, headers as string[]);
   res.end(reply.body);
 }

@@ -37,6 +37,7 @@ import type { RoutingKey } from '../balancer/hash.js';
 import type { ClientRequest, ClientResponse, ProxyResponse } from './client-response.js';
 import { responseGone, writeHeadTo, writeTo } from './client-response.js';
 import type { ErrorReply } from './error-reply.js';
+import { lingerAfterResponse } from './lingering-close.js';
 import { sendReply } from './error-reply.js';
 import { GRPC_STATUS, sendGrpcStatus } from './grpc.js';
 import { isChunked, responseHeaders, responseTrailers } from './headers.js';
@@ -212,7 +213,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
         // A pod that answers before the upload is complete (413, say) leaves the rest of the body
         // unread: close the connection after this response rather than have Node read it for
         // nothing while the client, waiting for its upload to drain, never sends the next request.
-        const close = ctx.closing || this.#closeAfter || (this.#hasBody && !this.#req.complete);
+        const unread = this.#hasBody && !this.#req.complete;
+        if (unread) lingerAfterResponse(res.socket);
+        const close = ctx.closing || this.#closeAfter || unread;
         res.writeHead(statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, close));
       }
     } catch (err) {

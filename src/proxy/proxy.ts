@@ -44,7 +44,7 @@ import { ConfigError } from '../errors.js';
 import { NO_ENDPOINT_REPLIES, REPLIES, noSubsetReply, sendReply } from './error-reply.js';
 import type { ErrorReply } from './error-reply.js';
 import type { ClientRequest, ClientResponse } from './client-response.js';
-import { H2ProxyResponse, ProxyResponse } from './client-response.js';
+import { H2ProxyResponse, ProxyResponse, sendContinue } from './client-response.js';
 import type { ExchangeContext } from './exchange.js';
 import { Exchange } from './exchange.js';
 import { parseGrpcTimeout } from './grpc.js';
@@ -278,6 +278,12 @@ export class ShardingProxy {
       socket.on('close', onSocketClose);
     });
     server.on('clientError', (err: Error, socket: Duplex) => this.#onClientError(err, socket));
+    // Without a listener Node answers `100 Continue` at once, inviting a body the proxy may be about
+    // to refuse; the proxy sends it itself when it starts reading the body (sendContinue).
+    server.on('checkContinue', (req: IncomingMessage, res: ProxyResponse) => {
+      res.continuePending = true;
+      this.#onRequest(req, res);
+    });
     server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.#onConnectMethod(socket));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     this.#ws = {
@@ -302,6 +308,10 @@ export class ShardingProxy {
       },
       (req, res) => this.#onH2Request(req, res),
     );
+    h2.on('checkContinue', (req: Http2ServerRequest, res: H2ProxyResponse) => {
+      res.continuePending = true;
+      this.#onH2Request(req, res);
+    });
     h2.on('session', (session: ServerHttp2Session) => this.#onSession(session, t.clientIdleMs));
     // The compatibility layer hands CONNECT streams here (without a listener it answers 405).
     h2.on('connect', (req: Http2ServerRequest) => this.#onH2Connect(req));
@@ -557,6 +567,7 @@ export class ShardingProxy {
       this.#refuse(res, REPLIES.bodyTooLarge, true);
       return;
     }
+    sendContinue(res);
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
@@ -617,6 +628,7 @@ export class ShardingProxy {
     // always has or opens a connection, so there is no queue to wait on. Concurrency per
     // endpoint is bounded by the board's in-flight limit where one is set (requests beyond it
     // wait in #queue), and by client connections and streams otherwise.
+    if (hasBody) sendContinue(res);
     upstream.pool.dispatch(request, exchange);
   }
 

@@ -271,8 +271,8 @@ test('the proxy survives a batch of garbage and keeps serving everyone else', as
       ['GET / HTTP/1.1\r\nHost: a\r\nCookie: sid\r\nCookie: ;;;=;sid=%zz%\r\n\r\n', 200],
       ['GET /accounts/%E0%A4%A HTTP/1.1\r\nHost: a\r\nCookie: sid="unterminated\r\n\r\n', 200],
       ['GET / HTTP/1.1\r\nHost: a\r\nConnection: x-a, , ,x-b\r\nX-A: 1\r\n\r\n', 200],
-      // Node answers 100 Continue itself, then the pod's 200 follows.
-      ['GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n', 100],
+      // No body to invite: no 100 Continue (RFC 9110 section 10.1.1), the pod's 200 straight away.
+      ['GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n', 200],
       // A WebSocket Upgrade goes to the pod, which (a plain HTTP server) answers it as a GET.
       ['GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n', 200],
       // More fields than maxHeaderCount (100).
@@ -285,7 +285,6 @@ test('the proxy survives a batch of garbage and keeps serving everyone else', as
     for (const [i, r] of results.entries()) {
       const want = garbage[i]![1];
       assert.equal(statusOf(r.text), want, `case ${i}: ${JSON.stringify(r.text.slice(0, 80))}`);
-      if (want === 100) assert.match(r.text, /\r\n\r\nHTTP\/1\.1 200 /, `case ${i}: the final response follows`);
       if (want >= 400) assert.ok(r.closedByServer, `case ${i}: a refused request closes its connection`);
     }
     // The keep-alive client from before is still served, and so is a new one.
