@@ -72,6 +72,10 @@ export interface ProxyTimeouts {
   readonly clientHeadersMs: number;
   /** An idle keep-alive client connection is closed after this; 0 disables. */
   readonly clientIdleMs: number;
+  /** Longest silence within a request body while the proxy reads it (then 408); 0 disables. */
+  readonly clientBodyMs: number;
+  /** A request or HTTP/2 stream with no byte either way for this long is ended; 0 disables. */
+  readonly streamIdleMs: number;
   /** On shutdown, in-flight requests get this long before their connections are cut. */
   readonly shutdownGraceMs: number;
 }
@@ -180,6 +184,8 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
         upstreamBodyMs: t?.upstreamBodyMs ?? d.upstreamBodyMs,
         clientHeadersMs: t?.clientHeadersMs ?? d.clientHeadersMs,
         clientIdleMs: t?.clientIdleMs ?? d.clientIdleMs,
+        clientBodyMs: t?.clientBodyMs ?? d.clientBodyMs,
+        streamIdleMs: t?.streamIdleMs ?? d.streamIdleMs,
         shutdownGraceMs: t?.shutdownGraceMs ?? d.shutdownGraceMs,
       },
     },

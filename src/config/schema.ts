@@ -124,6 +124,8 @@ const timeouts = z.strictObject({
   upstreamBodyMs: msOrOff.optional(),
   clientHeadersMs: msOrOff.optional(),
   clientIdleMs: msOrOff.optional(),
+  clientBodyMs: msOrOff.optional(),
+  streamIdleMs: msOrOff.optional(),
   shutdownGraceMs: ms.optional(),
 });
 

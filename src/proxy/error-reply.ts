@@ -80,6 +80,7 @@ export const REPLIES = Object.freeze({
   tooManyHeaders: errorReply(431, 'SG_ERR_HEADERS_TOO_LARGE', 'the request has more header fields than the proxy accepts'),
   headersTooLarge: errorReply(431, 'SG_ERR_HEADERS_TOO_LARGE', 'the request headers are too large'),
   requestTimeout: errorReply(408, 'SG_ERR_REQUEST_TIMEOUT', 'the request headers did not arrive in time'),
+  bodyTimeout: errorReply(408, 'SG_ERR_REQUEST_TIMEOUT', 'the request body stopped arriving (client body timeout)'),
   connectMethod: errorReply(405, 'SG_ERR_METHOD', 'CONNECT is not supported'),
   upgradeRefused: errorReply(501, 'SG_ERR_UPGRADE', 'the only protocol upgrade proxied is a GET with Upgrade: websocket'),
   transferCoding: errorReply(501, 'SG_ERR_TRANSFER_CODING', 'the only request transfer coding supported is chunked (RFC 9112 section 6.1)'),

@@ -13,6 +13,16 @@ export interface ProxyTimeouts {
   clientHeadersMs: number;
   /** An idle keep-alive client connection is closed after this. 0 disables. */
   clientIdleMs: number;
+  /**
+   * Longest silence within a client's request body while the proxy reads it (then 408); default
+   * 30 s. 0 disables.
+   */
+  clientBodyMs?: number;
+  /**
+   * A request (HTTP/1.1) or stream (HTTP/2) with no byte either way for this long is ended;
+   * default 300 s. 0 disables.
+   */
+  streamIdleMs?: number;
   /** close() waits this long for in-flight requests before cutting them. */
   shutdownGraceMs: number;
 }
@@ -25,6 +35,11 @@ export const DEFAULT_TIMEOUTS: Readonly<Required<ProxyTimeouts>> = Object.freeze
   upstreamBodyMs: 300_000,
   clientHeadersMs: 10_000,
   clientIdleMs: 60_000,
+  // HAProxy's `timeout client` as commonly set; nginx's client_body_timeout is 60 s. Within it, a
+  // stalled body is ended after 30 to 37.5 s (body-timeout.ts).
+  clientBodyMs: 30_000,
+  // Envoy's stream_idle_timeout.
+  streamIdleMs: 300_000,
   // Leaves room inside Kubernetes' default 30 s termination grace period.
   shutdownGraceMs: 10_000,
 });

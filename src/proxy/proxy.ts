@@ -57,6 +57,8 @@ import type { Retrier } from './retries.js';
 import type { OutlierDetector } from '../balancer/outlier-detector.js';
 import type { HealthChecker } from './health-check.js';
 import { WaitQueue } from './waiting.js';
+import { BodyTimeouts } from './body-timeout.js';
+import { ClientSessions } from './client-sessions.js';
 import type { WebSocketClient, WebSocketRouting } from './websocket-routing.js';
 import { routeWebSocket } from './websocket-routing.js';
 import type { KeySource } from './key-source.js';
@@ -165,7 +167,9 @@ export class ShardingProxy {
   readonly #reader: RequestHeadReader;
   readonly #server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
   readonly #listener: ProtocolListener;
-  readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #sessions: ClientSessions;
+  readonly #bodyTimeouts: BodyTimeouts;
+  readonly #streamIdleMs: number;
   /** Open WebSocket tunnels' client sides, cut when the shutdown grace period ends. */
   readonly #tunnels = new Set<Duplex | ServerHttp2Stream>();
   readonly #ws: WebSocketRouting;
@@ -268,6 +272,11 @@ export class ShardingProxy {
       (req, res) => this.#onRequest(req, res),
     );
     server.keepAliveTimeout = t.clientIdleMs;
+    // While a request is under way (between requests keepAliveTimeout applies): no byte either way
+    // for this long, and Node destroys the connection, which ends the exchange as cancelled.
+    server.timeout = t.streamIdleMs;
+    this.#streamIdleMs = t.streamIdleMs;
+    this.#bodyTimeouts = new BodyTimeouts(t.clientBodyMs, (req, res) => this.#onBodyTimeout(req, res));
     // One more than allowed: Node drops fields past maxHeadersCount silently, so a head that fills
     // it had too many, and is refused in #route.
     server.maxHeadersCount = maxHeaderCount + 1;
@@ -312,7 +321,8 @@ export class ShardingProxy {
       res.continuePending = true;
       this.#onH2Request(req, res);
     });
-    h2.on('session', (session: ServerHttp2Session) => this.#onSession(session, t.clientIdleMs));
+    this.#sessions = new ClientSessions({ idleMs: t.clientIdleMs, headersMs: t.clientHeadersMs, log: this.#log });
+    h2.on('session', (session: ServerHttp2Session) => this.#onSession(session));
     // The compatibility layer hands CONNECT streams here (without a listener it answers 405).
     h2.on('connect', (req: Http2ServerRequest) => this.#onH2Connect(req));
     h2.on('sessionError', (err: Error) => this.#log.debug({ err: err.message }, 'HTTP/2 client session failed'));
@@ -407,7 +417,7 @@ export class ShardingProxy {
     const serverClosed = this.#listener.close();
     server.closeIdleConnections();
     // GOAWAY: HTTP/2 clients open no new streams here; the ones under way finish.
-    for (const session of this.#sessions) session.close();
+    this.#sessions.closeAll();
     const drained = await this.#whenIdle(this.#timeouts.shutdownGraceMs);
     if (!drained) {
       this.#log.warn({ requests: this.#active, inflight: this.#board.totalInflight }, 'shutdown grace period over: cutting in-flight requests');
@@ -416,7 +426,8 @@ export class ShardingProxy {
     // period) requests that overstayed.
     server.closeAllConnections();
     for (const tunnel of this.#tunnels) tunnel.destroy();
-    for (const session of this.#sessions) session.destroy();
+    this.#sessions.destroyAll();
+    this.#bodyTimeouts.close();
     await serverClosed;
     await this.#pools.close(!drained);
     await healthClosed;
@@ -457,17 +468,14 @@ export class ShardingProxy {
   #onH2Request(req: Http2ServerRequest, res: H2ProxyResponse): void {
     this.#active++;
     res.on('close', this.#onResponseClose);
+    // HTTP/1.1 has the same bound from the server's socket timeout (`server.timeout`).
+    if (this.#streamIdleMs > 0) req.stream.setTimeout(this.#streamIdleMs, onStreamIdle);
     this.#dispatch(req, res);
   }
 
-  #onSession(session: ServerHttp2Session, idleMs: number): void {
-    this.#sessions.add(session);
-    session.once('close', () => this.#sessions.delete(session));
+  #onSession(session: ServerHttp2Session): void {
     session.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'HTTP/2 client session error'));
-    if (this.#ctx.closing) session.close();
-    // Idle: no frames for idleMs. close() is graceful (GOAWAY): a stream still open, a quiet gRPC
-    // stream say, runs to its end; the client opens new ones on a new connection.
-    if (idleMs > 0) session.setTimeout(idleMs, () => session.close());
+    this.#sessions.add(session, this.#ctx.closing);
   }
 
   #dispatch(req: ClientRequest, res: ClientResponse): void {
@@ -567,11 +575,18 @@ export class ShardingProxy {
       this.#refuse(res, REPLIES.bodyTooLarge, true);
       return;
     }
+    this.#bodyTimeouts.watch(req, res);
     sendContinue(res);
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
+      if (res.headersSent) {
+        // Answered already (the body stopped arriving for a while: 408).
+        req.off('data', onData);
+        req.off('end', onEnd);
+        return;
+      }
       if (size <= limit) {
         chunks.push(chunk);
         return;
@@ -584,7 +599,7 @@ export class ShardingProxy {
       if (res.h2) req.resume();
     };
     const onEnd = (): void => {
-      if (res.closeSeen) return;
+      if (res.closeSeen || res.headersSent) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       this.#pickAndForward(lb, req, res, this.#key(keyText(source, path, undefined, body)), path, headers, body, deadlineMs);
     };
@@ -628,7 +643,10 @@ export class ShardingProxy {
     // always has or opens a connection, so there is no queue to wait on. Concurrency per
     // endpoint is bounded by the board's in-flight limit where one is set (requests beyond it
     // wait in #queue), and by client connections and streams otherwise.
-    if (hasBody) sendContinue(res);
+    if (hasBody && !Buffer.isBuffer(body)) {
+      this.#bodyTimeouts.watch(req, res);
+      sendContinue(res);
+    }
     upstream.pool.dispatch(request, exchange);
   }
 
@@ -687,6 +705,25 @@ export class ShardingProxy {
   }
 
   /**
+   * A request body stopped arriving while the proxy read it (body-timeout.ts): 408, and the pod
+   * request is cancelled, so that no pod takes a truncated body for a whole one. The HTTP/1.1
+   * connection closes; the HTTP/2 stream is reset once the answer is out, since its client, which
+   * owes the rest of the body, would keep it open.
+   */
+  #onBodyTimeout(req: ClientRequest, res: ClientResponse): void {
+    this.#log.debug({ method: req.method, afterMs: this.#bodyTimeouts.timeoutMs }, 'request body stopped arriving: 408');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // (The compatibility response's own 'finish' waits for the stream to close: the stream's.)
+    if (res.h2) res.stream.once('finish', resetStream);
+    const exchange = res.exchange;
+    if (exchange !== null) exchange.abandon(REPLIES.bodyTimeout);
+    else sendReply(res, REPLIES.bodyTimeout, null, true);
+  }
+
+  /**
    * Answers without asking a pod. `close` ends the connection afterwards: for a malformed request,
    * and for an unread body, which Node would otherwise read to the end for nothing.
    */
@@ -698,6 +735,7 @@ export class ShardingProxy {
   #responseClosed(res: ClientResponse): void {
     if (res.closeSeen) return;
     res.closeSeen = true;
+    this.#bodyTimeouts.unwatch(res.req);
     const exchange = res.exchange;
     if (exchange !== null) {
       res.exchange = null;
@@ -830,6 +868,16 @@ function refuseWebSocket(client: WebSocketClient, reply: ErrorReply): void {
 }
 
 function noop(): void {}
+
+/** An HTTP/2 stream with no frame either way for streamIdleMs: reset it (the exchange ends as cancelled). */
+function onStreamIdle(this: ServerHttp2Stream): void {
+  this.close(http2.constants.NGHTTP2_CANCEL);
+}
+
+/** After a 408 for a stalled body: the client still owes the body, so end the stream with RST_STREAM. */
+function resetStream(this: ServerHttp2Stream): void {
+  if (!this.closed) this.close(http2.constants.NGHTTP2_NO_ERROR);
+}
 
 /** A WebSocket with no byte either way for an hour is closed (HAProxy's `timeout tunnel` role). */
 const TUNNEL_IDLE_MS = 3_600_000;
