@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import http2 from 'node:http2';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import { ALGORITHMS } from '../../src/balancer/factory.js';
 import { SERVE_FLAGS } from '../../src/cli/flags.js';
 import { closedPort } from '../helpers/backends.js';
-import { backend, get, runToEnd, ROOT, Served } from './run.js';
+import { backend, get, runToEnd, ROOT, Served, tempDir } from './run.js';
 
 const STACK_FRAME = /^\s+at /m;
 
@@ -56,12 +54,6 @@ test('cli: a malformed --endpoints entry and an unknown flag exit 2', async () =
   assert.match(unknown.stderr, /unknown option '--bogus'/);
   assert.doesNotMatch(unknown.stderr + bad.stderr, STACK_FRAME);
 });
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'shardgate-cli-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 test('cli: serve routes by key to real backends, and exits 0 on SIGTERM', async (t) => {
   const pod0 = await backend(t, 'pod-0');
