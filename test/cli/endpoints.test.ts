@@ -55,3 +55,26 @@ test('cli: a watched endpoints file that names an endpoint a header cannot carry
   for (let i = 0; i < 4; i++) assert.deepEqual(await get(port).then((r) => [r.status, r.endpoint]), [200, 'pod-0']);
   assert.deepEqual(await served.stop('SIGTERM'), { code: 0, signal: null }, served.stderr);
 });
+
+test('cli: an address that is no IPv4 address, IPv6 address or hostname is refused at start, from --endpoints or an endpoints file; exit 2', async (t) => {
+  await refused(['--endpoints', 'pod-1=300.0.0.1:9001'], /^error: --endpoints \(endpoints\[0\]\.address\): is "300\.0\.0\.1:9001": "300\.0\.0\.1" is not an IPv4 address \(four numbers from 0 to 255, without leading zeros\), and a hostname's last label cannot be a number\n$/);
+  const file = join(await tempDir(t), 'endpoints.yaml');
+  await writeFile(file, '- { name: pod-0, address: "h2c://1.2.3:50051" }\n');
+  await refused(['--endpoints-file', file], /: endpoints\[0\]\.address: is "h2c:\/\/1\.2\.3:50051": "1\.2\.3" is not an IPv4 address/);
+});
+
+test('cli: a watched endpoints file with an address that is no IPv4 address is refused with the field and value; the previous set keeps serving', async (t) => {
+  const dir = await tempDir(t);
+  const pod0 = await backend(t, 'pod-0');
+  const file = join(dir, 'endpoints.yaml');
+  await writeFile(file, `- {name: pod-0, address: "${pod0}"}\n`);
+  const served = new Served(t, ['serve', '--listen', '127.0.0.1:0', '--workers', '1', '--endpoints-file', file, '--balancer', 'round-robin']);
+  const { port } = await served.address();
+  await save(file, `- {name: pod-0, address: "${pod0}"}\n- {name: pod-1, address: "300.0.0.1:9001"}\n`);
+  const warning = await served.waitFor((l) => l.level === 40, 'the refused set');
+  assert.equal(warning.field, 'endpoints[1].address');
+  assert.match(String(warning.msg), /endpoints\[1\]\.address: is "300\.0\.0\.1:9001": "300\.0\.0\.1" is not an IPv4 address .*; still serving the previous set \(version 1, 1 endpoints\)$/);
+  assert.deepEqual(served.lines.filter((l) => typeof l.level === 'number' && l.level >= 50), [], 'nothing failed: the set never reached the proxy');
+  for (let i = 0; i < 4; i++) assert.deepEqual(await get(port).then((r) => [r.status, r.endpoint]), [200, 'pod-0']);
+  assert.deepEqual(await served.stop('SIGTERM'), { code: 0, signal: null }, served.stderr);
+});
