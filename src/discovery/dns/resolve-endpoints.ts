@@ -21,6 +21,7 @@
 import { isIP } from 'node:net';
 import type { RecordWithTtl } from 'node:dns';
 import type { EndpointSpec } from '../../balancer/endpoint.js';
+import { errorCode } from '../../errors.js';
 import type { DnsResolver } from './dns-resolver.js';
 import type { DnsTarget } from './dns-target.js';
 
@@ -63,7 +64,7 @@ async function resolveSrv(resolver: DnsResolver, name: string): Promise<Resoluti
   try {
     records = await resolver.resolveSrv(name);
   } catch (e) {
-    const code = dnsCodeOf(e);
+    const code = errorCode(e);
     throw new DnsLookupError(`${name}: SRV lookup failed (${describe(code, e)})`, code, e);
   }
   if (records.length === 0) throw new DnsLookupError(`${name}: the name has no SRV records`, 'ENODATA');
@@ -126,7 +127,7 @@ async function lookupAddresses(resolver: DnsResolver, host: string): Promise<Rec
       out.push(...(answer as RecordWithTtl[]));
       return;
     }
-    const code = dnsCodeOf(answer);
+    const code = errorCode(answer);
     if (code === 'ENOTFOUND') missing = true;
     else if (code !== 'ENODATA') failures.push({ type, code, error: answer });
   });
@@ -154,11 +155,6 @@ function minTtl(records: readonly RecordWithTtl[]): number | null {
   let min: number | null = null;
   for (const r of records) if (typeof r.ttl === 'number' && (min === null || r.ttl < min)) min = r.ttl;
   return min;
-}
-
-function dnsCodeOf(e: unknown): string | null {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  return typeof code === 'string' ? code : null;
 }
 
 const DESCRIPTIONS: Readonly<Record<string, string>> = {
