@@ -63,3 +63,9 @@ export class ConfigError extends ShardgateError {
     this.field = field;
   }
 }
+
+/** The `code` of a Node, DNS or OpenSSL error (`ENOENT`, `ESERVFAIL`, `ERR_OSSL_...`), or null. */
+export function errorCode(e: unknown): string | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : null;
+}

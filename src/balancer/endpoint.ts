@@ -44,6 +44,22 @@ export interface EndpointSet {
 
 export const MAX_WEIGHT = 10_000;
 
+/**
+ * The longest endpoint name: a DNS subdomain's length, which bounds a Kubernetes pod name.
+ * Together with NAME_CHARACTER, what every source's names are checked against, here, since every
+ * set is built by createEndpointSet.
+ */
+export const MAX_NAME_LENGTH = 253;
+
+/**
+ * Visible ASCII (VCHAR, RFC 5234): a name is sent in the x-shardgate-endpoint header, where Node
+ * refuses control characters and anything past Latin-1, and where Latin-1 (obs-text) and spaces,
+ * though allowed, are read differently by different clients (spaces at the ends are dropped).
+ * Pod names (DNS-1123) and the host:port names of `dns:` discovery fit.
+ */
+const NAME_CHARACTER = /^[\x21-\x7e]$/;
+const NAME_RULE = `an endpoint name is sent in the x-shardgate-endpoint header, so it may hold only visible ASCII (letters, digits and punctuation; no spaces, control or non-ASCII characters), at most ${MAX_NAME_LENGTH} of them, as pod names (sharded-svc-0) and addresses (10.0.0.7:8080) do`;
+
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
@@ -57,6 +73,8 @@ export function createEndpointSet(specs: readonly EndpointSpec[], version = 0, f
     if (typeof s.name !== 'string' || s.name.length === 0) {
       throw new ConfigError('SG_ERR_ENDPOINTS', `${field}[${i}].name`, `is ${JSON.stringify(s.name)}: every endpoint needs a non-empty name (the pod name)`);
     }
+    const refusal = nameRefusal(s.name);
+    if (refusal !== null) throw new ConfigError('SG_ERR_ENDPOINTS', `${field}[${i}].name`, refusal);
     if (seen.has(s.name)) {
       throw new ConfigError('SG_ERR_ENDPOINTS', `${field}[${i}].name`, `"${s.name}" appears twice: endpoint names own keys and must be unique`);
     }
@@ -86,6 +104,17 @@ export function createEndpointSet(specs: readonly EndpointSpec[], version = 0, f
   });
   Object.freeze(endpoints);
   return Object.freeze({ version, endpoints, byName: new Map(endpoints.map((e) => [e.name, e])), totalWeight });
+}
+
+/** Why `name` cannot be an endpoint's name (the sentence after the field), or null when it can. */
+function nameRefusal(name: string): string | null {
+  const chars = [...name];
+  if (chars.length > MAX_NAME_LENGTH) return `is ${JSON.stringify(`${name.slice(0, 57)}...`)}: it has ${chars.length} characters: ${NAME_RULE}`;
+  const at = chars.findIndex((c) => !NAME_CHARACTER.test(c));
+  if (at < 0) return null;
+  const c = chars[at]!;
+  const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return `is ${JSON.stringify(name)}: ${JSON.stringify(c)} (${code}) at position ${at + 1} is not allowed: ${NAME_RULE}`;
 }
 
 /** The spec an endpoint was built from, to send a set elsewhere (a worker thread) or rebuild it. */

@@ -5,8 +5,8 @@
  *
  * Logs are JSON lines on stdout (pino). The line `{"msg":"listening","address":"host:port"}` is
  * the contract for whoever started the process: with `--listen host:0` it names the chosen port.
- * SIGTERM or SIGINT closes the proxy (in-flight requests get shutdownGraceMs) and exits 0; a second
- * signal exits 1 at once.
+ * SIGTERM or SIGINT closes the proxy (in-flight requests get shutdownGraceMs) and exits 0, also
+ * while the first set is still awaited; a second signal exits 1 at once.
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -19,6 +19,7 @@ import { ShardgateError } from '../errors.js';
 import type { ShardingProxy } from '../proxy/proxy.js';
 import { createDataPlane } from '../cluster/data-plane.js';
 import { runWorkers } from '../cluster/workers.js';
+import { watchSignals } from '../cluster/signals.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import { openAdmin } from '../admin/open-admin.js';
 import { Readiness } from '../admin/readiness.js';
@@ -35,6 +36,17 @@ export async function runServe(given: ShardgateConfig): Promise<number> {
   // Every worker builds its data plane from this config: `--zone auto` is resolved once, here.
   const config: ShardgateConfig = { ...given, zone: await resolveOwnZone(given.zone, logger) };
   if (config.workers > 1) return runWorkers(config, config.workers, logger);
+  // Watched from here on: a signal while the first set is awaited stops the proxy as one after
+  // it listens does, and the watch holds the process while nothing else does.
+  const signals = watchSignals(logger);
+  try {
+    return await serveOne(config, logger, signals.first);
+  } finally {
+    signals.stop();
+  }
+}
+
+async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Promise<NodeJS.Signals>): Promise<number> {
   // A broken endpoints file fails the start (exit 2, the file's error) rather than serving 503s.
   const configured = await openEndpointSource(config.endpoints);
   const { source, file: fileSource } = configured;
@@ -44,22 +56,41 @@ export async function runServe(given: ShardgateConfig): Promise<number> {
   const readiness = new Readiness(describeEndpoints(config.endpoints));
   readiness.attach(source);
   let admin: AdminServer | null = null;
-  let unsubscribe: () => void;
+  let subscription: Subscription | null = null;
+  /** Everything started, stopped in order: the proxy drains before the probes go. */
+  const release = async (): Promise<void> => {
+    subscription?.unsubscribe();
+    reresolve?.close();
+    await proxy.close();
+    await admin?.close();
+  };
+  const shutDown = async (signal: NodeJS.Signals): Promise<number> => {
+    readiness.shuttingDown();
+    logger.info({ signal, graceMs: config.proxy.timeouts.shutdownGraceMs }, 'shutting down');
+    const overrun = setTimeout(() => {
+      logger.error({ afterMs: config.proxy.timeouts.shutdownGraceMs + SHUTDOWN_SLACK_MS }, 'shutdown overran its grace period; exiting');
+      process.exit(1);
+    }, config.proxy.timeouts.shutdownGraceMs + SHUTDOWN_SLACK_MS);
+    overrun.unref();
+    await release();
+    clearTimeout(overrun);
+    logger.info('stopped');
+    return 0;
+  };
+  let address: { host: string; port: number };
   try {
     admin = await openAdmin(config.admin, readiness, logger);
-    unsubscribe = await subscribeFirst(source, proxy, readiness, logger);
+    subscription = subscribeFirst(source, proxy, readiness, logger);
+    const early = await Promise.race([subscription.first.then(() => null), stopSignal]);
+    if (early !== null) return await shutDown(early);
   } catch (e) {
-    reresolve?.close();
-    await Promise.all([proxy.close(), admin?.close()]);
+    await release();
     throw e;
   }
-  let address: { host: string; port: number };
   try {
     address = await proxy.listen(config.listen.port, config.listen.host);
   } catch (e) {
-    unsubscribe();
-    reresolve?.close();
-    await Promise.all([proxy.close(), admin?.close()]);
+    await release();
     // The proxy wraps the socket error; its errno (EADDRINUSE, EACCES) is what the operator needs.
     const cause = e instanceof Error ? (e.cause as NodeJS.ErrnoException | undefined) : undefined;
     const code = cause?.code ?? (e instanceof Error ? e.message : String(e));
@@ -79,77 +110,53 @@ export async function runServe(given: ShardgateConfig): Promise<number> {
     fileSource.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
   };
   process.on('SIGHUP', onHangup);
-  const signal = await nextSignal(logger);
+  const signal = await stopSignal;
   process.off('SIGHUP', onHangup);
-  readiness.shuttingDown();
-  logger.info({ signal, graceMs: config.proxy.timeouts.shutdownGraceMs }, 'shutting down');
-  unsubscribe();
-  reresolve?.close();
-  const overrun = setTimeout(() => {
-    logger.error({ afterMs: config.proxy.timeouts.shutdownGraceMs + SHUTDOWN_SLACK_MS }, 'shutdown overran its grace period; exiting');
-    process.exit(1);
-  }, config.proxy.timeouts.shutdownGraceMs + SHUTDOWN_SLACK_MS);
-  overrun.unref();
-  await proxy.close();
-  await admin?.close();
-  clearTimeout(overrun);
-  logger.info('stopped');
-  return 0;
+  return shutDown(signal);
+}
+
+interface Subscription {
+  /** Settles once the proxy routes with the first set; rejects when that set is refused. */
+  readonly first: Promise<void>;
+  /** Idempotent. */
+  readonly unsubscribe: () => void;
 }
 
 /**
- * Subscribes the proxy to the source and waits for the first set. A set the balancer refuses (a
- * maglev table too small for it) fails the start if it is the first, and is logged and skipped
+ * Subscribes the proxy to the source; `first` waits for the first set. A set the balancer refuses
+ * (a maglev table too small for it) fails the start if it is the first, and is logged and skipped
  * (the previous one keeps serving) later.
  */
-function subscribeFirst(source: EndpointSource, proxy: ShardingProxy, readiness: Readiness, logger: Logger): Promise<() => void> {
-  return new Promise((resolve, reject) => {
-    let first = true;
-    const unsubscribe = source.subscribe(
-      (set: EndpointSet) => {
-        try {
-          proxy.updateEndpoints(set);
-        } catch (e) {
-          if (first) {
-            unsubscribe();
-            reject(e instanceof Error ? e : new Error(String(e)));
-            return;
-          }
-          logger.error({ err: e, version: set.version }, 'endpoint set refused; the previous set keeps serving');
+function subscribeFirst(source: EndpointSource, proxy: ShardingProxy, readiness: Readiness, logger: Logger): Subscription {
+  let settle: { resolve: () => void; reject: (e: Error) => void } = { resolve: () => undefined, reject: () => undefined };
+  const first = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  let waiting = true;
+  const unsubscribe = source.subscribe(
+    (set: EndpointSet) => {
+      try {
+        proxy.updateEndpoints(set);
+      } catch (e) {
+        if (waiting) {
+          unsubscribe();
+          settle.reject(e instanceof Error ? e : new Error(String(e)));
           return;
         }
-        readiness.accepted(set);
-        const n = set.endpoints.length;
-        // Names for sets a person reads; a count alone for the large ones.
-        const listed = n <= MAX_LOGGED_ENDPOINTS ? set.endpoints.map((e) => `${e.name}=${e.address}`) : undefined;
-        logger.info({ version: set.version, count: n, endpoints: listed }, 'endpoints');
-        if (first) {
-          first = false;
-          resolve(unsubscribe);
-        }
-      },
-      (error: DiscoveryError) => {
-        logger.warn({ source: error.source, field: error.field, code: error.code }, error.message);
-      },
-    );
-  });
-}
-
-function nextSignal(logger: Logger): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      // A second signal means "now": the operator is not waiting for the grace period.
-      const force = (again: NodeJS.Signals): void => {
-        logger.warn({ signal: again }, 'second signal; exiting without waiting for in-flight requests');
-        process.exit(1);
-      };
-      process.once('SIGTERM', force);
-      process.once('SIGINT', force);
-      resolve(signal);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+        logger.error({ err: e, version: set.version }, 'endpoint set refused; the previous set keeps serving');
+        return;
+      }
+      readiness.accepted(set);
+      const n = set.endpoints.length;
+      // Names for sets a person reads; a count alone for the large ones.
+      const listed = n <= MAX_LOGGED_ENDPOINTS ? set.endpoints.map((e) => `${e.name}=${e.address}`) : undefined;
+      logger.info({ version: set.version, count: n, endpoints: listed }, 'endpoints');
+      if (waiting) {
+        waiting = false;
+        settle.resolve();
+      }
+    },
+    (error: DiscoveryError) => {
+      logger.warn({ source: error.source, field: error.field, code: error.code }, error.message);
+    },
+  );
+  return { first, unsubscribe };
 }

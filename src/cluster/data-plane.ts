@@ -6,7 +6,6 @@
  * passive and active health, and the proxy. `shardgate serve` builds one; with `--workers N` each
  * worker thread builds its own and only the in-flight counts are shared.
  */
-import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Balancer } from '../balancer/balancer.js';
 import type { Clock } from '../balancer/clock.js';
@@ -23,7 +22,7 @@ import { entropyRng } from '../balancer/rng.js';
 import type { SharedLoads } from '../balancer/shared-loads.js';
 import type { ShardgateConfig } from '../config/config.js';
 import { loadBoardOptions } from '../config/config.js';
-import { ConfigError } from '../errors.js';
+import { readPem } from '../config/tls-files.js';
 import { HealthChecker } from '../proxy/health-check.js';
 import { parseKeySource } from '../proxy/key-source.js';
 import { ShardingProxy } from '../proxy/proxy.js';
@@ -110,13 +109,4 @@ export async function createDataPlane(config: ShardgateConfig, deps: DataPlaneDe
     logger,
   });
   return { board, balancer, subsets, proxy };
-}
-
-/** A PEM file named by config; an unreadable one fails the start naming its field. */
-async function readPem(path: string, field: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new ConfigError('SG_ERR_CONFIG', field, `${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}): give a PEM file`, { cause: e });
-  }
 }

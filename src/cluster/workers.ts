@@ -71,6 +71,11 @@ export interface WorkersOptions {
   readonly sharedSlots?: number;
   /** Told of the source and of every set the workers are sent. */
   readonly readiness?: Readiness;
+  /**
+   * Aborted while the first endpoint set is awaited: what was started stops, and startWorkers
+   * rejects with the signal's reason. Later, it changes nothing (stop() is for that).
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface WorkerPool {
@@ -239,7 +244,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
   };
 
   try {
-    const firstSet = await first;
+    const firstSet = await Promise.race([first, rejectOnAbort(options.signal)]);
     const listener = await openSharedListener(config.listen, count);
     for (let i = 0; i < count; i++) threads.push(spawn(i, listener.fds[i]!, latest ?? firstSet));
     const addresses = await Promise.all(threads.map((t) => t.ready));
@@ -274,37 +279,51 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
 
 /**
  * Runs the workers until SIGTERM or SIGINT, as `runServe` runs one proxy, and resolves to the
- * exit code: 0 after a graceful stop, 1 when a worker crashed or the shutdown overran. Logs the
- * `listening` line with the address once every worker routes; SIGHUP re-reads the endpoints file.
+ * exit code: 0 after a graceful stop (also of a start still waiting for its first endpoint set),
+ * 1 when a worker crashed or the shutdown overran. Logs the `listening` line with the address once
+ * every worker routes; SIGHUP re-reads the endpoints file.
  * @throws what startWorkers throws
  */
 export async function runWorkers(config: ShardgateConfig, workers: number, logger: Logger): Promise<number> {
-  const readiness = new Readiness(describeEndpoints(config.endpoints));
-  const admin = await openAdmin(config.admin, readiness, logger);
-  let pool: WorkerPool;
-  try {
-    pool = await startWorkers(config, { workers, logger, readiness });
-  } catch (e) {
-    await admin?.close();
-    throw e;
-  }
-  readiness.listening();
-  logger.info(
-    { address: formatHostPort(pool.address), balancer: config.balancer.algorithm, key: config.key, endpoints: describeEndpoints(config.endpoints), workers: pool.workers },
-    'listening',
-  );
+  // Watched from the start: the watch also holds the process while the first set is awaited.
+  const signals = watchSignals(logger);
   const onHangup = (): void => {
     if (config.endpoints.kind !== 'file') return;
     logger.info('SIGHUP: re-reading the endpoints file');
-    pool.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
+    pool?.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
   };
-  process.on('SIGHUP', onHangup);
-  const signals = watchSignals(logger);
+  let pool: WorkerPool | null = null;
   try {
+    const readiness = new Readiness(describeEndpoints(config.endpoints));
+    const admin = await openAdmin(config.admin, readiness, logger);
+    const starting = new AbortController();
+    void signals.first.then(() => starting.abort());
+    const shuttingDown = (signal: NodeJS.Signals): void => {
+      readiness.shuttingDown();
+      logger.info({ signal, graceMs: config.proxy.timeouts.shutdownGraceMs }, 'shutting down');
+    };
+    try {
+      pool = await startWorkers(config, { workers, logger, readiness, signal: starting.signal });
+    } catch (e) {
+      await admin?.close();
+      if (!starting.signal.aborted) throw e;
+      // Nothing listened yet: startWorkers has stopped all it started.
+      shuttingDown(await signals.first);
+      logger.info('stopped');
+      return 0;
+    }
+    readiness.listening();
+    logger.info(
+      { address: formatHostPort(pool.address), balancer: config.balancer.algorithm, key: config.key, endpoints: describeEndpoints(config.endpoints), workers: pool.workers },
+      'listening',
+    );
+    process.on('SIGHUP', onHangup);
     const why = await Promise.race([signals.first.then((signal) => ({ signal })), pool.crashed.then((error) => ({ error }))]);
-    readiness.shuttingDown();
-    if ('signal' in why) logger.info({ signal: why.signal, graceMs: config.proxy.timeouts.shutdownGraceMs }, 'shutting down');
-    else logger.error({ err: why.error }, 'a worker thread ended unexpectedly; shutting down');
+    if ('signal' in why) shuttingDown(why.signal);
+    else {
+      readiness.shuttingDown();
+      logger.error({ err: why.error }, 'a worker thread ended unexpectedly; shutting down');
+    }
     const inTime = await pool.stop();
     await admin?.close();
     logger.info('stopped');
@@ -313,6 +332,19 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     process.off('SIGHUP', onHangup);
     signals.stop();
   }
+}
+
+/** Rejects with the reason once `signal` is aborted; never settles otherwise. */
+function rejectOnAbort(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal === undefined) return;
+    const fail = (): void => {
+      const reason: unknown = signal.reason;
+      reject(reason instanceof Error ? reason : new Error(String(reason)));
+    };
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
 }
 
 /** The worker's error as this thread can throw it: a ConfigError stays one (exit code 2). */

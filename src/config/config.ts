@@ -46,6 +46,7 @@ import type { Origin } from './origin.js';
 import { attribute, configError, detailOf } from './origin.js';
 import type { BalancerDocument, ConfigDocument } from './schema.js';
 import { documentSchema } from './schema.js';
+import { checkTlsFiles } from './tls-files.js';
 import { parseYaml } from './yaml.js';
 
 export type EndpointsConfig =
@@ -259,7 +260,8 @@ export interface LoadOptions {
 }
 
 /**
- * Reads the config file (if any), lays the flags over it and parses the result once.
+ * Reads the config file (if any), lays the flags over it and parses the result once; then reads
+ * and checks the PEM files it names (tls-files.ts).
  * @throws ConfigError naming the field, the value and its flag or file
  */
 export async function loadConfig(options: LoadOptions): Promise<ShardgateConfig> {
@@ -289,7 +291,15 @@ export async function loadConfig(options: LoadOptions): Promise<ShardgateConfig>
     delete fileLayer.endpointsFile;
     delete fileLayer.discovery;
   }
-  return parseConfig(mergeLayers(fileLayer, flags.values), { file, flags: flags.flags }, cwd);
+  const origin: Origin = { file, flags: flags.flags };
+  const config = parseConfig(mergeLayers(fileLayer, flags.values), origin, cwd);
+  try {
+    await checkTlsFiles(config.proxy.tls, config.proxy.upstreamTls.caFile);
+  } catch (e) {
+    if (e instanceof ConfigError) throw attribute(e, origin);
+    throw e;
+  }
+  return config;
 }
 
 /** `over` laid on `base`: mappings merge key by key, anything else (lists included) is replaced. */

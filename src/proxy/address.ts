@@ -43,6 +43,10 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 
 // RFC 1123 labels: what Kubernetes accepts for Service and pod DNS names.
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+// URL parsers take a host whose last label is a number (decimal, or hex after 0x) for IPv4 (WHATWG
+// URL's "ends in a number"): 1.2.3 becomes 1.2.0.3, 01.2.3.4 is octal, 300.0.0.1 no URL at all. No
+// top-level domain is all digits (RFC 3696 section 2), so such a host must be a plain IPv4 address.
+const NUMBER_LAST = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/i;
 const PORT = /^\d{1,5}$/;
 const FORMS = 'write host:port, [v6]:port, or a URL http://, https://, h2c:// (HTTP/2 cleartext) or h2:// (HTTP/2 over TLS) with host and port, for example 10.0.0.7:8080 or h2c://10.0.0.7:50051';
 
@@ -69,6 +73,9 @@ export function parseHostPort(text: string, minPort: 0 | 1, defaultPort: number 
     portText = colon < 0 ? null : text.slice(colon + 1);
     if (host.includes(':')) return refuse('an IPv6 address needs brackets, for example [::1]:8080');
     if (host.length === 0) return refuse('the host is missing: write host:port, for example 0.0.0.0:8080');
+    if (isIP(host) === 0 && NUMBER_LAST.test(host)) {
+      return refuse(`"${host}" is not an IPv4 address (four numbers from 0 to 255, without leading zeros), and a hostname's last label cannot be a number`);
+    }
     if (isIP(host) === 0 && !HOSTNAME.test(host)) return refuse(`"${host}" is neither an IP address nor a hostname`);
   }
   if (portText === null) {
@@ -111,6 +118,8 @@ export function parseEndpointAddress(address: string, field = 'address'): Upstre
   const r = parseHostPort(rest, 1, defaultPort);
   if (!r.ok) return fail(r.reason);
   const { host, port } = r.value;
+  const zone = host.indexOf('%');
+  if (zone >= 0) return fail(`an IPv6 zone (${host.slice(zone)}) cannot be part of an endpoint address, which the proxy dials as a URL: give a global or unique local IPv6 address`);
   const origin = `${kind.tls ? 'https' : 'http'}://${formatHostPort(r.value)}`;
   return Object.freeze({ host, port, origin, protocol: kind.protocol, tls: kind.tls });
 }

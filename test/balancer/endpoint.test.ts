@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EMPTY_SET, MAX_WEIGHT, createEndpointSet } from '../../src/balancer/endpoint.js';
+import { EMPTY_SET, MAX_NAME_LENGTH, MAX_WEIGHT, createEndpointSet } from '../../src/balancer/endpoint.js';
 import type { EndpointSpec } from '../../src/balancer/endpoint.js';
 import { ConfigError } from '../../src/errors.js';
 import { seededRng } from '../../src/balancer/rng.js';
@@ -68,6 +68,25 @@ test('endpoint set: validation errors name the field of the bad entry', () => {
   throwsField(() => createEndpointSet([{ name: 'b', address: 3 } as unknown as EndpointSpec]), 'endpoints[0].address');
   throwsField(() => createEndpointSet([ok, ok], 0, 'upstreams.cart'), 'upstreams.cart[1].name');
   assert.throws(() => createEndpointSet([ok, { name: 'a', address: 'x:1' }]), /appears twice/);
+});
+
+test('endpoint set: a name is 1 to 253 visible ASCII characters, so that a header can carry it', () => {
+  assert.equal(MAX_NAME_LENGTH, 253);
+  const accepted = ['sharded-svc-0', '127.0.0.1:8080', '[::1]:8080', 'db/primary_1', 'a'.repeat(253), '!~'];
+  assert.deepEqual(createEndpointSet(accepted.map((name) => ({ name, address: 'x:1' }))).endpoints.map((e) => e.name), [...accepted].sort());
+  const refused: [string, RegExp][] = [
+    ['pod-\u2603', /endpoints\[1\]\.name: is "pod-\u2603": "\u2603" \(U\+2603\) at position 5 is not allowed: .*only visible ASCII/],
+    ['pod 0', /is "pod 0": " " \(U\+0020\) at position 4 is not allowed: .*no spaces/],
+    ['pod\u0007', /is "pod\\u0007": "\\u0007" \(U\+0007\) at position 4 is not allowed/],
+    ['pod-\u00e9', /\(U\+00E9\) at position 5/],
+    ['pod-\u{1F600}', /\(U\+1F600\) at position 5/],
+    ['pod\t', /\(U\+0009\) at position 4/],
+    ['a'.repeat(254), /is "a{57}\.\.\.": it has 254 characters: an endpoint name .* at most 253/],
+  ];
+  for (const [name, message] of refused) {
+    throwsField(() => createEndpointSet([{ name: 'ok', address: 'x:1' }, { name, address: 'x:1' }]), 'endpoints[1].name');
+    assert.throws(() => createEndpointSet([{ name: 'ok', address: 'x:1' }, { name, address: 'x:1' }]), message);
+  }
 });
 
 test('endpoint set: weights are integers from 1 to 10000', () => {

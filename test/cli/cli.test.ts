@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import http2 from 'node:http2';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import { ALGORITHMS } from '../../src/balancer/factory.js';
 import { SERVE_FLAGS } from '../../src/cli/flags.js';
 import { closedPort } from '../helpers/backends.js';
-import { backend, get, runToEnd, ROOT, Served } from './run.js';
+import { backend, get, runToEnd, ROOT, Served, tempDir } from './run.js';
 
 const STACK_FRAME = /^\s+at /m;
 
@@ -56,12 +55,6 @@ test('cli: a malformed --endpoints entry and an unknown flag exit 2', async () =
   assert.match(unknown.stderr, /unknown option '--bogus'/);
   assert.doesNotMatch(unknown.stderr + bad.stderr, STACK_FRAME);
 });
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'shardgate-cli-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 test('cli: serve routes by key to real backends, and exits 0 on SIGTERM', async (t) => {
   const pod0 = await backend(t, 'pod-0');
@@ -184,4 +177,28 @@ test('cli: --tls-cert without --tls-key is refused naming the field; exit 2', as
   const r = await runToEnd(['serve', '--endpoints', 'pod-0=127.0.0.1:9', '--tls-cert', 'x.pem']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /proxy\.tls\.key/);
+});
+
+test('cli: a --tls-cert, --tls-key or --upstream-ca that is not what it must be is refused naming the flag, the file and what it must hold; exit 2', async (t) => {
+  const dir = await tempDir(t);
+  const text = join(dir, 'text.txt');
+  await writeFile(text, 'hello\n');
+  const other = join(dir, 'other-key.pem');
+  await writeFile(other, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const cert = join(ROOT, 'test', 'fixtures', 'tls', 'cert.pem');
+  const key = join(ROOT, 'test', 'fixtures', 'tls', 'key.pem');
+  const cases: [string[], RegExp][] = [
+    [['--tls-cert', text, '--tls-key', key], /^error: --tls-cert \(proxy\.tls\.cert\): \S+text\.txt is not a PEM certificate: it holds no "-----BEGIN CERTIFICATE-----" block; /],
+    [['--tls-cert', cert, '--tls-key', text], /^error: --tls-key \(proxy\.tls\.key\): \S+text\.txt is not a PEM private key: /],
+    [['--tls-cert', cert, '--tls-key', other], /^error: --tls-key \(proxy\.tls\.key\): \S+other-key\.pem does not match the certificate in \S+cert\.pem \(proxy\.tls\.cert\)/],
+    [['--upstream-ca', key], /^error: --upstream-ca \(proxy\.upstreamTls\.ca\): \S+key\.pem is not a PEM certificate: /],
+  ];
+  for (const [flags, expected] of cases) {
+    for (const workers of ['1', '2']) {
+      const r = await runToEnd(['serve', '--listen', '127.0.0.1:0', '--workers', workers, '--endpoints', 'pod-0=127.0.0.1:9', ...flags]);
+      assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, expected);
+      assert.doesNotMatch(r.stderr, STACK_FRAME);
+    }
+  }
 });

@@ -28,6 +28,44 @@ test('cli: serve --discovery srv: finds StatefulSet pods by name through DNS and
   assert.deepEqual(await served.stop('SIGTERM'), { code: 0, signal: null }, served.stderr);
 });
 
+for (const kind of ['dns', 'srv'] as const) {
+  test(`cli: serve --discovery ${kind}: routes to the A records when the DNS server refuses AAAA queries`, async (t) => {
+    const pod = await backend(t, 'sharded-svc-0');
+    const port = Number(pod.split(':')[1]);
+    // Outside cluster.local the test server refuses AAAA queries for names that have only A records (dnsmasq.ts).
+    const svc = 'sharded-svc.example.test';
+    const dns = await startDnsmasq(t, { hosts: { [svc]: ['127.0.0.1'], [`sharded-svc-0.${svc}`]: ['127.0.0.1'] }, srv: { [`_http._tcp.${svc}`]: [{ target: `sharded-svc-0.${svc}`, port }] } });
+    const spec = kind === 'dns' ? `dns:${svc}:${port}` : `srv:_http._tcp.${svc}`;
+    const served = new Served(t, ['serve', '--listen', '127.0.0.1:0', '--workers', '1', '--discovery', spec, '--dns-server', dns.server, '--balancer', 'round-robin']);
+    const r = await get((await served.address()).port);
+    assert.deepEqual([r.status, r.body], [200, 'sharded-svc-0']);
+    assert.equal(r.endpoint, kind === 'dns' ? pod : 'sharded-svc-0');
+    assert.deepEqual(served.lines.filter((l) => l.level === 40), [], 'a refused AAAA query is no problem to report');
+    assert.deepEqual(await served.stop('SIGTERM'), { code: 0, signal: null }, served.stderr);
+  });
+}
+
+for (const workers of [1, 2]) {
+  test(`cli: serve --discovery srv:, --workers ${workers}: a DNS server down at start is waited for with retries, logged once, and routed through when it comes back`, async (t) => {
+    const pod = await backend(t, 'sharded-svc-0');
+    const records = { hosts: { [`sharded-svc-0.${SVC}`]: ['127.0.0.1'] }, srv: { [`_http._tcp.${SVC}`]: [{ target: `sharded-svc-0.${SVC}`, port: Number(pod.split(':')[1]) }] } };
+    const dns = await startDnsmasq(t, records);
+    await dns.stop();
+    // No --admin: nothing but the wait for the first set may hold the process.
+    const served = new Served(t, ['serve', '--listen', '127.0.0.1:0', '--workers', String(workers), '--discovery', `srv:_http._tcp.${SVC}`, '--dns-server', dns.server, '--balancer', 'round-robin']);
+    const problem = await served.waitFor((l) => l.level === 40, 'the DNS failure');
+    assert.match(String(problem.msg), /SRV lookup failed \((ECONNREFUSED|ETIMEOUT).*; no endpoints yet$/);
+    // Past the first retry, 1 s after the failure: a process that nothing held would have ended.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.equal(served.child.exitCode, null, `the process ended while it waited: ${served.stderr}`);
+    await dns.start();
+    const r = await get((await served.address()).port);
+    assert.deepEqual([r.status, r.endpoint], [200, 'sharded-svc-0']);
+    assert.equal(served.lines.filter((l) => l.level === 40).length, 1, 'one line for the outage, not one per retry');
+    assert.deepEqual(await served.stop('SIGTERM'), { code: 0, signal: null }, served.stderr);
+  });
+}
+
 test('cli: serve --discovery k8s: follows a Service\'s EndpointSlices from the API server named by the kubeconfig', async (t) => {
   const pods = await Promise.all([0, 1].map((i) => backend(t, `sharded-svc-${i}`)));
   const api = await FakeApiServer.start({ tls: true, token: 'secret-token' });

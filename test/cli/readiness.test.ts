@@ -1,6 +1,7 @@
 /**
  * `shardgate serve --admin`: the probes of the real binary, as a kubelet sees them, while the API
- * server is away at startup, goes away later, and while the proxy shuts down.
+ * server or DNS is away at startup, goes away later, and while the proxy shuts down; and the wait
+ * for the first endpoint set without the admin listener to hold the process.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -9,6 +10,7 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { request } from 'undici';
 import type { ReadinessReport } from '../../src/admin/readiness.js';
+import { startDnsmasq } from '../helpers/dnsmasq.js';
 import { FakeApiServer } from '../helpers/fake-apiserver.js';
 import { writeKubeconfig } from '../helpers/kubeconfig.js';
 import { backend, get, Served } from './run.js';
@@ -84,6 +86,19 @@ for (const workers of [1, 2]) {
   });
 }
 
+test('cli: without --admin, a start with the API server away waits for it (nothing else holds the process), then routes', async (t) => {
+  const { api, kubeconfig } = await cluster(t);
+  await api.goDown();
+  const served = new Served(t, ['serve', '--listen', '127.0.0.1:0', '--workers', '1', '--discovery', 'k8s:default/sharded-svc:http', '--balancer', 'round-robin'], { KUBECONFIG: kubeconfig });
+  await served.waitFor((l) => l.level === 40 && /ECONNREFUSED.*no endpoints yet$/.test(String(l.msg)), 'the API server failure');
+  // Past the first backoff (at most 0.5 s): a process that nothing held would have ended.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  assert.equal(served.child.exitCode, null, `the process ended while it waited: ${served.stderr}`);
+  await api.comeBack();
+  assert.equal((await get((await served.address()).port)).endpoint, 'sharded-svc-0');
+  assert.deepEqual(await served.stop('SIGTERM'), { code: 0, signal: null }, served.stderr);
+});
+
 test('cli: --admin readiness turns 503 as soon as SIGTERM arrives, while in-flight requests finish', async (t) => {
   let release: () => void = () => undefined;
   const held = new Promise<void>((resolve) => (release = resolve));
@@ -111,3 +126,19 @@ test('cli: --admin readiness turns 503 as soon as SIGTERM arrives, while in-flig
   assert.deepEqual([r.status, r.body], [200, 'slow-0'], 'the request in flight at SIGTERM finished');
   assert.deepEqual(await served.exited, { code: 0, signal: null }, served.stderr);
 });
+
+for (const [workers, signal] of [[1, 'SIGTERM'], [1, 'SIGINT'], [2, 'SIGTERM'], [2, 'SIGINT']] as const) {
+  test(`cli: --admin readiness with --workers ${workers}: unready while DNS is down at start, and ${signal} then shuts down cleanly; exit 0`, async (t) => {
+    const dns = await startDnsmasq(t, {});
+    await dns.stop();
+    const served = new Served(t, ['serve', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--workers', String(workers), '--discovery', 'srv:_http._tcp.sharded-svc.default.svc.cluster.local', '--dns-server', dns.server]);
+    const admin = await adminPort(served);
+    const waiting = await probeUntil(admin, (p) => p.report.discovery.error !== null, 'the DNS failure');
+    assert.equal(waiting.status, 503);
+    assert.equal(waiting.report.discovery.state, 'waiting');
+    assert.match(waiting.report.discovery.error ?? '', /SRV lookup failed/);
+    assert.deepEqual(await served.stop(signal), { code: 0, signal: null }, served.stderr);
+    assert.ok(served.lines.some((l) => l.msg === 'stopped'), 'the shutdown ran to its end');
+    assert.ok(!served.lines.some((l) => l.msg === 'listening'));
+  });
+}

@@ -1,12 +1,14 @@
 /**
  * Runs the real `shardgate` binary (bin/shardgate.js, over the built dist/) as a child process,
- * and small real HTTP backends on 127.0.0.1 for it to route to. Everything started here is
- * stopped by the test's `after` hook, pass or fail.
+ * and small real HTTP backends on 127.0.0.1 for it to route to. Everything started here (and every
+ * temporary directory) is stopped or removed by the test's `after` hook, pass or fail.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +136,13 @@ export class Served {
       clearTimeout(timer);
     }
   }
+}
+
+/** A directory of the test's own, removed when it ends. */
+export async function tempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'shardgate-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** An HTTP backend that answers every request with its own name. */

@@ -1,10 +1,12 @@
 /**
  * A real DNS server for tests: Debian's dnsmasq on 127.0.0.1, on a free unprivileged port, serving
- * only the records given (A/AAAA and SRV) for names under `cluster.local`; any other name there is
- * NXDOMAIN. `setRecords()` reloads address records in place (SIGHUP re-reads the hosts file), so
- * queries never meet a server that is away; a change of SRV records (which dnsmasq reads only at
- * start) restarts it on the same port. `stop()` takes it away (queries then fail) and `start()`
- * brings it back. Always stop it (`t.after` does so for you).
+ * only the records given (A/AAAA and SRV). Under `cluster.local` any other name is NXDOMAIN. A name
+ * outside it is answered only with the records given for it, and any other query is refused
+ * (REFUSED, for want of an upstream): a name given only A records there stands for a server that
+ * refuses AAAA queries. `setRecords()` reloads address records in place (SIGHUP re-reads the hosts
+ * file), so queries never meet a server that is away; a change of SRV records (which dnsmasq reads
+ * only at start) restarts it on the same port. `stop()` takes it away (queries then fail) and
+ * `start()` brings it back. Always stop it (`t.after` does so for you).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';

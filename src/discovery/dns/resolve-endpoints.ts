@@ -8,16 +8,20 @@
  * a new IP keeps its name and its keys. SRV priority and weight are not used: which pod owns a key
  * is the balancer's choice, and every endpoint has weight 1.
  *
- * A family that has no records (NODATA) is normal; a lookup that fails (NXDOMAIN for the name,
- * SERVFAIL, a timeout) fails the whole resolution, as does an answer with no address at all: a
- * partial or empty answer would take serving pods out, and the caller keeps its last good set
- * instead. An SRV target whose own name no longer exists is a pod that has just gone and is left out.
+ * A family that has no records (NODATA) is normal, and so is one the server will not answer while
+ * the other answers: dnsmasq without upstreams and some corporate resolvers refuse AAAA queries
+ * (REFUSED), and a pod has one address anyway. A lookup that fails otherwise (NXDOMAIN for the
+ * name, SERVFAIL, a timeout, or every family failing) fails the whole resolution, as does an answer
+ * with no address at all: a partial or empty answer would take serving pods out, and the caller
+ * keeps its last good set instead. An SRV target whose own name no longer exists is a pod that has
+ * just gone and is left out.
  *
  * Costs 2 queries for `dns:`, 1 + 2 per distinct target for `srv:`, all in parallel.
  */
 import { isIP } from 'node:net';
 import type { RecordWithTtl } from 'node:dns';
 import type { EndpointSpec } from '../../balancer/endpoint.js';
+import { errorCode } from '../../errors.js';
 import type { DnsResolver } from './dns-resolver.js';
 import type { DnsTarget } from './dns-target.js';
 
@@ -60,7 +64,7 @@ async function resolveSrv(resolver: DnsResolver, name: string): Promise<Resoluti
   try {
     records = await resolver.resolveSrv(name);
   } catch (e) {
-    const code = dnsCodeOf(e);
+    const code = errorCode(e);
     throw new DnsLookupError(`${name}: SRV lookup failed (${describe(code, e)})`, code, e);
   }
   if (records.length === 0) throw new DnsLookupError(`${name}: the name has no SRV records`, 'ENODATA');
@@ -98,10 +102,13 @@ async function resolveSrv(resolver: DnsResolver, name: string): Promise<Resoluti
 
 /**
  * The A and AAAA records of `host`: null when the name does not exist, empty when it has neither.
- * @throws DnsLookupError when a lookup fails otherwise (SERVFAIL, timeout, refused)
+ * The family that answered is enough: the other's failure is ignored (see the header). Without an
+ * answer, NXDOMAIN from either family says the name is gone whatever the other's failure: it is
+ * about the name, not the type (RFC 8020).
+ * @throws DnsLookupError when no family answered and one failed (SERVFAIL, timeout, refused)
  */
 async function lookupAddresses(resolver: DnsResolver, host: string): Promise<RecordWithTtl[] | null> {
-  const [v4, v6] = await Promise.all([
+  const answers = await Promise.all([
     resolver.resolve4(host, { ttl: true }).then(
       (r) => r,
       (e: unknown) => e,
@@ -111,18 +118,26 @@ async function lookupAddresses(resolver: DnsResolver, host: string): Promise<Rec
       (e: unknown) => e,
     ),
   ]);
-  let missing = 0;
+  let missing = false;
   const out: RecordWithTtl[] = [];
-  for (const [type, answer] of [['A', v4], ['AAAA', v6]] as const) {
+  const failures: { readonly type: string; readonly code: string | null; readonly error: unknown }[] = [];
+  answers.forEach((answer, i) => {
+    const type = i === 0 ? 'A' : 'AAAA';
     if (Array.isArray(answer)) {
       out.push(...(answer as RecordWithTtl[]));
-      continue;
+      return;
     }
-    const code = dnsCodeOf(answer);
-    if (code === 'ENOTFOUND') missing++;
-    else if (code !== 'ENODATA') throw new DnsLookupError(`${host}: ${type} lookup failed (${describe(code, answer)})`, code, answer);
+    const code = errorCode(answer);
+    if (code === 'ENOTFOUND') missing = true;
+    else if (code !== 'ENODATA') failures.push({ type, code, error: answer });
+  });
+  if (out.length > 0) return out;
+  if (missing) return null;
+  if (failures.length > 0) {
+    const what = failures.map((f) => `${f.type} lookup failed (${describe(f.code, f.error)})`).join(' and ');
+    throw new DnsLookupError(`${host}: ${what}`, failures[0]!.code, failures[0]!.error);
   }
-  return missing === 2 || (missing === 1 && out.length === 0) ? null : out;
+  return out;
 }
 
 function hostPort(ip: string, port: number): string {
@@ -140,11 +155,6 @@ function minTtl(records: readonly RecordWithTtl[]): number | null {
   let min: number | null = null;
   for (const r of records) if (typeof r.ttl === 'number' && (min === null || r.ttl < min)) min = r.ttl;
   return min;
-}
-
-function dnsCodeOf(e: unknown): string | null {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  return typeof code === 'string' ? code : null;
 }
 
 const DESCRIPTIONS: Readonly<Record<string, string>> = {

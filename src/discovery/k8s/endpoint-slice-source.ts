@@ -12,7 +12,9 @@
  * backoff's maximum. A list that does not complete, or a watch silent past its timeoutSeconds plus a
  * slack, is abandoned and retried: a dead connection must not freeze discovery. A new set is
  * published only when the merged endpoints changed: a bookmark, a relist of the same slices, or an
- * endpoint moving between slices publishes nothing.
+ * endpoint moving between slices publishes nothing. A set with an endpoint createEndpointSet
+ * refuses (a name no header can carry) is not published: the refusal is reported once, the last
+ * set keeps serving, and the watch goes on.
  *
  * With `podLabels`, the pods behind the Service (its `spec.selector`, read again at every relist)
  * are followed by a second list+watch of the same kind, and each endpoint carries those labels of
@@ -26,6 +28,7 @@ import { createEndpointSet } from '../../balancer/endpoint.js';
 import type { EndpointSet } from '../../balancer/endpoint.js';
 import { entropyRng } from '../../balancer/rng.js';
 import type { Rng } from '../../balancer/rng.js';
+import { ConfigError } from '../../errors.js';
 import { DiscoveryError, statusOf } from '../endpoint-source.js';
 import type { EndpointSource, SourceStatus } from '../endpoint-source.js';
 import { realTimers, sameEndpoints } from '../static-file.js';
@@ -100,6 +103,8 @@ export class EndpointSliceSource implements EndpointSource {
   readonly #podLabels: readonly string[];
   #set: EndpointSet | null = null;
   #problems: string | null = null;
+  /** Why the last set built from the slices was refused, or null when it was taken. */
+  #refused: string | null = null;
   #run: { readonly abort: AbortController; done: Promise<void> } | null = null;
   readonly #sleeps = new Set<() => void>();
 
@@ -136,9 +141,12 @@ export class EndpointSliceSource implements EndpointSource {
     return this.#slices.resourceVersion;
   }
 
-  /** The failure being retried (the slices', else the pods'), or null while in sync. */
+  /**
+   * The failure being retried (the slices', else the pods'), else why the last set was refused, or
+   * null while in sync.
+   */
   get lastError(): string | null {
-    return this.#slices.failure ?? this.#pods?.failure ?? null;
+    return this.#slices.failure ?? this.#pods?.failure ?? this.#refused;
   }
 
   status(): SourceStatus {
@@ -239,7 +247,17 @@ export class EndpointSliceSource implements EndpointSource {
     if (problemText !== null && problemText !== this.#problems) this.#emitError(new DiscoveryError(this.#label, `${this.#label}: ${problemText}`));
     this.#problems = problemText;
     const labelled = this.#pods === null ? endpoints : withPodLabels(endpoints, this.#pods.objects, this.#podLabels);
-    const set = createEndpointSet(labelled, (this.#set?.version ?? 0) + 1, formatK8sDiscoverySpec(this.spec));
+    let set: EndpointSet;
+    try {
+      set = createEndpointSet(labelled, (this.#set?.version ?? 0) + 1, formatK8sDiscoverySpec(this.spec));
+    } catch (e) {
+      // An endpoint the proxy cannot take (a name no header can carry): the set is refused, and
+      // the watch goes on, since the next event may well mend it.
+      if (!(e instanceof ConfigError)) throw e;
+      this.#refuse(e);
+      return;
+    }
+    this.#refused = null;
     if (this.#set !== null && sameEndpoints(this.#set, set)) return;
     this.#set = set;
     this.#subscribers.publish(set);
@@ -250,17 +268,27 @@ export class EndpointSliceSource implements EndpointSource {
     const state = failureState(e);
     if (state === feed.failure) return;
     feed.failure = state;
-    const kept = this.#set;
     const detail = e instanceof Error ? e.message : String(e);
     const advice = !(e instanceof ApiStatusError) ? ''
       : e.status === 401 ? ': the credential was refused: check the service account token, or the kubeconfig user\'s token, certificate or exec plugin'
       : e.status === 403 ? `: check that the service account's RBAC allows ${feed.access} in namespace ${this.spec.namespace} (a Role and RoleBinding)`
       : '';
-    const held = feed !== this.#slices ? 'the endpoints keep their last pod labels'
-      : kept === null ? 'no endpoints yet'
-      : `still serving the previous set (version ${kept.version}, ${kept.endpoints.length} endpoints)`;
+    const held = feed !== this.#slices ? 'the endpoints keep their last pod labels' : this.#held();
     const what = feed === this.#slices ? '' : `${feed.what}: `;
     this.#emitError(new DiscoveryError(this.#label, `${this.#label}: ${what}${detail}${advice}; retrying with backoff, ${held}`, e));
+  }
+
+  /** Reports a set createEndpointSet refused, once until the refusal changes or a set is taken. */
+  #refuse(e: ConfigError): void {
+    if (e.message === this.#refused) return;
+    this.#refused = e.message;
+    this.#emitError(new DiscoveryError(this.#label, `${this.#label}: ${e.message}; the set is refused, ${this.#held()}`, e));
+  }
+
+  /** What keeps serving while the source has a problem, for its messages. */
+  #held(): string {
+    const kept = this.#set;
+    return kept === null ? 'no endpoints yet' : `still serving the previous set (version ${kept.version}, ${kept.endpoints.length} endpoints)`;
   }
 
   #wait(ms: number): Promise<void> {

@@ -70,3 +70,21 @@ test('resolve: NXDOMAIN, a missing SRV name and an absent server are DnsLookupEr
   await dns.stop();
   await assert.rejects(resolveEndpoints(resolver, parseDnsTarget(`dns:${SVC}:80`)), (e: unknown) => e instanceof DnsLookupError && (e.dnsCode === 'ECONNREFUSED' || e.dnsCode === 'ETIMEOUT'));
 });
+
+test('resolve: a family the server refuses is left out when the other answers; both refused fail the lookup', async (t) => {
+  // Outside cluster.local the test server refuses the family it holds no records of (dnsmasq.ts).
+  const v4 = 'sharded-svc.example.test';
+  const v6 = 'sharded-svc-v6.example.test';
+  const dns = await startDnsmasq(t, {
+    hosts: { [v4]: ['127.0.0.2'], [v6]: ['::1'], [`sharded-svc-0.${v4}`]: ['127.0.0.10'] },
+    srv: { [`_http._tcp.${v4}`]: [{ target: `sharded-svc-0.${v4}`, port: 9000 }] },
+  });
+  const resolver = createDnsResolver({ server: dns.server, timeoutMs: 500, tries: 1 });
+  assert.deepEqual((await resolveEndpoints(resolver, parseDnsTarget(`dns:${v4}:8080`))).specs, [{ name: '127.0.0.2:8080', address: '127.0.0.2:8080' }], 'AAAA refused, A answered');
+  assert.deepEqual((await resolveEndpoints(resolver, parseDnsTarget(`dns:${v6}:8080`))).specs, [{ name: '[::1]:8080', address: '[::1]:8080' }], 'A refused, AAAA answered');
+  assert.deepEqual((await resolveEndpoints(resolver, parseDnsTarget(`srv:_http._tcp.${v4}`))).specs, [{ name: 'sharded-svc-0', address: '127.0.0.10:9000' }], 'an SRV target whose AAAA is refused');
+  await assert.rejects(
+    resolveEndpoints(resolver, parseDnsTarget('dns:unknown.example.test:8080')),
+    (e: unknown) => e instanceof DnsLookupError && e.dnsCode === 'EREFUSED' && /^unknown\.example\.test: A lookup failed \(EREFUSED.*\) and AAAA lookup failed \(EREFUSED/.test(e.message),
+  );
+});

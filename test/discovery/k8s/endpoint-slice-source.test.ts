@@ -69,6 +69,24 @@ for (const tls of [false, true]) {
   });
 }
 
+test('k8s source: a pod name a header cannot carry refuses the set, reported once, and the previous set keeps serving until a good one comes', async (t) => {
+  const { api, source, rec } = await start(t, false, (api) => api.apply(slice('default', 'web', 'web-a', [podEndpoint('web-0', '10.0.0.1')])));
+  await api.watchesStarted(1);
+  api.apply(slice('default', 'web', 'web-a', [podEndpoint('web-0', '10.0.0.1'), podEndpoint('web-\u2603', '10.0.0.2')]));
+  const refused = await rec.next();
+  assert.equal(refused.kind, 'error');
+  assert.match(refused.kind === 'error' ? refused.error.message : '', /name: is "web-\u2603": .*only visible ASCII.*; the set is refused, still serving the previous set \(version 1, 1 endpoints\)$/);
+  assert.deepEqual(source.status(), { state: 'stale', error: source.lastError });
+  assert.match(source.lastError ?? '', /web-\u2603/);
+  // The same refusal again is not reported again; a set without the name is published.
+  api.apply(slice('default', 'web', 'web-a', [podEndpoint('web-0', '10.0.0.3'), podEndpoint('web-\u2603', '10.0.0.2')]));
+  api.apply(slice('default', 'web', 'web-a', [podEndpoint('web-0', '10.0.0.1'), podEndpoint('web-1', '10.0.0.2')]));
+  assert.deepEqual(view(await nextSet(rec)), ['web-0@10.0.0.1:8080 zone-a', 'web-1@10.0.0.2:8080 zone-a']);
+  assert.equal(rec.errors.length, 1);
+  assert.deepEqual(source.status(), { state: 'synced', error: null });
+  assert.equal(lists(api), 1, 'the watch went on: only the set was refused');
+});
+
 test('k8s source: a BOOKMARK advances the resourceVersion without a new set, and the next watch resumes from it', async (t) => {
   const { api, source, rec } = await start(t, false, (api) => api.apply(slice('default', 'web', 'web-a', [podEndpoint('web-0', '10.0.0.1')])));
   await api.watchesStarted(1);
