@@ -74,6 +74,8 @@ export const REPLIES = Object.freeze({
   shuttingDown: errorReply(503, 'SG_ERR_SHUTTING_DOWN', 'the proxy is shutting down'),
   badRequest: errorReply(400, 'SG_ERR_BAD_REQUEST', 'malformed HTTP request'),
   badHost: errorReply(400, 'SG_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)'),
+  malformedHost: errorReply(400, 'SG_ERR_BAD_REQUEST', 'the Host (or :authority) must be host[:port], with no spaces, user info or path (RFC 9110 section 7.2)'),
+  unknownMethod: errorReply(501, 'SG_ERR_UNKNOWN_METHOD', 'the request method is not one the proxy forwards'),
   badFraming: errorReply(400, 'SG_ERR_BAD_REQUEST', 'a request Transfer-Encoding must end with chunked (RFC 9112 section 6.3)'),
   badTarget: errorReply(400, 'SG_ERR_BAD_REQUEST', 'the request target must be a path (/...) or an absolute http URL'),
   bodyTooLarge: errorReply(413, 'SG_ERR_BODY_TOO_LARGE', 'the request body is larger than the proxy accepts'),

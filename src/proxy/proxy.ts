@@ -44,7 +44,7 @@ import { ConfigError } from '../errors.js';
 import { NO_ENDPOINT_REPLIES, REPLIES, noSubsetReply, sendReply } from './error-reply.js';
 import type { ErrorReply } from './error-reply.js';
 import type { ClientRequest, ClientResponse } from './client-response.js';
-import { H2ProxyResponse, ProxyResponse, sendContinue } from './client-response.js';
+import { H2ProxyResponse, ProxyResponse, sendContinue, writeHeadTo } from './client-response.js';
 import type { ExchangeContext } from './exchange.js';
 import { Exchange } from './exchange.js';
 import { parseGrpcTimeout } from './grpc.js';
@@ -52,7 +52,7 @@ import { RequestHeadReader } from './headers.js';
 import type { ListenTarget } from './listener.js';
 import { ProtocolListener } from './listener.js';
 import { BodyLimit } from './body-limit.js';
-import { authorityOf, originForm } from './request-target.js';
+import { KNOWN_METHODS, authorityOf, isValidAuthority, originForm } from './request-target.js';
 import type { Retrier } from './retries.js';
 import type { OutlierDetector } from '../balancer/outlier-detector.js';
 import type { HealthChecker } from './health-check.js';
@@ -503,6 +503,15 @@ export class ShardingProxy {
       this.#refuse(res, REPLIES.badHost, true);
       return;
     }
+    if (reader.host !== undefined && !isValidAuthority(reader.host)) {
+      this.#refuse(res, REPLIES.malformedHost, hasBody);
+      return;
+    }
+    // Node's HTTP/1.1 parser refuses what it does not know; HTTP/2 carries any token: the same rule.
+    if (res.h2 && !KNOWN_METHODS.has(req.method ?? '')) {
+      this.#refuse(res, REPLIES.unknownMethod, hasBody);
+      return;
+    }
     if (reader.codingProblem !== null) {
       // The body cannot be relayed as sent: close, since Node would otherwise read it.
       this.#refuse(res, reader.codingProblem === 'unsupported' ? REPLIES.transferCoding : REPLIES.badFraming, true);
@@ -510,9 +519,13 @@ export class ShardingProxy {
     }
     let path = req.url ?? '';
     if (path.charCodeAt(0) !== SLASH) {
+      if (path === '*' && req.method === 'OPTIONS') {
+        this.#answerOptionsAsterisk(res, hasBody);
+        return;
+      }
       const origin = originForm(path);
       const authority = origin === null ? null : authorityOf(path);
-      if (origin === null || authority === null) {
+      if (origin === null || authority === null || !isValidAuthority(authority)) {
         this.#refuse(res, REPLIES.badTarget, true);
         return;
       }
@@ -705,6 +718,17 @@ export class ShardingProxy {
   }
 
   /**
+   * `OPTIONS *` (RFC 9110 section 9.3.7) asks about the server, not a resource: no pod owns it, and
+   * the pods' HTTP client sends only paths, so the proxy answers for the service itself: 200, no
+   * content.
+   */
+  #answerOptionsAsterisk(res: ClientResponse, hasBody: boolean): void {
+    const close = hasBody || this.#ctx.closing || (!res.h2 && res.closeWhenDone);
+    writeHeadTo(res, 200, close && !res.h2 ? OPTIONS_ASTERISK_CLOSE : OPTIONS_ASTERISK);
+    res.end();
+  }
+
+  /**
    * A request body stopped arriving while the proxy read it (body-timeout.ts): 408, and the pod
    * request is cancelled, so that no pod takes a truncated body for a whole one. The HTTP/1.1
    * connection closes; the HTTP/2 stream is reset once the answer is out, since its client, which
@@ -766,7 +790,7 @@ export class ShardingProxy {
       socket.destroy();
       return;
     }
-    const reply = code === 'HPE_HEADER_OVERFLOW' ? REPLIES.headersTooLarge : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? REPLIES.requestTimeout : REPLIES.badRequest;
+    const reply = code === 'HPE_HEADER_OVERFLOW' ? REPLIES.headersTooLarge : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? REPLIES.requestTimeout : code === 'HPE_INVALID_METHOD' && startsWithMethodToken(err) ? REPLIES.unknownMethod : REPLIES.badRequest;
     if (this.#log.isLevelEnabled('debug')) this.#log.debug({ code, status: reply.status, err: err.message }, 'malformed request');
     const list = (socket as TrackedSocket)[kResponses];
     const res = list === undefined ? null : (list[list.length - 1] ?? null);
@@ -845,6 +869,29 @@ export class ShardingProxy {
   }
 }
 
+/**
+ * The bytes llhttp refused are a request line with a method it does not know (`TOKEN SP target SP
+ * HTTP/`), not garbage. Node puts the refused bytes on the error as `rawPacket`.
+ */
+function startsWithMethodToken(err: Error): boolean {
+  const raw = (err as { rawPacket?: unknown }).rawPacket;
+  if (!Buffer.isBuffer(raw)) return false;
+  let i = 0;
+  while (i < raw.length && i < 32 && isTokenByte(raw[i]!)) i++;
+  if (i === 0 || raw[i] !== 0x20) return false;
+  const targetEnd = raw.indexOf(0x20, i + 1);
+  return targetEnd > i + 1 && raw.subarray(targetEnd + 1, targetEnd + 6).equals(HTTP_VERSION_PREFIX);
+}
+
+const HTTP_VERSION_PREFIX = Buffer.from('HTTP/', 'latin1');
+
+/** tchar (RFC 9110 section 5.6.2): a letter, a digit or one of !#$%&'*+-.^_`|~ */
+function isTokenByte(b: number): boolean {
+  return (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || TCHAR_SYMBOLS.includes(b);
+}
+
+const TCHAR_SYMBOLS = Buffer.from("!#$%&'*+-.^_`|~", 'latin1');
+
 /** The client connection closed: close the responses Node queued and will never close. */
 function onSocketClose(this: Socket): void {
   const socket = this as TrackedSocket;
@@ -868,6 +915,9 @@ function refuseWebSocket(client: WebSocketClient, reply: ErrorReply): void {
 }
 
 function noop(): void {}
+
+const OPTIONS_ASTERISK: readonly string[] = Object.freeze(['content-length', '0']);
+const OPTIONS_ASTERISK_CLOSE: readonly string[] = Object.freeze(['content-length', '0', 'connection', 'close']);
 
 /** An HTTP/2 stream with no frame either way for streamIdleMs: reset it (the exchange ends as cancelled). */
 function onStreamIdle(this: ServerHttp2Stream): void {

@@ -1,7 +1,26 @@
 /**
  * Request targets in absolute form (RFC 9112 section 3.2.2): `GET http://host/path`, which a
  * server must accept. The proxy forwards the origin form and takes the target's authority as Host.
+ * And the authority itself (Host, `:authority`), checked before it is forwarded and copied into
+ * Forwarded and X-Forwarded-Host, where `a b` or `evil.com/@a` would mislead whoever reads them.
  */
+import http from 'node:http';
+
+/**
+ * Request methods the proxy forwards: those Node's HTTP/1.1 parser (llhttp) knows, for HTTP/2 as
+ * well, so that a request is refused or forwarded alike whichever protocol carries it.
+ */
+export const KNOWN_METHODS: ReadonlySet<string> = new Set(http.METHODS);
+
+// RFC 3986 section 3.2.2: reg-name and IPv4 characters (unreserved, pct-encoded, sub-delims); an
+// IP-literal in brackets; then an optional port. Empty is allowed: RFC 9112 section 3.2 has an
+// empty Host for a target without an authority.
+const AUTHORITY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*(?::[0-9]*)?$|^\[[0-9A-Za-z.:\-_~!$&'()*+,;=%]+\](?::[0-9]*)?$/;
+
+/** `host[:port]` as RFC 9110 section 7.2 allows it in Host and `:authority`: no user info, path, spaces. */
+export function isValidAuthority(text: string): boolean {
+  return AUTHORITY.test(text);
+}
 
 /**
  * The origin form (`/path?query`) of an absolute-form target (`http://host/path?query`, RFC 9112
