@@ -69,6 +69,8 @@ export interface ProxyTimeouts {
   readonly upstreamHeadersMs: number;
   /** Longest silence between chunks of an endpoint's response body; 0 disables. */
   readonly upstreamBodyMs: number;
+  /** An idle keep-alive connection to an endpoint is closed after this. */
+  readonly upstreamIdleMs: number;
   /** A client's whole request head must arrive within this; 0 disables. */
   readonly clientHeadersMs: number;
   /** An idle keep-alive client connection is closed after this; 0 disables. */
@@ -183,6 +185,7 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
         connectMs: t?.connectMs ?? d.connectMs,
         upstreamHeadersMs: t?.upstreamHeadersMs ?? d.upstreamHeadersMs,
         upstreamBodyMs: t?.upstreamBodyMs ?? d.upstreamBodyMs,
+        upstreamIdleMs: t?.upstreamIdleMs ?? d.upstreamIdleMs,
         clientHeadersMs: t?.clientHeadersMs ?? d.clientHeadersMs,
         clientIdleMs: t?.clientIdleMs ?? d.clientIdleMs,
         clientBodyMs: t?.clientBodyMs ?? d.clientBodyMs,

@@ -122,6 +122,7 @@ const timeouts = z.strictObject({
   connectMs: ms.optional(),
   upstreamHeadersMs: msOrOff.optional(),
   upstreamBodyMs: msOrOff.optional(),
+  upstreamIdleMs: ms.optional(),
   clientHeadersMs: msOrOff.optional(),
   clientIdleMs: msOrOff.optional(),
   clientBodyMs: msOrOff.optional(),

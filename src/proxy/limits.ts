@@ -9,6 +9,11 @@ export interface ProxyTimeouts {
   upstreamHeadersMs: number;
   /** Longest silence between chunks of a pod's response body; default 300 s. 0 disables. */
   upstreamBodyMs?: number;
+  /**
+   * An idle keep-alive connection to an HTTP/1.1 pod is closed after this; default 4 s. A pod's
+   * `Keep-Alive: timeout=N` shortens it to N - 2 s.
+   */
+  upstreamIdleMs?: number;
   /** A client's whole request head must arrive within this (slowloris). 0 disables. */
   clientHeadersMs: number;
   /** An idle keep-alive client connection is closed after this. 0 disables. */
@@ -33,6 +38,10 @@ export const DEFAULT_TIMEOUTS: Readonly<Required<ProxyTimeouts>> = Object.freeze
   upstreamHeadersMs: 30_000,
   // undici's own default: long enough for streaming and long-poll responses.
   upstreamBodyMs: 300_000,
+  // Below the pods' own keep-alive timeout, so that the proxy, not the pod, closes an idle
+  // connection, and never sends a request down one the pod is closing: Node's servers keep 5 s,
+  // Apache 5 s, nginx 75 s (gunicorn's 2 s announces itself in Keep-Alive: timeout=2).
+  upstreamIdleMs: 4_000,
   clientHeadersMs: 10_000,
   clientIdleMs: 60_000,
   // HAProxy's `timeout client` as commonly set; nginx's client_body_timeout is 60 s. Within it, a

@@ -231,6 +231,7 @@ export class ShardingProxy {
         connectMs: t.connectMs,
         headersMs: t.upstreamHeadersMs,
         bodyMs: t.upstreamBodyMs,
+        idleMs: t.upstreamIdleMs,
         maxHeaderBytes,
         maxH2Sessions: maxSessions,
         ...(options.upstreamTls === undefined ? {} : { tls: options.upstreamTls }),
@@ -961,7 +962,7 @@ function resolveTimeouts(given: Partial<ProxyTimeouts>): Readonly<Required<Proxy
   for (const name of Object.keys(DEFAULT_TIMEOUTS) as (keyof ProxyTimeouts)[]) {
     const v = given[name];
     if (v === undefined) continue;
-    const min = name === 'connectMs' || name === 'shutdownGraceMs' ? 1 : 0;
+    const min = name === 'connectMs' || name === 'shutdownGraceMs' || name === 'upstreamIdleMs' ? 1 : 0;
     if (!Number.isInteger(v) || v < min || v > MAX_MS) {
       throw new ConfigError('SG_ERR_CONFIG', `proxy.timeouts.${name}`, `is ${String(v)}: use whole milliseconds from ${min} to ${MAX_MS}${min === 0 ? ' (0 disables)' : ''}`);
     }

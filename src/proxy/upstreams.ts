@@ -23,6 +23,8 @@ export interface UpstreamOptions {
   readonly headersMs: number;
   /** Longest silence between response body chunks; 0 disables. */
   readonly bodyMs: number;
+  /** Idle keep-alive connections to an HTTP/1.1 pod are closed after this. */
+  readonly idleMs: number;
   readonly maxHeaderBytes: number;
   /** HTTP/2 sessions per `h2c://` or `h2://` endpoint. */
   readonly maxH2Sessions: number;
@@ -147,6 +149,10 @@ export class UpstreamPools {
       connectTimeout: o.connectMs,
       headersTimeout: o.headersMs,
       bodyTimeout: o.bodyMs,
+      // undici also honours the pod's `Keep-Alive: timeout=N` (less 2 s) and `Connection: close`,
+      // and checks an idle connection for a FIN or RST already received before reusing it.
+      keepAliveTimeout: o.idleMs,
+      keepAliveMaxTimeout: o.idleMs,
       maxHeaderSize: o.maxHeaderBytes,
       strictContentLength: true,
     });

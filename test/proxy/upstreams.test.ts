@@ -141,3 +141,45 @@ test('a set with a bad address is refused whole and the old set keeps serving', 
     await h.stop();
   }
 });
+
+/** Records, for every connection the backend gets, whether the proxy closed it first (its FIN came in). */
+function whoCloses(backend: Backend): { proxyClosed: number; podClosed: number } {
+  const tally = { proxyClosed: 0, podClosed: 0 };
+  backend.server.on('connection', (socket: Socket) => {
+    let finFromProxy = false;
+    socket.on('end', () => (finFromProxy = true));
+    socket.on('close', () => (finFromProxy ? tally.proxyClosed++ : tally.podClosed++));
+  });
+  return tally;
+}
+
+test('upstreamIdleMs: the proxy closes an idle pod connection itself, before a pod that keeps it longer', async () => {
+  const backend = await startBackend('pod-0');
+  // No Keep-Alive header, no timeout of its own: only the proxy's setting ends the connection.
+  backend.server.keepAliveTimeout = 0;
+  const closes = whoCloses(backend);
+  const h = await startProxy({ backends: [backend], keySource: null, timeouts: { upstreamIdleMs: 200 } });
+  try {
+    assert.equal((await send(oneConnection(h), '/')).status, 200);
+    await waitFor(() => closes.proxyClosed === 1, 'the proxy to close its idle connection', 2_000);
+    assert.equal(closes.podClosed, 0);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('a pod\'s Keep-Alive: timeout=N shortens the proxy\'s idle time below it: the proxy, not the pod, closes', async () => {
+  const backend = await startBackend('pod-0');
+  // Node announces `Keep-Alive: timeout=3`; the proxy keeps the connection 3 - 2 = 1 s at most,
+  // though its own setting would keep it a minute.
+  backend.server.keepAliveTimeout = 3_000;
+  const closes = whoCloses(backend);
+  const h = await startProxy({ backends: [backend], keySource: null, timeouts: { upstreamIdleMs: 60_000 } });
+  try {
+    assert.equal((await send(oneConnection(h), '/')).status, 200);
+    await waitFor(() => closes.proxyClosed + closes.podClosed === 1, 'the idle connection to close', 5_000);
+    assert.deepEqual(closes, { proxyClosed: 1, podClosed: 0 });
+  } finally {
+    await h.stop();
+  }
+});
