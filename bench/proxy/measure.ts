@@ -4,7 +4,7 @@
  */
 import type { LoadResult } from './load-result.js';
 import { requestsPerSecond } from './load-result.js';
-import { sampleTree } from './process-tree.js';
+import { sampleTree } from '../common/process-tree.js';
 import type { RunSample } from './results.js';
 
 /** How often RSS is read during a run. */

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { markdownTable } from '../../bench/proxy/markdown-table.js';
 import { hotKeyTable, idleTable, mainTable } from '../../bench/proxy/report.js';
 import type { MainRow } from '../../bench/proxy/results.js';
-
-test('markdownTable: padded cells, left columns then right-aligned numbers', () => {
-  assert.equal(markdownTable(['proxy', 'req/s'], [['a', '1,000'], ['bbbbbbb', '7']]), ['| proxy   | req/s |', '|---------|------:|', '| a       | 1,000 |', '| bbbbbbb |     7 |'].join('\n'));
-  assert.throws(() => markdownTable(['a', 'b'], [['1']]), /row 0 has 1 cells for 2 columns/);
-});
 
 function cells(table: string, rowIndex: number): string[] {
   const line = table.split('\n')[rowIndex + 2]!;
