@@ -18,13 +18,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { findBinary, firstLine } from './common/binaries.js';
-import { ChildRegistry } from './common/children.js';
+import { completeBenchRun, startBenchRun } from './common/bench-run.js';
 import { evaluateGoals, goalsSection } from './proxy/goals.js';
 import type { IdleReply } from './proxy/idle-messages.js';
 import type { Instance, InstanceContext, Started } from './proxy/instance.js';
@@ -53,21 +52,8 @@ const SYSTEM_DEPS = 'bash scripts/ensure-system-deps.sh haproxy nginx wrk nghttp
 const settings = readSettings(process.env);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const script = (name: string): string => fileURLToPath(new URL(`./proxy/${name}`, import.meta.url));
-const registry = new ChildRegistry();
-const baseDir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    log(`\n${signal}: ending every process started (logs stay in ${baseDir})`);
-    registry.stopAll().finally(() => process.exit(130));
-  });
-}
+const run = startBenchRun('bench:proxy');
+const { registry, baseDir, log } = run;
 
 function detectShardgate(): ShardgateFeatures {
   const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'shardgate.js'), 'serve', '--help'], { encoding: 'utf8' });
@@ -285,12 +271,4 @@ async function idleConnections(inst: Instance, count: number): Promise<IdleRow> 
   }
 }
 
-try {
-  await main();
-  await registry.stopAll();
-  rmSync(baseDir, { recursive: true, force: true });
-} catch (e) {
-  log(`bench:proxy failed: ${(e as Error).stack ?? String(e)}\nlogs and configs: ${baseDir}`);
-  await registry.stopAll();
-  process.exitCode = 1;
-}
+await completeBenchRun(run, main);

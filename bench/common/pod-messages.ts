@@ -4,6 +4,8 @@
 export const REQUEST_ID_HEADER = 'x-request-id';
 /** Asks a pod for a body of this many bytes. */
 export const DOWNLOAD_HEADER = 'x-download-bytes';
+/** Asks a pod to answer this many milliseconds late (or its own delay, if longer). */
+export const DELAY_HEADER = 'x-delay-ms';
 
 export interface PodAddress {
   /** pod-0, pod-1, ...: the name owns the keys. */

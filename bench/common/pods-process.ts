@@ -7,8 +7,8 @@
  * with an IPC channel. Each pod is a node:http server on a 127.0.0.1 ephemeral port, named pod-N
  * from the first index on. It answers a small body; a request with a body is answered once the
  * body has been read, as a real service would; a request with `x-download-bytes: N` gets N bytes,
- * written as fast as the reader takes them. Each pod counts its requests and its current and peak
- * requests in flight.
+ * written as fast as the reader takes them; one with `x-delay-ms: N` is answered N ms late. Each
+ * pod counts its requests and its current and peak requests in flight.
  *
  * Commands over IPC set a delay before every answer (the slow pods of the hot-key test), reset the
  * counters and report them, change what the pods do (the modes of pod-messages.ts: hang, reset,
@@ -26,7 +26,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { PodCommand, PodMode, PodReply, PodStats } from './pod-messages.js';
-import { DOWNLOAD_HEADER, REQUEST_ID_HEADER } from './pod-messages.js';
+import { DELAY_HEADER, DOWNLOAD_HEADER, REQUEST_ID_HEADER } from './pod-messages.js';
 
 /** Longer than any run, so that a proxy never reuses a connection the pod is closing. */
 const KEEP_ALIVE_TIMEOUT_MS = 10 * 60_000;
@@ -163,8 +163,9 @@ class Pod {
       res.writeHead(200, this.#headers);
       res.end(this.#body);
     };
+    const delayMs = Math.max(this.delayMs, Number(req.headers[DELAY_HEADER] ?? 0) || 0);
     const answerAfterDelay = (): void => {
-      if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+      if (delayMs > 0) setTimeout(answer, delayMs);
       else answer();
     };
     if (!hasBody(req)) {
