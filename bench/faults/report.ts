@@ -3,8 +3,10 @@
  * side by side for each measure, and a last column saying where shardgate did worse or better;
  * then, per scenario, what the client and the pods saw.
  *
- * Worse and better: a failure rate (failed, or failed or duplicated, over sent) that is above the
- * other proxy's with at least one failure; peak RSS growth more than MEMORY_MARGIN_BYTES above the
+ * Worse and better: more failures (failed, or failed or duplicated) than the other proxy and a
+ * larger share of those sent, both, since the proxies do not send as many requests in a scenario:
+ * some failures grow with the requests sent (a race on every reused connection), others with the
+ * requests in flight when a pod fails; peak RSS growth more than MEMORY_MARGIN_BYTES above the
  * other's (a Node.js heap grows and shrinks by a few MB with any load); the scenario's own measure
  * when it is what is wanted for one proxy and not for the other.
  */
@@ -49,8 +51,8 @@ function rate(failed: number, sent: number): number {
 
 /** `worse` or `better` for a pair of failure counts, or null when neither is. */
 function failureSide(a: { failed: number; sent: number }, b: { failed: number; sent: number }): 'worse' | 'better' | null {
-  if (a.failed > 0 && rate(a.failed, a.sent) > rate(b.failed, b.sent)) return 'worse';
-  if (b.failed > 0 && rate(b.failed, b.sent) > rate(a.failed, a.sent)) return 'better';
+  if (a.failed > b.failed && rate(a.failed, a.sent) > rate(b.failed, b.sent)) return 'worse';
+  if (b.failed > a.failed && rate(b.failed, b.sent) > rate(a.failed, a.sent)) return 'better';
   return null;
 }
 

@@ -18,10 +18,12 @@ function run(over: Partial<TargetRun> & { get?: [number, number]; post?: [number
   };
 }
 
-test('compareRuns: failure rates, not counts; memory beyond the margin; the scenario measure met by one only', () => {
-  // 10 of 10,000 is a lower rate than 5 of 1,000.
-  assert.deepEqual(compareRuns(run({ get: [10, 10_000] }), run({ get: [5, 1_000] })), { worse: [], better: ['GET'] });
+test('compareRuns: more failures and a larger share of those sent; memory beyond the margin; the scenario measure met by one only', () => {
+  assert.deepEqual(compareRuns(run({ get: [5, 1_000] }), run({ get: [2, 1_000] })), { worse: ['GET'], better: [] });
+  assert.deepEqual(compareRuns(run({ get: [2, 1_000] }), run({ get: [5, 10_000] })), { worse: [], better: [] }, 'fewer failures, but a larger share');
+  assert.deepEqual(compareRuns(run({ get: [10, 10_000] }), run({ get: [5, 1_000] })), { worse: [], better: [] }, 'more failures, but a smaller share');
   assert.deepEqual(compareRuns(run({ post: [0, 1000, 1, 1] }), run()), { worse: ['POST'], better: [] });
+  assert.deepEqual(compareRuns(run(), run({ post: [3, 1000, 0, 3] })), { worse: [], better: ['POST'] });
   assert.deepEqual(compareRuns(run({ rssGrowthBytes: MEMORY_MARGIN_BYTES }), run({ rssGrowthBytes: 0 })), { worse: [], better: [] });
   assert.deepEqual(compareRuns(run({ rssGrowthBytes: MEMORY_MARGIN_BYTES + 2e6 }), run({ rssGrowthBytes: 1e6 })), { worse: ['memory'], better: [] });
   const closed = { what: 'stalled closed', text: '200/200 closed', good: true };
