@@ -18,20 +18,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ChildRegistry } from './proxy/children.js';
+import { findBinary, firstLine } from './common/binaries.js';
+import { completeBenchRun, startBenchRun } from './common/bench-run.js';
 import { evaluateGoals, goalsSection } from './proxy/goals.js';
 import type { IdleReply } from './proxy/idle-messages.js';
 import type { Instance, InstanceContext, Started } from './proxy/instance.js';
 import { startInstance } from './proxy/instance.js';
 import { LoadGenerator } from './proxy/load-generator.js';
 import { measureRun } from './proxy/measure.js';
-import { PodFleet } from './proxy/pod-fleet.js';
-import { sampleTree } from './proxy/process-tree.js';
+import { PodFleet } from './common/pod-fleet.js';
+import { sampleTree } from './common/process-tree.js';
 import { hotKeyTable, idleTable, mainTable } from './proxy/report.js';
 import type { HotKeyRow, IdleRow, MainRow, RunSample } from './proxy/results.js';
 import { aggregate } from './proxy/results.js';
@@ -52,41 +52,8 @@ const SYSTEM_DEPS = 'bash scripts/ensure-system-deps.sh haproxy nginx wrk nghttp
 const settings = readSettings(process.env);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const script = (name: string): string => fileURLToPath(new URL(`./proxy/${name}`, import.meta.url));
-const registry = new ChildRegistry();
-const baseDir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    log(`\n${signal}: ending every process started (logs stay in ${baseDir})`);
-    registry.stopAll().finally(() => process.exit(130));
-  });
-}
-
-/** The executable `name` on PATH or in the sbin directories, where Debian puts haproxy and nginx. */
-function findBinary(name: string): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin'];
-  for (const dir of dirs) {
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // Not in this directory; try the next.
-    }
-  }
-  throw new Error(`${name} is not installed: run ${SYSTEM_DEPS}`);
-}
-
-function firstLine(command: string, args: readonly string[]): string {
-  const r = spawnSync(command, args, { encoding: 'utf8' });
-  return `${r.stdout}${r.stderr}`.split('\n')[0]!.trim();
-}
+const run = startBenchRun('bench:proxy');
+const { registry, baseDir, log } = run;
 
 function detectShardgate(): ShardgateFeatures {
   const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'shardgate.js'), 'serve', '--help'], { encoding: 'utf8' });
@@ -103,7 +70,7 @@ function leftOut(spec: TargetSpec, mode: BalanceMode, load: LoadShape): boolean 
 
 async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
-  const binaries = { haproxy: findBinary('haproxy'), nginx: findBinary('nginx'), wrk: findBinary('wrk'), h2load: findBinary('h2load') };
+  const binaries = { haproxy: findBinary('haproxy', SYSTEM_DEPS), nginx: findBinary('nginx', SYSTEM_DEPS), wrk: findBinary('wrk', SYSTEM_DEPS), h2load: findBinary('h2load', SYSTEM_DEPS) };
   const features = detectShardgate();
   const versions = [
     `node ${process.version}`,
@@ -113,7 +80,7 @@ async function main(): Promise<void> {
     firstLine(binaries.h2load, ['--version']),
   ];
 
-  const fleet = await PodFleet.start(registry, script('pods-process.js'), POD_COUNT, join(baseDir, 'pods.log'));
+  const fleet = await PodFleet.start(registry, POD_COUNT, join(baseDir, 'pods.log'));
   const ctx: InstanceContext = {
     pods: fleet.pods,
     baseDir,
@@ -304,12 +271,4 @@ async function idleConnections(inst: Instance, count: number): Promise<IdleRow> 
   }
 }
 
-try {
-  await main();
-  await registry.stopAll();
-  rmSync(baseDir, { recursive: true, force: true });
-} catch (e) {
-  log(`bench:proxy failed: ${(e as Error).stack ?? String(e)}\nlogs and configs: ${baseDir}`);
-  await registry.stopAll();
-  process.exitCode = 1;
-}
+await completeBenchRun(run, main);

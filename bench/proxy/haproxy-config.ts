@@ -4,7 +4,9 @@
  * the same timeouts, the same forwarding headers, no logging. Hashing is `balance hdr(x-key)` on a
  * consistent ring with `hash-balance-factor 125`: HAProxy's bounded loads, c = 1.25.
  */
-import type { BalanceMode, PodAddress } from './scenario.js';
+import { haproxyConfigText } from '../common/haproxy-config.js';
+import type { PodAddress } from '../common/pod-messages.js';
+import type { BalanceMode } from './scenario.js';
 import { BOUNDED_LOAD, CLIENT_HEADERS_TIMEOUT_S, CLIENT_IDLE_TIMEOUT_S, CONNECT_TIMEOUT_S, KEY_HEADER, UPSTREAM_TIMEOUT_S } from './scenario.js';
 
 export interface HaproxyOptions {
@@ -21,41 +23,21 @@ export interface HaproxyOptions {
 
 export function haproxyConfig(o: HaproxyOptions): string {
   const balance =
-    o.mode === 'round-robin'
-      ? ['  balance roundrobin']
-      : [`  balance hdr(${KEY_HEADER})`, '  hash-type consistent', `  hash-balance-factor ${Math.round(BOUNDED_LOAD * 100)}`];
-  return [
-    'global',
-    `  nbthread ${o.threads}`,
-    `  maxconn ${o.maxConnections}`,
-    // Where the hard limit on open files is below HAProxy's estimate (2 per connection), run with
-    // what there is rather than refuse to start: idle client connections take one each.
-    '  no strict-limits',
-    '',
-    'defaults',
-    '  mode http',
-    `  timeout connect ${CONNECT_TIMEOUT_S}s`,
-    `  timeout client ${CLIENT_IDLE_TIMEOUT_S}s`,
-    `  timeout http-request ${CLIENT_HEADERS_TIMEOUT_S}s`,
-    // Without it an idle keep-alive connection is closed after `timeout http-request`.
-    `  timeout http-keep-alive ${CLIENT_IDLE_TIMEOUT_S}s`,
-    `  timeout server ${UPSTREAM_TIMEOUT_S}s`,
-    '  http-reuse always',
-    '',
-    'frontend fe',
-    `  bind 127.0.0.1:${o.h1Port}`,
-    `  bind 127.0.0.1:${o.h2Port} proto h2`,
-    `  maxconn ${o.maxConnections}`,
-    '  option forwardfor',
-    '  http-request set-header x-forwarded-proto http',
-    '  http-request set-header x-forwarded-host %[req.hdr(host)]',
-    '  http-request set-header x-real-ip %[src]',
-    '  http-request set-header forwarded for=%[src];host=%[req.hdr(host)];proto=http',
-    '  default_backend pods',
-    '',
-    'backend pods',
-    ...balance,
-    ...o.pods.map((p) => `  server ${p.name} 127.0.0.1:${p.port}`),
-    '',
-  ].join('\n');
+    o.mode === 'round-robin' ? ['balance roundrobin'] : [`balance hdr(${KEY_HEADER})`, 'hash-type consistent', `hash-balance-factor ${Math.round(BOUNDED_LOAD * 100)}`];
+  return haproxyConfigText({
+    threads: o.threads,
+    maxConnections: o.maxConnections,
+    timeouts: { connectS: CONNECT_TIMEOUT_S, clientS: CLIENT_IDLE_TIMEOUT_S, httpRequestS: CLIENT_HEADERS_TIMEOUT_S, keepAliveS: CLIENT_IDLE_TIMEOUT_S, serverS: UPSTREAM_TIMEOUT_S },
+    defaultsLines: ['http-reuse always'],
+    binds: [`127.0.0.1:${o.h1Port}`, `127.0.0.1:${o.h2Port} proto h2`],
+    frontendLines: [
+      'option forwardfor',
+      'http-request set-header x-forwarded-proto http',
+      'http-request set-header x-forwarded-host %[req.hdr(host)]',
+      'http-request set-header x-real-ip %[src]',
+      'http-request set-header forwarded for=%[src];host=%[req.hdr(host)];proto=http',
+    ],
+    backendLines: balance,
+    servers: o.pods,
+  });
 }

@@ -2,11 +2,12 @@
  * A running target in one balancing mode: configured, started, seen to answer on its ports, its
  * h2c support known.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildRegistry, ManagedChild } from './children.js';
-import { commandLine, freePorts, waitForPort } from './children.js';
-import { h2cStatus, http1Status } from './probe.js';
+import type { ChildRegistry, ManagedChild } from '../common/children.js';
+import { freePorts } from '../common/children.js';
+import { launchProcess } from '../common/launch-process.js';
+import { h2cStatus } from '../common/probe.js';
 import type { BalanceMode } from './scenario.js';
 import { KEY_HEADER } from './scenario.js';
 import type { LaunchContext, TargetSpec } from './targets.js';
@@ -32,19 +33,9 @@ export async function startInstance(registry: ChildRegistry, spec: TargetSpec, m
   mkdirSync(dir, { recursive: true });
   const launch = launchFor(spec, mode, { ...ctx, h1Port: h1Port!, h2Port: h2Port!, dir });
   if (launch.kind === 'unsupported') return { kind: 'absent', reason: launch.reason };
-  for (const f of launch.files) writeFileSync(f.path, f.text);
-  const line = commandLine(launch.command, launch.args);
-  const child = registry.spawn(`${spec.name} (${mode})`, launch.command, launch.args, join(dir, 'output.log'), { manyFiles: true });
-  try {
-    await waitForPort(child, launch.h1Port);
-    if (launch.h2.kind === 'port') await waitForPort(child, launch.h2.port);
-    const status = await http1Status(launch.h1Port, { [KEY_HEADER]: 'probe' });
-    if (status !== 200) throw new Error(`${spec.name} answered ${status} to GET / (expected 200):\n${child.logTail()}`);
-  } catch (e) {
-    await registry.stop(child);
-    const lastLogLine = child.logTail().trim().split('\n').pop() ?? '';
-    return { kind: 'absent', reason: `failed to start: ${(e as Error).message.split('\n')[0]} ${lastLogLine}` };
-  }
+  const ports: [number, ...number[]] = launch.h2.kind === 'port' ? [launch.h1Port, launch.h2.port] : [launch.h1Port];
+  const started = await launchProcess(registry, `${spec.name} (${mode})`, { command: launch.command, args: launch.args, files: launch.files, ports }, join(dir, 'output.log'), { [KEY_HEADER]: 'probe' });
+  if (started.kind === 'absent') return started;
   let h2: Instance['h2'];
   if (launch.h2.kind === 'none') h2 = { reason: launch.h2.reason };
   else {
@@ -53,5 +44,5 @@ export async function startInstance(registry: ChildRegistry, spec: TargetSpec, m
     else if (launch.h2.kind === 'probe') h2 = { reason: 'n/a (not supported): no h2c answer' };
     else h2 = { reason: `h2c failed: ${s}` };
   }
-  return { kind: 'started', instance: { spec, mode, child, commandLine: line, h1Port: launch.h1Port, h2 } };
+  return { kind: 'started', instance: { spec, mode, child: started.child, commandLine: started.commandLine, h1Port: launch.h1Port, h2 } };
 }

@@ -4,8 +4,8 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildRegistry } from './children.js';
-import { commandLine } from './children.js';
+import type { ChildRegistry } from '../common/children.js';
+import { commandLine } from '../common/children.js';
 import { h2loadArgs, h2loadResult } from './h2load.js';
 import type { LoadResult } from './load-result.js';
 import type { LoadShape } from './scenario.js';

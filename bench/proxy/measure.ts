@@ -4,7 +4,7 @@
  */
 import type { LoadResult } from './load-result.js';
 import { requestsPerSecond } from './load-result.js';
-import { sampleTree } from './process-tree.js';
+import { sampleTree, watchPeakRss } from '../common/process-tree.js';
 import type { RunSample } from './results.js';
 
 /** How often RSS is read during a run. */
@@ -12,18 +12,15 @@ const RSS_SAMPLE_MS = 250;
 
 export async function measureRun(rootPid: number, run: () => Promise<LoadResult>): Promise<RunSample> {
   const before = sampleTree(rootPid);
-  let peakRss = before.rssBytes;
-  const timer = setInterval(() => {
-    peakRss = Math.max(peakRss, sampleTree(rootPid).rssBytes);
-  }, RSS_SAMPLE_MS);
+  const rss = watchPeakRss(rootPid, RSS_SAMPLE_MS);
   let load: LoadResult;
+  let peakRss = 0;
   try {
     load = await run();
   } finally {
-    clearInterval(timer);
+    peakRss = rss.stop();
   }
   const after = sampleTree(rootPid);
-  peakRss = Math.max(peakRss, after.rssBytes);
   return {
     rps: requestsPerSecond(load),
     p50Us: load.p50Us,

@@ -9,7 +9,8 @@
  * Everything nginx writes (pid, error log, temp files) is under `prefix`; it runs in the
  * foreground (`daemon off`) so that its process tree can be measured and ended.
  */
-import type { BalanceMode, PodAddress } from './scenario.js';
+import type { PodAddress } from '../common/pod-messages.js';
+import type { BalanceMode } from './scenario.js';
 import { CLIENT_HEADERS_TIMEOUT_S, CLIENT_IDLE_TIMEOUT_S, CONNECT_TIMEOUT_S, KEY_HEADER, UPSTREAM_TIMEOUT_S } from './scenario.js';
 
 export interface NginxOptions {

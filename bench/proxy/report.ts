@@ -3,7 +3,7 @@
  * HAProxy of as many threads measured in the same run, the idle-connections memory and the
  * hot-key concurrency.
  */
-import { markdownTable } from './markdown-table.js';
+import { markdownTable } from '../common/markdown-table.js';
 import type { HotKeyRow, IdleRow, MainRow } from './results.js';
 import { findRow } from './results.js';
 import { LOADS } from './scenario.js';

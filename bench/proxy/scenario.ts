@@ -37,12 +37,6 @@ export const UPSTREAM_TIMEOUT_S = 30;
 /** shardgate's connectMs default. */
 export const CONNECT_TIMEOUT_S = 2;
 
-export interface PodAddress {
-  /** pod-0 .. pod-3: the name owns the keys. */
-  readonly name: string;
-  readonly port: number;
-}
-
 /** Every request to the next pod in turn, or the pod that owns the request's key header. */
 export type BalanceMode = 'round-robin' | 'hash';
 

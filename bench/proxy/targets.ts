@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { haproxyConfig } from './haproxy-config.js';
 import { nginxConfig } from './nginx-config.js';
-import type { BalanceMode, PodAddress } from './scenario.js';
+import type { PodAddress } from '../common/pod-messages.js';
+import type { BalanceMode } from './scenario.js';
 import { BOUNDED_LOAD, KEY_HEADER } from './scenario.js';
 
 export type TargetName = 'haproxy' | 'haproxy-2t' | 'nginx' | 'shardgate' | 'shardgate-w2' | 'http-proxy-3' | 'reply-from';

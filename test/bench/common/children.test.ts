@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { test } from 'node:test';
-import { ChildRegistry, commandLine, freePorts, waitForPort, withManyFiles } from '../../bench/proxy/children.js';
+import { ChildRegistry, commandLine, freePorts, waitForPort, withManyFiles } from '../../../bench/common/children.js';
 
 /** Gone, or a zombie left for init to reap, within a second. */
 async function ended(pid: number): Promise<boolean> {

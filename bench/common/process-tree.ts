@@ -104,3 +104,22 @@ export function sampleTree(root: number): TreeSample {
   }
   return { cpuUs: (ticks * 1e6) / TICKS_PER_S, rssBytes: rss, pids };
 }
+
+export interface PeakRss {
+  /** Ends the sampling; the largest RSS sum seen, a last sample included. */
+  stop(): number;
+}
+
+/** Samples the RSS of `root`'s tree every `intervalMs`, from now until `stop()`. */
+export function watchPeakRss(root: number, intervalMs: number): PeakRss {
+  let peak = sampleTree(root).rssBytes;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, sampleTree(root).rssBytes);
+  }, intervalMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, sampleTree(root).rssBytes);
+    },
+  };
+}

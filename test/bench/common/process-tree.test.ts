@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { descendants, parseProcStat, parseVmRssBytes, sampleTree } from '../../bench/proxy/process-tree.js';
+import { descendants, parseProcStat, parseVmRssBytes, sampleTree } from '../../../bench/common/process-tree.js';
 
 test('parseProcStat: pid, ppid and utime + stime, counted from the last ")" of the command name', () => {
   // A name with a space and a ")" in it, as a thread or process may call itself.

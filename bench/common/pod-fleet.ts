@@ -1,14 +1,24 @@
 /**
- * The benchmark's handle on the pods process (pods-process.ts): starts it, then sets the delay,
- * resets and reads the counters, one command at a time.
+ * The benchmark's handle on a pods process (pods-process.ts): starts it, then sets the delay or the
+ * pods' mode, restarts them, resets and reads the counters, one command at a time.
  */
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import type { ChildRegistry, ManagedChild } from './children.js';
-import type { PodCommand, PodReply, PodStats } from './pod-messages.js';
-import type { PodAddress } from './scenario.js';
+import type { PodAddress, PodCommand, PodMode, PodReply, PodStats } from './pod-messages.js';
 
 const DRAIN_POLL_MS = 50;
+const SCRIPT = fileURLToPath(new URL('./pods-process.js', import.meta.url));
+
+export interface PodFleetOptions {
+  /** The first pod's number: pod-N. */
+  readonly firstIndex?: number;
+  /** Where the pods write the requests they take on (see pods-process.ts). */
+  readonly seenLog?: string;
+  /** The child's name in the registry and in errors. */
+  readonly name?: string;
+}
 
 export class PodFleet {
   readonly pods: readonly PodAddress[];
@@ -20,8 +30,9 @@ export class PodFleet {
     this.pods = pods;
   }
 
-  static async start(registry: ChildRegistry, script: string, count: number, logFile: string): Promise<PodFleet> {
-    const child = registry.spawn('pods', process.execPath, [script, String(count)], logFile, { ipc: true });
+  static async start(registry: ChildRegistry, count: number, logFile: string, options: PodFleetOptions = {}): Promise<PodFleet> {
+    const args = [SCRIPT, String(count), '--first-index', String(options.firstIndex ?? 0), ...(options.seenLog === undefined ? [] : ['--seen-log', options.seenLog])];
+    const child = registry.spawn(options.name ?? 'pods', process.execPath, args, logFile, { ipc: true });
     const ready = once(child.process, 'message') as Promise<[PodReply]>;
     const result = await Promise.race([ready, child.exited.then((code) => code)]);
     if (!Array.isArray(result)) throw new Error(`the pods process exited (${result}) before it was ready:\n${child.logTail()}`);
@@ -32,6 +43,15 @@ export class PodFleet {
 
   setDelay(ms: number): Promise<void> {
     return this.#ask({ type: 'delay', ms }).then(() => undefined);
+  }
+
+  setMode(mode: PodMode): Promise<void> {
+    return this.#ask({ type: 'mode', mode }).then(() => undefined);
+  }
+
+  /** A graceful restart of every pod of the process; resolves once they listen again. */
+  restart(pauseMs: number): Promise<void> {
+    return this.#ask({ type: 'restart', pauseMs }).then(() => undefined);
   }
 
   /** Zeroes the request counts and brings each peak down to what is in flight now. */
@@ -60,7 +80,8 @@ export class PodFleet {
     const next = this.#queue.then(async () => {
       const reply = once(this.child.process, 'message') as Promise<[PodReply]>;
       this.child.process.send(command);
-      return (await reply)[0];
+      const ended = this.child.exited.then((code) => Promise.reject(new Error(`${this.child.name} exited (${code}) before answering ${command.type}:\n${this.child.logTail()}`)));
+      return (await Promise.race([reply, ended]))[0];
     });
     // The caller gets the failure through `next`; the queue only has to move on to the next command.
     this.#queue = next.catch(() => undefined);
