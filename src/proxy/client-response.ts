@@ -8,6 +8,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Exchange } from './exchange.js';
 
 export class ProxyResponse extends ServerResponse<IncomingMessage> {
@@ -20,6 +21,13 @@ export class ProxyResponse extends ServerResponse<IncomingMessage> {
    * queue: close the connection after this response.
    */
   closeWhenDone = false;
+  /**
+   * The client connection that carries this response, until the response closes. Kept here
+   * because neither `res.socket` (detached when the response finishes) nor `req.socket` (null
+   * once the request stream is destroyed, which undici does when it has sent a body) still
+   * names it by then.
+   */
+  clientSocket: Socket | null = null;
   /** A gRPC call: the proxy's own failures are answered as gRPC statuses. */
   grpc = false;
   /** The client sent `Expect: 100-continue` and has had no `100 Continue` yet (see sendContinue). */

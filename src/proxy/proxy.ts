@@ -453,6 +453,7 @@ export class ShardingProxy {
   #onRequest(req: IncomingMessage, res: ProxyResponse): void {
     this.#active++;
     res.on('close', this.#onResponseClose);
+    res.clientSocket = req.socket;
     (req.socket as TrackedSocket)[kResponses].push(res);
     if (res.socket === null) {
       // Pipelined behind a response still under way: Node has queued this one until the ones
@@ -766,8 +767,9 @@ export class ShardingProxy {
       res.exchange = null;
       exchange.responseClosed();
     }
-    const socket = res.h2 ? null : (res.req.socket as TrackedSocket | null);
+    const socket = res.h2 ? null : (res.clientSocket as TrackedSocket | null);
     if (socket !== null && !res.h2) {
+      res.clientSocket = null;
       // Responses close in order: the one closing is nearly always the first.
       const list = socket[kResponses];
       if (list[0] === res) list.shift();
