@@ -544,15 +544,27 @@ export class ShardingProxy {
     }
     const deadlineMs = res.grpc ? parseGrpcTimeout(reader.grpcTimeout) : null;
     const source = this.#keySource;
-    if (source === null) {
-      this.#pickAndForward(lb, req, res, null, path, reader.out, body, deadlineMs);
+    if (source !== null && source.kind === 'json' && hasBody) {
+      this.#bufferBody(lb, req, res, source, null, this.#maxBodyBuffer, path, reader.out, deadlineMs);
       return;
     }
-    if (source.kind === 'json' && hasBody) {
-      this.#bufferBody(lb, req, res, source, path, reader.out, deadlineMs);
+    const key = source === null ? null : this.#key(keyText(source, path, reader.key));
+    if (body === req && this.#ctx.retries !== null && this.#replayable(req)) {
+      this.#bufferBody(lb, req, res, null, key, REPLAY_BUFFER_BYTES, path, reader.out, deadlineMs);
       return;
     }
-    this.#pickAndForward(lb, req, res, this.#key(keyText(source, path, reader.key)), path, reader.out, body, deadlineMs);
+    this.#pickAndForward(lb, req, res, key, path, reader.out, body, deadlineMs);
+  }
+
+  /**
+   * A body small enough to keep for a retry: one declared by Content-Length at most
+   * REPLAY_BUFFER_BYTES. It is read whole before it is forwarded, as HAProxy's layer-7 retries
+   * need the request to fit its buffer and Envoy's buffer it, so that a retry after the pod
+   * failed can send it again; a body streamed to the pod cannot be.
+   */
+  #replayable(req: ClientRequest): boolean {
+    const declared = req.headers['content-length'];
+    return declared !== undefined && Number(declared) <= REPLAY_BUFFER_BYTES;
   }
 
   /**
@@ -578,13 +590,13 @@ export class ShardingProxy {
   }
 
   /**
-   * A JSON body key: the body is read whole, up to maxBodyBuffer, then routed and forwarded byte
-   * for byte from the buffer (which also makes it replayable for retries). A body over the limit
-   * is never half forwarded: it gets 413 and, over HTTP/1.1, the connection closes. Closures per
-   * request, but only on routes that key on bodies.
+   * A body read whole, up to `limit`, then routed and forwarded byte for byte from the buffer,
+   * which also makes it replayable for retries: for a JSON body key (`source`: the key is read
+   * from the body), or a small body kept for a retry (`key` is the request's key). A body over the
+   * limit is never half forwarded: it gets 413 and, over HTTP/1.1, the connection closes. Closures
+   * per request, but only for bodies read whole.
    */
-  #bufferBody(lb: Balancer, req: ClientRequest, res: ClientResponse, source: KeySource & { kind: 'json' }, path: string, headers: string[], deadlineMs: number | null): void {
-    const limit = this.#maxBodyBuffer;
+  #bufferBody(lb: Balancer, req: ClientRequest, res: ClientResponse, source: (KeySource & { kind: 'json' }) | null, key: RoutingKey | null, limit: number, path: string, headers: string[], deadlineMs: number | null): void {
     const declared = Number(req.headers['content-length'] ?? -1);
     if (declared > limit) {
       this.#refuse(res, REPLIES.bodyTooLarge, true);
@@ -616,7 +628,7 @@ export class ShardingProxy {
     const onEnd = (): void => {
       if (res.closeSeen || res.headersSent) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      this.#pickAndForward(lb, req, res, this.#key(keyText(source, path, undefined, body)), path, headers, body, deadlineMs);
+      this.#pickAndForward(lb, req, res, source === null ? key : this.#key(keyText(source, path, undefined, body)), path, headers, body, deadlineMs);
     };
     req.on('data', onData);
     req.on('end', onEnd);
@@ -918,6 +930,9 @@ function refuseWebSocket(client: WebSocketClient, reply: ErrorReply): void {
 }
 
 function noop(): void {}
+
+/** Bodies up to this size (declared) are kept for a retry: HAProxy's default buffer size. */
+const REPLAY_BUFFER_BYTES = 16_384;
 
 const OPTIONS_ASTERISK: readonly string[] = Object.freeze(['content-length', '0']);
 const OPTIONS_ASTERISK_CLOSE: readonly string[] = Object.freeze(['content-length', '0', 'connection', 'close']);

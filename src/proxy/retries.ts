@@ -4,20 +4,24 @@
  * Key affinity and "try elsewhere" pull against each other, so the default is narrow (the lesson
  * of Envoy's reset-before-request and HAProxy's conn-failure default): a request that provably
  * never reached a pod (connect failure or timeout, HTTP/2 REFUSED_STREAM, a stream above GOAWAY's
- * last stream id) is retried for any method. A reset after the request was sent, or a 502/503/504
- * from the pod, may have had effects: retried only for idempotent methods (RFC 9110 section
- * 9.2.2), unless `nonIdempotent` says the service tolerates replays. Timeouts are never retried:
- * the pod may still be working, and the client's patience is spent.
+ * last stream id) is retried for any method, and so is one whose connection the pod's kernel reset
+ * before any byte of the response (`unread-reset`: an RST answers bytes the application never
+ * read). A connection closed after the request was sent (`reset`), or a 502/503/504 from the pod,
+ * may have had effects: retried only for idempotent methods (RFC 9110 section 9.2.2), unless
+ * `nonIdempotent` says the service tolerates replays. Timeouts (`timeout`, no response head in
+ * time) are retried only when asked: the pod may still be working, and the client has waited.
  *
  * A retry goes to the key's next owner in its preference order (the endpoints tried are
  * excluded), so a keyed request lands where the key would live if its owner were gone; a keyless
  * one to any other endpoint. A request whose body has already streamed to a pod cannot be replayed
  * and is not retried (buffered bodies can be). A budget (Envoy's: retries in progress at most 20%
- * of requests in progress, at least 3) keeps retries from multiplying load on a sick service.
- * Retries of requests that never reached a pod are outside it, as HAProxy's redispatch after a
- * connection failure is: they add no load to the service, only send it elsewhere, and a budget
- * spent on them turns one pod gone (every request for its keys refused until it is known to be
- * gone) into 502s while the other pods have room. `retries` still bounds them.
+ * of requests in progress, at least 3) keeps retries from multiplying load on a sick service: it
+ * covers the retries of what a pod answered (5xx) or did not answer in time, the signs of overload.
+ * Retries after the connection to a pod failed (not made, refused, reset before any response) are
+ * outside it, as HAProxy's redispatch after a connection failure is: that is how a pod that died
+ * or restarted looks, and its requests in flight all fail at once, a quarter of them with four
+ * pods, past any budget; a budget spent on them turns one pod gone into 502s while the other pods
+ * have room. `retries` still bounds them.
  */
 import type { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
@@ -78,8 +82,8 @@ export class Retrier implements RetryPolicy {
     if (host === null || exchange.attempt > this.#options.retries) return false;
     if (!this.#applies(exchange, failure, status)) return false;
     if (!replayable(exchange, failure)) return false;
-    // The first retry that may add load takes the exchange's one share of the budget.
-    const charge = !exchange.budgeted && (failure === null || !failure.unsent);
+    // The first retry after an answer (5xx) or a timeout takes the exchange's one share of the budget.
+    const charge = !exchange.budgeted && (failure === null || failure.outcome === 'timeout');
     if (charge) {
       if (!this.#budget.tryAcquire(host.activeRequests)) {
         this.budgetRefused++;
@@ -109,8 +113,10 @@ export class Retrier implements RetryPolicy {
     if (failure !== null && failure.unsent) {
       return failure === FAILURES.refusedStream ? on.has('refused-stream') : on.has('connect-failure');
     }
+    if (failure !== null && failure.unread && on.has('unread-reset')) return true;
     const method = exchange.request.method;
     if (!this.#options.nonIdempotent && !IDEMPOTENT.has(method)) return false;
+    if (failure === FAILURES.timeout) return on.has('timeout');
     if (failure !== null) return failure.outcome === 'reset' && failure !== FAILURES.badResponse && on.has('reset');
     if (status === 502 || status === 503 || status === 504) return on.has('gateway-error') || on.has('5xx');
     return status >= 500 && on.has('5xx');

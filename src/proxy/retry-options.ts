@@ -4,20 +4,20 @@
  */
 import { ConfigError } from '../errors.js';
 
-export const RETRY_CONDITIONS = ['connect-failure', 'refused-stream', 'reset', 'gateway-error', '5xx'] as const;
+export const RETRY_CONDITIONS = ['connect-failure', 'refused-stream', 'unread-reset', 'reset', 'gateway-error', '5xx', 'timeout'] as const;
 export type RetryCondition = (typeof RETRY_CONDITIONS)[number];
 
 export interface RetryOptions {
   /** Retries after the first attempt; 0 disables retries. */
   readonly retries: number;
   readonly retryOn: readonly RetryCondition[];
-  /** Apply `reset`, `gateway-error` and `5xx` to every method, not only idempotent ones. */
+  /** Apply `reset`, `gateway-error`, `5xx` and `timeout` to every method, not only idempotent ones. */
   readonly nonIdempotent: boolean;
 }
 
 export const DEFAULT_RETRY_OPTIONS: RetryOptions = Object.freeze({
   retries: 2,
-  retryOn: Object.freeze(['connect-failure', 'refused-stream', 'reset', 'gateway-error'] as RetryCondition[]),
+  retryOn: Object.freeze(['connect-failure', 'refused-stream', 'unread-reset', 'reset', 'gateway-error'] as RetryCondition[]),
   nonIdempotent: false,
 });
 

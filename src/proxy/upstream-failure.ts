@@ -22,9 +22,18 @@ export interface UpstreamFailure {
    * any method. Anything else may have been processed.
    */
   readonly unsent: boolean;
+  /**
+   * The pod's kernel reset the connection (RST) before any byte of the response: it answers so
+   * for bytes its application never read (a connection closed as the request arrived, the idle-close
+   * race of a graceful restart; a killed pod with the request still in its receive buffer). A pod
+   * that had read the request and then closed sends FIN, which is a plain `reset`. Retried for
+   * any method (the `unread-reset` condition), as browsers resend on a reused connection reset
+   * before the response.
+   */
+  readonly unread: boolean;
 }
 
-const failure = (outcome: Outcome, reply: ErrorReply | null, unsent = false): UpstreamFailure => Object.freeze({ outcome, reply, unsent });
+const failure = (outcome: Outcome, reply: ErrorReply | null, unsent = false, unread = false): UpstreamFailure => Object.freeze({ outcome, reply, unsent, unread });
 
 export const FAILURES = Object.freeze({
   connectFailed: failure('connect-failed', REPLIES.connectFailed, true),
@@ -35,6 +44,7 @@ export const FAILURES = Object.freeze({
    */
   refusedStream: failure('cancelled', REPLIES.refusedStream, true),
   reset: failure('reset', REPLIES.reset),
+  resetUnread: failure('reset', REPLIES.reset, false, true),
   timeout: failure('timeout', REPLIES.headersTimeout),
   /** A gRPC call's own deadline passed first. */
   deadline: failure('timeout', REPLIES.deadline),
@@ -81,8 +91,11 @@ export function classifyUpstreamError(err: unknown, started: boolean): UpstreamF
       if (err instanceof errors.HTTPParserError) return FAILURES.badResponse;
       if (!started) return FAILURES.connectFailed;
       if (code === 'ETIMEDOUT') return FAILURES.timeout;
-      // UND_ERR_SOCKET (other side closed), ECONNRESET, EPIPE and anything unforeseen after the
-      // connection was up: the exchange broke midway.
+      // An RST from the pod (ECONNRESET, or EPIPE writing after one): the caller knows whether the
+      // response had begun, and when it had not, the request lay unread.
+      if (code === 'ECONNRESET' || code === 'EPIPE') return FAILURES.resetUnread;
+      // UND_ERR_SOCKET (other side closed) and anything unforeseen after the connection was up:
+      // the exchange broke midway.
       return FAILURES.reset;
   }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import net from 'node:net';
 import type { ServerHttp2Stream } from 'node:http2';
 import { test } from 'node:test';
 import { Client, Pool } from 'undici';
@@ -231,6 +232,153 @@ test('a pod killed under load costs no idempotent request', async () => {
   }
 });
 
+/** A raw pod that answers nothing: every connection is closed as soon as a request arrives, with RST (`reset`) or FIN. */
+async function closingPod(how: 'reset' | 'fin'): Promise<{ address: string; requests: () => number; close: () => Promise<void> }> {
+  let requests = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    socket.once('data', () => {
+      requests++;
+      if (how === 'reset') socket.resetAndDestroy();
+      else socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+test('a connection the pod resets (RST) before any response: a small POST is sent again elsewhere, outside the budget; one closed with FIN is not', async () => {
+  const refusing: RetryBudgetLike = { tryAcquire: () => false, release: () => assert.fail('nothing was acquired') };
+  for (const how of ['reset', 'fin'] as const) {
+    const bad = await closingPod(how);
+    const good = await startBackend('pod-z');
+    // Round robin starts with pod-a, the closing pod.
+    const h = await startProxy({ backends: [good], endpoints: [{ name: 'pod-a', address: bad.address }], algorithm: 'round-robin', keySource: null, proxy: { retries: retrier({}, refusing) } });
+    const client = new Client(h.origin);
+    try {
+      const r = await send(client, '/', { method: 'POST', body: 'a small body', headers: { 'content-type': 'text/plain' } });
+      if (how === 'reset') {
+        assert.equal(r.status, 200, 'an RST before any response: the pod did not read the request, so it is sent again');
+        assert.equal(r.text, 'pod-z');
+      } else {
+        assert.equal(r.status, 502, 'a close after the pod read the request: it may have been processed');
+      }
+      assert.equal(bad.requests(), 1);
+      await assertNoInflight(h);
+    } finally {
+      await client.close();
+      await h.stop();
+      await bad.close();
+    }
+  }
+});
+
+test('a body too large to keep for a retry is not sent again after an RST; a GET closed with FIN is retried outside the budget', async () => {
+  const refusing: RetryBudgetLike = { tryAcquire: () => false, release: () => assert.fail('nothing was acquired') };
+  const resetting = await closingPod('reset');
+  const closing = await closingPod('fin');
+  const good = await startBackend('pod-z');
+  const h = await startProxy({ backends: [good], endpoints: [{ name: 'pod-a', address: resetting.address }], algorithm: 'round-robin', keySource: null, proxy: { retries: retrier({}, refusing) } });
+  const h2 = await startProxy({ backends: [good], endpoints: [{ name: 'pod-a', address: closing.address }], algorithm: 'round-robin', keySource: null, proxy: { retries: retrier({}, refusing) } });
+  const client = new Client(h.origin);
+  const client2 = new Client(h2.origin);
+  try {
+    const big = await send(client, '/', { method: 'POST', body: Buffer.alloc(100_000, 0x61) });
+    assert.equal(big.status, 502, 'a streamed body cannot be replayed');
+    const get = await send(client2, '/');
+    assert.equal(get.status, 200, 'a pod gone under a GET costs no request, whatever the budget');
+    assert.equal(get.text, 'pod-z');
+  } finally {
+    await client.close();
+    await client2.close();
+    await h.stop();
+    await h2.stop();
+    await resetting.close();
+    await closing.close();
+  }
+});
+
+test('timeout: a GET with no response head in time is retried elsewhere when asked; a POST never is; not by default', async () => {
+  const hanging = await startBackend('pod-a', (req) => req.resume());
+  const good = await startBackend('pod-b');
+  const timeouts = { upstreamHeadersMs: 200, shutdownGraceMs: 100 };
+  const withTimeout = await startProxy({ backends: [hanging, good], algorithm: 'round-robin', keySource: null, timeouts, proxy: { retries: retrier({ retryOn: [...DEFAULT_RETRY_OPTIONS.retryOn, 'timeout'] }) } });
+  const byDefault = await startProxy({ backends: [hanging, good], algorithm: 'round-robin', keySource: null, timeouts, proxy: { retries: retrier() } });
+  const a = new Client(withTimeout.origin);
+  const b = new Client(byDefault.origin);
+  try {
+    const get = await send(a, '/');
+    assert.equal(get.status, 200);
+    assert.equal(get.text, 'pod-b');
+    await send(a, '/'); // realign round robin on pod-a
+    assert.equal((await send(a, '/', { method: 'POST', body: 'x' })).status, 504);
+    assert.equal((await send(b, '/')).status, 504, 'timeouts are retried only when asked');
+  } finally {
+    await a.close();
+    await b.close();
+    await withTimeout.stop();
+    await byDefault.stop();
+  }
+});
+
+test('a pod restarting gracefully three times under POST load costs no request', async () => {
+  const backends = await startBackends(4, 'pod', (req, res, backend) => {
+    req.resume();
+    req.on('end', () => res.end(backend.name));
+  });
+  const h = await startProxy({ backends, algorithm: 'round-robin', keySource: null, proxy: { retries: retrier({ retries: 3 }) } });
+  const restarting = backends[1]!;
+  const pool = new Pool(h.origin, { connections: 32 });
+  const statuses = new Map<string, number>();
+  let stop = false;
+  try {
+    const load = Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (!stop) {
+          let label: string;
+          try {
+            const r = await pool.request({ method: 'POST', path: '/', body: '01234567890123456789', headers: { 'content-type': 'text/plain' } });
+            await r.body.text();
+            label = String(r.statusCode);
+          } catch (err) {
+            label = (err as { code?: string }).code ?? 'error';
+          }
+          statuses.set(label, (statuses.get(label) ?? 0) + 1);
+        }
+      }),
+    );
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      // Node's graceful close: no new connections, idle keep-alive connections closed at once,
+      // requests under way finish; then the pod listens again on its port.
+      await new Promise<void>((resolve) => restarting.server.close(() => resolve()));
+      await new Promise((r) => setTimeout(r, 100));
+      await new Promise<void>((resolve) => restarting.server.listen(restarting.port, '127.0.0.1', resolve));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await load;
+    assert.deepEqual([...statuses.keys()], ['200'], `every POST succeeded: ${JSON.stringify([...statuses])}`);
+    await assertNoInflight(h);
+  } finally {
+    stop = true;
+    await pool.close();
+    await h.stop();
+  }
+});
+
 test('HTTP/2 pods: a REFUSED_STREAM is retried elsewhere, for any method', async () => {
   const refusing = await startH2Backend('pod-0', { handler: (stream) => stream.close(http2.constants.NGHTTP2_REFUSED_STREAM) });
   const good = await startH2Backend('pod-1');
@@ -298,6 +446,7 @@ test('HTTP/2 pods: a stream above the last stream id of a GOAWAY is retried on t
 
 test('parseRetryOn: names each condition; refuses unknown ones naming the field', () => {
   assert.deepEqual(parseRetryOn('connect-failure, 5xx,5xx'), ['connect-failure', '5xx']);
+  assert.deepEqual(parseRetryOn('unread-reset,timeout'), ['unread-reset', 'timeout']);
   assert.throws(() => parseRetryOn('connect-failure,teapot', 'proxy.retryOn'), (err: unknown) => err instanceof ConfigError && err.field === 'proxy.retryOn' && err.message.includes('"teapot"'));
   assert.throws(() => retrier({ retries: 11 }), ConfigError);
 });
