@@ -4,19 +4,21 @@
  *
  * - one worker (shardgate `--workers 1`, HAProxy `nbthread 1`), round robin, the same connection
  *   limit;
- * - 3 retries on another pod: shardgate's `--retry-on` default (connect failures for every method;
- *   resets and 502/503/504 for idempotent methods), HAProxy's `retry-on all-retryable-errors` with
- *   `option redispatch 1` and `http-request disable-l7-retry` for the other methods, as HAProxy's
- *   documentation of disable-l7-retry advises (it keeps retrying connection failures);
+ * - 3 retries on another pod, on every error either can retry on: shardgate's `--retry-on` default
+ *   (connect failures and resets before any response for every method; other resets and
+ *   502/503/504 for idempotent methods) and `timeout`, HAProxy's `retry-on all-retryable-errors`
+ *   (which includes response timeouts) with `option redispatch 1` and `http-request
+ *   disable-l7-retry` for the other methods, as HAProxy's documentation of disable-l7-retry advises
+ *   (it keeps retrying connection failures);
  * - passive health: shardgate's outlier detection (on by default; 5 consecutive 5xx eject), HAProxy's
  *   `observe layer7` with `error-limit 5` and `on-error mark-down`;
  * - active health checks of GET /healthz every 2 s, 3 failures out, 2 passes back, 1 s to answer;
  * - no limit on the requests in flight to a pod, except where a scenario sets one for both
  *   (shardgate `--max-inflight`, HAProxy server `maxconn`, each with a queue);
  * - the same timeouts: connect 2 s, request head 10 s, idle keep-alive 60 s, the pod's answer 10 s
- *   (HAProxy `timeout server`, shardgate's upstream headers and body timeouts). HAProxy also gets
- *   `timeout client 30s`, the common value, for a client that stops sending mid-request: shardgate
- *   has no such setting;
+ *   (HAProxy `timeout server`, shardgate's upstream headers and body timeouts), a client silent
+ *   mid-request 30 s (HAProxy `timeout client`, its common value; shardgate
+ *   `--client-body-timeout-ms`);
  * - HAProxy: `http-reuse safe` (its default, which its documentation recommends), `hard-stop-after
  *   30s` and `option idle-close-on-response`, which its documentation gives for clients that keep
  *   idle connections across reloads. Reloads are master-worker reloads (`-W`, SIGUSR2 to the master).
@@ -37,7 +39,7 @@ export const RETRIES = 3;
 export const CONNECT_TIMEOUT_S = 2;
 export const CLIENT_HEADERS_TIMEOUT_S = 10;
 export const CLIENT_IDLE_TIMEOUT_S = 60;
-/** HAProxy's `timeout client`: a client silent this long mid-request is closed. */
+/** A client silent this long mid-request is closed: HAProxy `timeout client`, shardgate `--client-body-timeout-ms`. */
 export const CLIENT_TIMEOUT_S = 30;
 export const SERVER_TIMEOUT_S = 10;
 export const HEALTH_PATH = '/healthz';
@@ -93,7 +95,7 @@ export function shardgateFaultArgs(o: ShardgateOptions): string[] {
     '--retries',
     String(RETRIES),
     '--retry-on',
-    'connect-failure,refused-stream,reset,gateway-error',
+    'connect-failure,refused-stream,unread-reset,reset,gateway-error,timeout',
     '--outlier-consecutive-5xx',
     String(CONSECUTIVE_ERRORS),
     '--health-check',
@@ -110,6 +112,8 @@ export function shardgateFaultArgs(o: ShardgateOptions): string[] {
     ms(CLIENT_HEADERS_TIMEOUT_S),
     '--client-idle-timeout-ms',
     ms(CLIENT_IDLE_TIMEOUT_S),
+    '--client-body-timeout-ms',
+    ms(CLIENT_TIMEOUT_S),
     '--max-connections',
     String(o.maxConnections),
     ...(o.perPod === undefined ? [] : ['--max-inflight', String(o.perPod.inFlight), '--queue-timeout-ms', ms(o.perPod.queueTimeoutS)]),

@@ -43,7 +43,7 @@ test('shardgateFaultArgs: one worker, round robin, 3 retries, health checks, the
     '--workers': '1',
     '--balancer': 'round-robin',
     '--retries': '3',
-    '--retry-on': 'connect-failure,refused-stream,reset,gateway-error',
+    '--retry-on': 'connect-failure,refused-stream,unread-reset,reset,gateway-error,timeout',
     '--outlier-consecutive-5xx': '5',
     '--health-check': '/healthz',
     '--health-interval-ms': '2000',
@@ -52,6 +52,7 @@ test('shardgateFaultArgs: one worker, round robin, 3 retries, health checks, the
     '--upstream-body-timeout-ms': '10000',
     '--client-headers-timeout-ms': '10000',
     '--client-idle-timeout-ms': '60000',
+    '--client-body-timeout-ms': '30000',
     '--max-connections': '256',
   };
   for (const [name, value] of Object.entries(want)) assert.equal(flag(args, name), value, name);
