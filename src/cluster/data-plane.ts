@@ -65,7 +65,7 @@ export async function createDataPlane(config: ShardgateConfig, deps: DataPlaneDe
     ...(px.upstreamTls.caFile === null ? {} : { ca: await readPem(px.upstreamTls.caFile, 'proxy.upstreamTls.ca') }),
     ...(px.upstreamTls.insecure ? { rejectUnauthorized: false } : {}),
   };
-  const retries = px.retries.retries === 0 ? undefined : new Retrier(px.retries, new RetryBudget(px.retries.budget));
+  const retries = px.retries.retries === 0 ? undefined : new Retrier(px.retries, new RetryBudget(clock, px.retries.budget));
   const outlier =
     px.outlier === null
       ? undefined

@@ -234,7 +234,16 @@ function toProxyExtras(p: ProxyDocument | undefined, origin: Origin, baseDir: st
   }
   const r = p?.retries;
   const retryOn = r?.retryOn === undefined ? DEFAULT_RETRY_OPTIONS.retryOn : guard(() => parseRetryOn(Array.isArray(r.retryOn) ? r.retryOn.join(',') : (r.retryOn as string), 'proxy.retries.retryOn'));
-  const budget = guard(() => validateRetryBudgetOptions({ ...(r?.budgetPercent === undefined ? {} : { budgetPercent: r.budgetPercent }), ...(r?.minRetryConcurrency === undefined ? {} : { minRetryConcurrency: r.minRetryConcurrency }) }, 'proxy.retries'));
+  const budget = guard(() =>
+    validateRetryBudgetOptions(
+      {
+        ...(r?.budgetPercent === undefined ? {} : { budgetPercent: r.budgetPercent }),
+        ...(r?.minRetriesPerSecond === undefined ? {} : { minRetriesPerSecond: r.minRetriesPerSecond }),
+        ...(r?.budgetWindowMs === undefined ? {} : { budgetWindowMs: r.budgetWindowMs }),
+      },
+      'proxy.retries',
+    ),
+  );
   const outlier = p?.outlier === false ? null : guard(() => validateOutlierOptions(p?.outlier ?? {}, 'proxy.outlier'));
   const healthCheck = p?.healthCheck == null ? null : guard(() => validateHealthCheckOptions(p.healthCheck, 'proxy.healthCheck'));
   return {

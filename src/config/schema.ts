@@ -183,7 +183,8 @@ export const documentSchema = z.strictObject({
           retryOn: z.union([z.string(), z.array(z.string())]).optional(),
           nonIdempotent: z.boolean().optional(),
           budgetPercent: z.unknown().optional(),
-          minRetryConcurrency: z.unknown().optional(),
+          minRetriesPerSecond: z.unknown().optional(),
+          budgetWindowMs: z.unknown().optional(),
         })
         .optional(),
       // Checked by the detectors' own validators, which name every setting.

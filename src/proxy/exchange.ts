@@ -56,8 +56,8 @@ export interface RetryPolicy {
    * when the exchange has been dispatched again (after `exchange.reattempt()`).
    */
   retry(exchange: Exchange, failure: UpstreamFailure | null, status: number): boolean;
-  /** A retried exchange has ended: its retry (if `budgeted`) no longer counts against the budget. */
-  finished(exchange: Exchange): void;
+  /** A request (not a retry) is about to be sent: the budget grows with the traffic. */
+  requested(): void;
 }
 
 /** State the proxy shares with all of its exchanges. */
@@ -111,8 +111,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
   tried: Set<Endpoint> | null = null;
   /** The subset's balancer the request was picked by, for its retries; null: the proxy's own. */
   balancer: Balancer | null = null;
-  /** A retry of this exchange holds a share of the retry budget, released when it ends. */
-  budgeted = false;
   readonly #ctx: ExchangeContext;
   readonly #req: ClientRequest;
   readonly #res: ClientResponse;
@@ -374,7 +372,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
       clearTimeout(this.#deadline);
       this.#deadline = null;
     }
-    if (this.attempt > 1) this.#ctx.retries?.finished(this);
   }
 }
 

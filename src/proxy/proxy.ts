@@ -240,14 +240,7 @@ export class ShardingProxy {
     );
     this.#reader = new RequestHeadReader(options.tls === undefined ? 'http' : 'https', this.#subsets?.headers ?? []);
     if (options.retries !== undefined) {
-      const redispatch = (exchange: Exchange, previous: string): boolean => this.#redispatch(exchange, previous);
-      const active = (): number => this.#active;
-      options.retries.attach({
-        redispatch,
-        get activeRequests() {
-          return active();
-        },
-      });
+      options.retries.attach({ redispatch: (exchange: Exchange, previous: string): boolean => this.#redispatch(exchange, previous) });
     }
 
     // One listener for every response, made once: it finds the exchange through the response.
@@ -661,6 +654,7 @@ export class ShardingProxy {
     }
     const request = { path, method: req.method ?? 'GET', headers, body };
     const exchange = new Exchange(this.#ctx, req, res, request, key, endpoint, pick.done, startedMs, hasBody);
+    this.#ctx.retries?.requested();
     // A retry picks from the same subset.
     if (lb !== this.#balancer) exchange.balancer = lb;
     res.exchange = exchange;

@@ -14,9 +14,10 @@
  * A retry goes to the key's next owner in its preference order (the endpoints tried are
  * excluded), so a keyed request lands where the key would live if its owner were gone; a keyless
  * one to any other endpoint. A request whose body has already streamed to a pod cannot be replayed
- * and is not retried (buffered bodies can be). A budget (Envoy's: retries in progress at most 20%
- * of requests in progress, at least 3) keeps retries from multiplying load on a sick service: it
- * covers the retries of what a pod answered (5xx) or did not answer in time, the signs of overload.
+ * and is not retried (buffered bodies can be). A budget (Linkerd's: retries at most 20% of
+ * requests, plus 10 a second, over 10 s; src/balancer/retry-budget.ts) keeps retries from
+ * multiplying load on a sick service: it pays for the retries of what a pod answered (5xx) or did
+ * not answer in time, the signs of overload.
  * Retries after the connection to a pod failed (not made, refused, reset before any response) are
  * outside it, as HAProxy's redispatch after a connection failure is: that is how a pod that died
  * or restarted looks, and its requests in flight all fail at once, a quarter of them with four
@@ -33,15 +34,15 @@ import { FAILURES } from './upstream-failure.js';
 
 /** What the retry budget must offer (src/balancer/retry-budget.ts). */
 export interface RetryBudgetLike {
-  tryAcquire(activeRequests: number): boolean;
-  release(): void;
+  /** A request started. */
+  deposit(): void;
+  /** One retry, if the budget has it. */
+  tryWithdraw(): boolean;
 }
 
 export interface RetryHost {
   /** Picks another endpoint for the exchange and dispatches it; false when there is none. */
   redispatch(exchange: Exchange, previous: string): boolean;
-  /** Requests in progress now (for the budget). */
-  readonly activeRequests: number;
 }
 
 export type { RetryCondition, RetryOptions } from './retry-options.js';
@@ -82,30 +83,21 @@ export class Retrier implements RetryPolicy {
     if (host === null || exchange.attempt > this.#options.retries) return false;
     if (!this.#applies(exchange, failure, status)) return false;
     if (!replayable(exchange, failure)) return false;
-    // The first retry after an answer (5xx) or a timeout takes the exchange's one share of the budget.
-    const charge = !exchange.budgeted && (failure === null || failure.outcome === 'timeout');
-    if (charge) {
-      if (!this.#budget.tryAcquire(host.activeRequests)) {
-        this.budgetRefused++;
-        return false;
-      }
-      exchange.budgeted = true;
+    // A retry after an answer (5xx) or a timeout is paid from the budget.
+    if ((failure === null || failure.outcome === 'timeout') && !this.#budget.tryWithdraw()) {
+      this.budgetRefused++;
+      return false;
     }
     if (host.redispatch(exchange, exchange.endpoint)) {
       this.retried++;
       return true;
     }
-    if (charge) {
-      exchange.budgeted = false;
-      this.#budget.release();
-    }
     return false;
   }
 
-  finished(exchange: Exchange): void {
-    if (!exchange.budgeted) return;
-    exchange.budgeted = false;
-    this.#budget.release();
+  /** A request started: it adds its share to the budget. */
+  requested(): void {
+    this.#budget.deposit();
   }
 
   #applies(exchange: Exchange, failure: UpstreamFailure | null, status: number): boolean {

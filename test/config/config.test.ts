@@ -61,7 +61,7 @@ test('config: a minimal document gets every default', () => {
     maxUpstreamSessions: 2,
     maxInflight: 0,
     queue: { max: 1_024, timeoutMs: 1_000 },
-    retries: { retries: 2, retryOn: ['connect-failure', 'refused-stream', 'unread-reset', 'reset', 'gateway-error'], nonIdempotent: false, budget: { budgetPercent: 20, minRetryConcurrency: 3 } },
+    retries: { retries: 2, retryOn: ['connect-failure', 'refused-stream', 'unread-reset', 'reset', 'gateway-error'], nonIdempotent: false, budget: { budgetPercent: 20, minRetriesPerSecond: 10, budgetWindowMs: 10_000 } },
     outlier: { ...DEFAULT_OUTLIER },
     healthCheck: null,
   });

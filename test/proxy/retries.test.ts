@@ -4,7 +4,9 @@ import net from 'node:net';
 import type { ServerHttp2Stream } from 'node:http2';
 import { test } from 'node:test';
 import { Client, Pool } from 'undici';
+import { monotonicClock } from '../../src/balancer/clock.js';
 import { hashKey } from '../../src/balancer/hash.js';
+import { RetryBudget } from '../../src/balancer/retry-budget.js';
 import type { HashingBalancer } from '../../src/balancer/hashing-balancer.js';
 import { ConfigError } from '../../src/errors.js';
 import type { RetryBudgetLike, RetryOptions } from '../../src/proxy/retries.js';
@@ -13,17 +15,17 @@ import { closedPort, startBackend, startBackends } from '../helpers/backends.js'
 import { closeH2Backends, h2EndpointSpecs, startH2Backend } from '../helpers/h2-backends.js';
 import { assertNoInflight, recordExchanges, send, startProxy } from './harness.js';
 
-/** A budget that always allows, counting what it was asked. */
-function openBudget(): RetryBudgetLike & { acquired: number; released: number } {
+/** A budget that always allows, counting what it was given and asked. */
+function openBudget(): RetryBudgetLike & { deposited: number; withdrawn: number } {
   return {
-    acquired: 0,
-    released: 0,
-    tryAcquire() {
-      this.acquired++;
-      return true;
+    deposited: 0,
+    withdrawn: 0,
+    deposit() {
+      this.deposited++;
     },
-    release() {
-      this.released++;
+    tryWithdraw() {
+      this.withdrawn++;
+      return true;
     },
   };
 }
@@ -51,7 +53,7 @@ test('a connect failure is retried on another endpoint for any method, with the 
     assert.equal(r.text.length, body.length);
     assert.equal(r.headers['x-shardgate-endpoint'], 'pod-live');
     assert.deepEqual(rec.events.map((e) => [e.endpoint, e.outcome, e.attempt]), [['pod-dead', 'connect-failed', 1], ['pod-live', 'ok', 2]]);
-    assert.deepEqual([budget.acquired, budget.released], [0, 0], 'a request that never reached a pod is retried outside the budget');
+    assert.deepEqual([budget.deposited, budget.withdrawn], [1, 0], 'a request that never reached a pod is retried outside the budget');
     await assertNoInflight(h);
   } finally {
     rec.stop();
@@ -135,7 +137,7 @@ test('retries stop after the configured number, and the budget can refuse them',
     await h.stop();
   }
   // A budget that refuses: a 503 from a pod is not retried; a connect failure still is.
-  const refusing: RetryBudgetLike = { tryAcquire: () => false, release: () => assert.fail('nothing was acquired') };
+  const refusing: RetryBudgetLike = { deposit: () => undefined, tryWithdraw: () => false };
   const policy = retrier({}, refusing);
   const busy = await startBackends(2, 'busy', (req, res) => {
     req.resume();
@@ -166,7 +168,7 @@ test('retries stop after the configured number, and the budget can refuse them',
   }
 });
 
-test('an exchange takes one share of the budget at its first retry that may add load, and gives it back once', async () => {
+test('a retry after a 5xx is paid from the budget, one after a connection failure is not; each request adds to it once', async () => {
   const busy = await startBackend('pod-busy', (req, res) => {
     req.resume();
     res.writeHead(503).end('busy');
@@ -176,7 +178,7 @@ test('an exchange takes one share of the budget at its first retry that may add 
   const budget = openBudget();
   const h = await startProxy({ backends: [busy, good], endpoints: [{ name: 'pod-dead', address: `127.0.0.1:${dead}` }], algorithm: 'ring-hash', proxy: { retries: retrier({}, budget) } });
   const balancer = h.balancer as HashingBalancer;
-  // A key that meets pod-busy (503: charged), then pod-dead (refused: already charged), then pod-good.
+  // A key that meets pod-busy (503: paid), then pod-dead (refused: free), then pod-good.
   let key = '';
   for (let i = 0; key === ''; i++) {
     if (balancer.preference(hashKey(`k-${i}`), 3).map((e) => e.name).join() === 'pod-busy,pod-dead,pod-good') key = `k-${i}`;
@@ -187,7 +189,7 @@ test('an exchange takes one share of the budget at its first retry that may add 
     const r = await send(client, '/', { headers: { 'x-affinity': key } });
     assert.equal(r.status, 200);
     assert.deepEqual(rec.events.map((e) => [e.endpoint, e.outcome]), [['pod-busy', 'http-5xx'], ['pod-dead', 'connect-failed'], ['pod-good', 'ok']]);
-    assert.deepEqual([budget.acquired, budget.released], [1, 1]);
+    assert.deepEqual([budget.deposited, budget.withdrawn], [1, 1]);
     await assertNoInflight(h);
   } finally {
     rec.stop();
@@ -260,7 +262,7 @@ async function closingPod(how: 'reset' | 'fin'): Promise<{ address: string; requ
 }
 
 test('a connection the pod resets (RST) before any response: a small POST is sent again elsewhere, outside the budget; one closed with FIN is not', async () => {
-  const refusing: RetryBudgetLike = { tryAcquire: () => false, release: () => assert.fail('nothing was acquired') };
+  const refusing: RetryBudgetLike = { deposit: () => undefined, tryWithdraw: () => false };
   for (const how of ['reset', 'fin'] as const) {
     const bad = await closingPod(how);
     const good = await startBackend('pod-z');
@@ -286,7 +288,7 @@ test('a connection the pod resets (RST) before any response: a small POST is sen
 });
 
 test('a body too large to keep for a retry is not sent again after an RST; a GET closed with FIN is retried outside the budget', async () => {
-  const refusing: RetryBudgetLike = { tryAcquire: () => false, release: () => assert.fail('nothing was acquired') };
+  const refusing: RetryBudgetLike = { deposit: () => undefined, tryWithdraw: () => false };
   const resetting = await closingPod('reset');
   const closing = await closingPod('fin');
   const good = await startBackend('pod-z');
@@ -330,6 +332,43 @@ test('timeout: a GET with no response head in time is retried elsewhere when ask
     await b.close();
     await withTimeout.stop();
     await byDefault.stop();
+  }
+});
+
+test('a pod that hangs under load costs no GET when timeouts are retried: the burst of timeouts is within the budget', async () => {
+  let hang = false;
+  const backends = await startBackends(4, 'pod', (req, res, backend) => {
+    req.resume();
+    if (hang && backend.name === 'pod-1') return;
+    req.on('end', () => res.end(backend.name));
+  });
+  const policy = new Retrier({ ...DEFAULT_RETRY_OPTIONS, retries: 3, retryOn: [...DEFAULT_RETRY_OPTIONS.retryOn, 'timeout'] }, new RetryBudget(monotonicClock));
+  const h = await startProxy({ backends, algorithm: 'round-robin', keySource: null, timeouts: { upstreamHeadersMs: 300, shutdownGraceMs: 100 }, proxy: { retries: policy } });
+  const pool = new Pool(h.origin, { connections: 32 });
+  const statuses = new Map<number, number>();
+  let stop = false;
+  try {
+    const load = Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (!stop) {
+          const r = await pool.request({ method: 'GET', path: '/' });
+          await r.body.text();
+          statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
+        }
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    hang = true;
+    await new Promise((r) => setTimeout(r, 1_000));
+    stop = true;
+    await load;
+    assert.deepEqual([...statuses.keys()], [200], `every GET succeeded: ${JSON.stringify([...statuses])}`);
+    assert.ok(policy.retried >= 16, `${policy.retried} retries: every client was caught by the hanging pod at least once`);
+    assert.equal(policy.budgetRefused, 0);
+  } finally {
+    stop = true;
+    await pool.close();
+    await h.stop();
   }
 });
 

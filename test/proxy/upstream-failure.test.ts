@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { Client, errors } from 'undici';
 import type { Endpoint } from '../../src/balancer/endpoint.js';
 import { DEFAULT_RETRY_OPTIONS, Retrier } from '../../src/proxy/retries.js';
+import { monotonicClock } from '../../src/balancer/clock.js';
 import { RetryBudget } from '../../src/balancer/retry-budget.js';
 import { classifyUpstreamError } from '../../src/proxy/upstream-failure.js';
 import { closedPort, startBackend } from '../helpers/backends.js';
@@ -83,7 +84,7 @@ test('onConnectFailure: a connect failure retried on another endpoint is heard, 
     endpoints: [{ name: 'pod-dead', address: `127.0.0.1:${dead}` }],
     algorithm: 'round-robin',
     keySource: null,
-    proxy: { onConnectFailure: (e) => heard.push(e.name), retries: new Retrier(DEFAULT_RETRY_OPTIONS, new RetryBudget()) },
+    proxy: { onConnectFailure: (e) => heard.push(e.name), retries: new Retrier(DEFAULT_RETRY_OPTIONS, new RetryBudget(monotonicClock)) },
   });
   const rec = recordExchanges();
   const client = new Client(h.origin);

@@ -18,6 +18,7 @@ import type { HarnessOptions } from './harness.js';
 import { assertNoInflight, startProxy, waitFor } from './harness.js';
 import type { DEFAULT_RETRY_OPTIONS } from '../../src/proxy/retries.js';
 import { Retrier } from '../../src/proxy/retries.js';
+import { monotonicClock } from '../../src/balancer/clock.js';
 import { RetryBudget } from '../../src/balancer/retry-budget.js';
 
 /** Pods that greet with their name, then echo. */
@@ -76,7 +77,7 @@ test('WebSocket: routed once by its key to the owner, then echoed both ways; its
 
 test('WebSocket: an unreachable owner is retried on the key\'s next owner before the client sees anything', async () => {
   const dead = await closedPort();
-  const budget = new RetryBudget();
+  const budget = new RetryBudget(monotonicClock);
   await withProxy(
     2,
     { proxy: { retries: new Retrier({ retries: 2, retryOn: ['connect-failure'], nonIdempotent: false } satisfies typeof DEFAULT_RETRY_OPTIONS, budget) } },
