@@ -3,10 +3,10 @@
  * side by side for each measure, and a last column saying where shardgate did worse or better;
  * then, per scenario, what the client and the pods saw.
  *
- * Worse and better: more failures (failed, or failed or duplicated) than the other proxy and a
- * larger share of those sent, both, since the proxies do not send as many requests in a scenario:
- * some failures grow with the requests sent (a race on every reused connection), others with the
- * requests in flight when a pod fails; peak RSS growth more than MEMORY_MARGIN_BYTES above the
+ * Worse and better: more failures than the other proxy and a larger share of those sent, both,
+ * since the proxies do not send as many requests in a scenario: some failures grow with the
+ * requests sent (a race on every reused connection), others with the requests in flight when a pod
+ * fails; for POSTs, any more duplicates, or more failures beyond noise; peak RSS growth more than MEMORY_MARGIN_BYTES above the
  * other's (a Node.js heap grows and shrinks by a few MB with any load); the scenario's own measure
  * when it is what is wanted for one proxy and not for the other.
  */
@@ -49,10 +49,16 @@ function rate(failed: number, sent: number): number {
   return sent === 0 ? 0 : failed / sent;
 }
 
-/** `worse` or `better` for a pair of failure counts, or null when neither is. */
-function failureSide(a: { failed: number; sent: number }, b: { failed: number; sent: number }): 'worse' | 'better' | null {
-  if (a.failed > b.failed && rate(a.failed, a.sent) > rate(b.failed, b.sent)) return 'worse';
-  if (b.failed > a.failed && rate(b.failed, b.sent) > rate(a.failed, a.sent)) return 'better';
+/**
+ * `worse` or `better` for a pair of failure counts, or null when neither is. With `noise`, a
+ * difference counts only beyond two standard deviations of the difference of two Poisson counts
+ * (a - b > 2 x sqrt(a + b)): for POSTs lost when a pod fails mid-request, which of the requests in
+ * flight happen to be POSTs is a draw, and 17 against 15 says nothing.
+ */
+function failureSide(a: { failed: number; sent: number }, b: { failed: number; sent: number }, noise = false): 'worse' | 'better' | null {
+  const beyond = (x: number, y: number): boolean => !noise || x - y > 2 * Math.sqrt(x + y);
+  if (a.failed > b.failed && rate(a.failed, a.sent) > rate(b.failed, b.sent) && beyond(a.failed, b.failed)) return 'worse';
+  if (b.failed > a.failed && rate(b.failed, b.sent) > rate(a.failed, a.sent) && beyond(b.failed, a.failed)) return 'better';
   return null;
 }
 
@@ -64,9 +70,13 @@ export function compareRuns(a: TargetRun, b: TargetRun): { readonly worse: reado
     if (s === 'worse') worse.push(what);
     if (s === 'better') better.push(what);
   };
+  // GETs may all be retried: any difference counts. POSTs: a duplicate always counts; failures
+  // beyond noise.
   side(failureSide(a.counts.idempotent, b.counts.idempotent), 'GET');
-  const lost = (c: RequestCounts): { failed: number; sent: number } => ({ failed: c.nonIdempotent.lost, sent: c.nonIdempotent.sent });
-  side(failureSide(lost(a.counts), lost(b.counts)), 'POST');
+  const da = a.counts.nonIdempotent.duplicated;
+  const db = b.counts.nonIdempotent.duplicated;
+  const failedPosts = (c: RequestCounts): { failed: number; sent: number } => ({ failed: c.nonIdempotent.failed, sent: c.nonIdempotent.sent });
+  side(da > db ? 'worse' : da < db ? 'better' : failureSide(failedPosts(a.counts), failedPosts(b.counts), true), 'POST');
   const growth = a.rssGrowthBytes - b.rssGrowthBytes;
   side(growth > MEMORY_MARGIN_BYTES ? 'worse' : growth < -MEMORY_MARGIN_BYTES ? 'better' : null, 'memory');
   if (a.extra !== null && b.extra !== null && a.extra.good !== b.extra.good) side(a.extra.good ? 'better' : 'worse', a.extra.what);

@@ -22,8 +22,10 @@ test('compareRuns: more failures and a larger share of those sent; memory beyond
   assert.deepEqual(compareRuns(run({ get: [5, 1_000] }), run({ get: [2, 1_000] })), { worse: ['GET'], better: [] });
   assert.deepEqual(compareRuns(run({ get: [2, 1_000] }), run({ get: [5, 10_000] })), { worse: [], better: [] }, 'fewer failures, but a larger share');
   assert.deepEqual(compareRuns(run({ get: [10, 10_000] }), run({ get: [5, 1_000] })), { worse: [], better: [] }, 'more failures, but a smaller share');
-  assert.deepEqual(compareRuns(run({ post: [0, 1000, 1, 1] }), run()), { worse: ['POST'], better: [] });
-  assert.deepEqual(compareRuns(run(), run({ post: [3, 1000, 0, 3] })), { worse: [], better: ['POST'] });
+  assert.deepEqual(compareRuns(run({ post: [0, 1000, 1, 1] }), run()), { worse: ['POST'], better: [] }, 'one duplicate is worse');
+  assert.deepEqual(compareRuns(run({ post: [17, 2_800, 0, 17] }), run({ post: [15, 4_600, 0, 15] })), { worse: [], better: [] }, 'POSTs lost mid-request: 17 against 15 is noise');
+  assert.deepEqual(compareRuns(run({ post: [12, 2_800, 0, 12] }), run({ post: [1, 4_600, 0, 1] })), { worse: ['POST'], better: [] }, '12 against 1 is not');
+  assert.deepEqual(compareRuns(run(), run({ post: [12, 1000, 0, 12] })), { worse: [], better: ['POST'] });
   assert.deepEqual(compareRuns(run({ rssGrowthBytes: MEMORY_MARGIN_BYTES }), run({ rssGrowthBytes: 0 })), { worse: [], better: [] });
   assert.deepEqual(compareRuns(run({ rssGrowthBytes: MEMORY_MARGIN_BYTES + 2e6 }), run({ rssGrowthBytes: 1e6 })), { worse: ['memory'], better: [] });
   const closed = { what: 'stalled closed', text: '200/200 closed', good: true };
