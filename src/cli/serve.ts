@@ -1,7 +1,7 @@
 /**
- * `shardgate serve`: wires parsed config to the data plane. One clock, one rng, one LoadBoard
- * shared by the balancer and the proxy; the endpoint source feeds the proxy whole sets. Startup
- * refuses to listen until the first set is in place, so "listening" means "routing".
+ * `shardgate serve`: wires parsed config to the data plane (src/dataplane/) and the HTTP proxy on
+ * it; the endpoint source feeds the plane whole sets (follow-sets.ts). Startup refuses to listen
+ * until the first set is in place, so "listening" means "routing".
  *
  * Logs are JSON lines on stdout (pino). The line `{"msg":"listening","address":"host:port"}` is
  * the contract for whoever started the process: with `--listen host:0` it names the chosen port.
@@ -10,22 +10,21 @@
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import type { EndpointSet } from '../balancer/endpoint.js';
 import { formatHostPort } from '../proxy/address.js';
 import type { ShardgateConfig } from '../config/config.js';
-import type { DiscoveryError, EndpointSource } from '../discovery/endpoint-source.js';
 import { describeEndpoints, openEndpointSource, refreshOnConnectFailure } from '../discovery/configured-source.js';
 import { ShardgateError } from '../errors.js';
 import type { ShardingProxy } from '../proxy/proxy.js';
-import { createDataPlane } from '../cluster/data-plane.js';
+import { createDataPlane } from '../dataplane/create-data-plane.js';
+import { followSets } from '../dataplane/follow-sets.js';
+import type { SetFollower } from '../dataplane/follow-sets.js';
+import { createProxy } from '../proxy/create-proxy.js';
 import { runWorkers } from '../cluster/workers.js';
 import { watchSignals } from '../cluster/signals.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import { openAdmin } from '../admin/open-admin.js';
 import { Readiness } from '../admin/readiness.js';
 import { resolveOwnZone } from '../discovery/own-zone.js';
-
-const MAX_LOGGED_ENDPOINTS = 32;
 
 /** Extra time past the grace period before a stuck shutdown is abandoned. */
 const SHUTDOWN_SLACK_MS = 5_000;
@@ -51,17 +50,26 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   const configured = await openEndpointSource(config.endpoints);
   const { source, file: fileSource } = configured;
   const reresolve = refreshOnConnectFailure(configured, logger);
-  const { proxy } = await createDataPlane(config, { logger, onConnectFailure: reresolve === null ? null : (e) => reresolve.request(e.name) });
+  const plane = createDataPlane(config, { logger, onConnectFailure: reresolve === null ? null : (e) => reresolve.request(e.name) });
+  let proxy: ShardingProxy;
+  try {
+    proxy = await createProxy(config, plane, logger);
+  } catch (e) {
+    reresolve?.close();
+    await plane.close();
+    throw e;
+  }
   // Up before the first set, so that liveness holds while discovery waits for the API server.
   const readiness = new Readiness(describeEndpoints(config.endpoints));
   readiness.attach(source);
   let admin: AdminServer | null = null;
-  let subscription: Subscription | null = null;
+  let subscription: SetFollower | null = null;
   /** Everything started, stopped in order: the proxy drains before the probes go. */
   const release = async (): Promise<void> => {
     subscription?.unsubscribe();
     reresolve?.close();
     await proxy.close();
+    await plane.close();
     await admin?.close();
   };
   const shutDown = async (signal: NodeJS.Signals): Promise<number> => {
@@ -80,7 +88,7 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   let address: { host: string; port: number };
   try {
     admin = await openAdmin(config.admin, readiness, logger);
-    subscription = subscribeFirst(source, proxy, readiness, logger);
+    subscription = followSets(source, (set) => plane.apply(set), { logger, readiness });
     const early = await Promise.race([subscription.first.then(() => null), stopSignal]);
     if (early !== null) return await shutDown(early);
   } catch (e) {
@@ -113,50 +121,4 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   const signal = await stopSignal;
   process.off('SIGHUP', onHangup);
   return shutDown(signal);
-}
-
-interface Subscription {
-  /** Settles once the proxy routes with the first set; rejects when that set is refused. */
-  readonly first: Promise<void>;
-  /** Idempotent. */
-  readonly unsubscribe: () => void;
-}
-
-/**
- * Subscribes the proxy to the source; `first` waits for the first set. A set the balancer refuses
- * (a maglev table too small for it) fails the start if it is the first, and is logged and skipped
- * (the previous one keeps serving) later.
- */
-function subscribeFirst(source: EndpointSource, proxy: ShardingProxy, readiness: Readiness, logger: Logger): Subscription {
-  let settle: { resolve: () => void; reject: (e: Error) => void } = { resolve: () => undefined, reject: () => undefined };
-  const first = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-  let waiting = true;
-  const unsubscribe = source.subscribe(
-    (set: EndpointSet) => {
-      try {
-        proxy.updateEndpoints(set);
-      } catch (e) {
-        if (waiting) {
-          unsubscribe();
-          settle.reject(e instanceof Error ? e : new Error(String(e)));
-          return;
-        }
-        logger.error({ err: e, version: set.version }, 'endpoint set refused; the previous set keeps serving');
-        return;
-      }
-      readiness.accepted(set);
-      const n = set.endpoints.length;
-      // Names for sets a person reads; a count alone for the large ones.
-      const listed = n <= MAX_LOGGED_ENDPOINTS ? set.endpoints.map((e) => `${e.name}=${e.address}`) : undefined;
-      logger.info({ version: set.version, count: n, endpoints: listed }, 'endpoints');
-      if (waiting) {
-        waiting = false;
-        settle.resolve();
-      }
-    },
-    (error: DiscoveryError) => {
-      logger.warn({ source: error.source, field: error.field, code: error.code }, error.message);
-    },
-  );
-  return { first, unsubscribe };
 }

@@ -16,8 +16,10 @@ import { createEndpointSet } from '../balancer/endpoint.js';
 import type { Endpoint } from '../balancer/endpoint.js';
 import { SharedLoads } from '../balancer/shared-loads.js';
 import { ConfigError } from '../errors.js';
-import { createDataPlane } from './data-plane.js';
-import type { DataPlane } from './data-plane.js';
+import { createDataPlane } from '../dataplane/create-data-plane.js';
+import type { DataPlane } from '../dataplane/data-plane.js';
+import { createProxy } from '../proxy/create-proxy.js';
+import type { ShardingProxy } from '../proxy/proxy.js';
 import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
 
 function describe(e: unknown): FailedMessage['error'] {
@@ -26,11 +28,11 @@ function describe(e: unknown): FailedMessage['error'] {
   return { name: e.name, code: typeof code === 'string' ? code : null, field: e instanceof ConfigError ? e.field : null, message: e.message };
 }
 
-/** Slots first, so that the board finds every name's cell when the proxy applies the set. */
+/** Slots first, so that the board finds every name's cell when the plane applies the set. */
 function apply(plane: DataPlane, shared: SharedLoads, m: EndpointsMessage): void {
   const set = createEndpointSet(m.specs, m.version);
   shared.setSlots(m.specs.map((s) => s.name), m.slots);
-  plane.proxy.updateEndpoints(set);
+  plane.apply(set);
 }
 
 async function run(data: WorkerData): Promise<void> {
@@ -39,24 +41,28 @@ async function run(data: WorkerData): Promise<void> {
   const logger: Logger = pino({ level: data.logLevel, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true })).child({ worker: data.worker });
   const shared = new SharedLoads(data.buffer);
   let plane: DataPlane | null = null;
+  let proxy: ShardingProxy | null = null;
   let listening = false;
   let address: { host: string; port: number };
   try {
     const onConnectFailure = data.reportConnectFailures ? (e: Endpoint) => post({ kind: 'connect-failed', endpoint: e.name }) : null;
-    plane = await createDataPlane(data.config, { logger, shared, onConnectFailure });
+    plane = createDataPlane(data.config, { logger, shared, onConnectFailure });
+    proxy = await createProxy(data.config, plane, logger);
     apply(plane, shared, data.endpoints);
     listening = true;
     // The listener takes the descriptor as Node's `listen({ fd })` does.
-    address = await plane.proxy.listenOn({ fd: data.fd });
+    address = await proxy.listenOn({ fd: data.fd });
   } catch (e) {
     // The descriptor is this thread's to close (shared-listener.ts); a listener that failed has closed it.
     if (!listening) closeSync(data.fd);
     post({ kind: 'failed', error: describe(e) });
-    if (plane !== null) await plane.proxy.close();
+    await proxy?.close();
+    await plane?.close();
     port.close();
     return;
   }
   const p = plane;
+  const px = proxy;
   let served = data.endpoints.generation;
   post({ kind: 'ready', address });
   port.on('message', (m: ToWorker) => {
@@ -80,7 +86,9 @@ async function run(data: WorkerData): Promise<void> {
         break;
       }
       case 'stop':
-        p.proxy.close().then(
+        px.close().then(
+          () => p.close(),
+        ).then(
           () => port.close(),
           (e: unknown) => {
             logger.error({ err: e }, 'shutdown failed');

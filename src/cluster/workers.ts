@@ -32,7 +32,6 @@ import { SlotTable } from '../balancer/shared-slots.js';
 import type { ShardgateConfig } from '../config/config.js';
 import type { LogLevel } from '../config/defaults.js';
 import { describeEndpoints, openEndpointSource, refreshOnConnectFailure } from '../discovery/configured-source.js';
-import type { DiscoveryError } from '../discovery/endpoint-source.js';
 import { ConfigError, ShardgateError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { formatHostPort } from '../proxy/address.js';
@@ -41,9 +40,9 @@ import { Readiness } from '../admin/readiness.js';
 import { openSharedListener } from './shared-listener.js';
 import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
 import { watchSignals } from './signals.js';
+import { followSets } from '../dataplane/follow-sets.js';
 
 export const MAX_WORKERS = 1_024;
-const MAX_LOGGED_ENDPOINTS = 32;
 /** Extra time past the grace period before a worker that has not ended is terminated. */
 const SHUTDOWN_SLACK_MS = 5_000;
 
@@ -128,36 +127,18 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
   options.readiness?.attach(source);
   const reresolve = refreshOnConnectFailure(configured, log);
 
-  let onFirst: (m: EndpointsMessage) => void = () => undefined;
-  let onFirstFailed: (e: Error) => void = () => undefined;
-  const first = new Promise<EndpointsMessage>((resolve, reject) => {
-    onFirst = resolve;
-    onFirstFailed = reject;
-  });
-  const unsubscribe = source.subscribe(
+  const follower = followSets(
+    source,
     (set: EndpointSet) => {
-      let message: EndpointsMessage;
-      try {
-        const { generation, slots } = table.assign(set);
-        message = { kind: 'endpoints', generation, version: set.version, specs: set.endpoints.map(specOf), slots };
-      } catch (e) {
-        if (latest === null) onFirstFailed(e instanceof Error ? e : new Error(String(e)));
-        else log.error({ err: e, version: set.version }, 'endpoint set refused; the previous set keeps serving');
-        return;
-      }
+      // Refused (more names than the shared counts hold): the workers never see it.
+      const { generation, slots } = table.assign(set);
+      const message: EndpointsMessage = { kind: 'endpoints', generation, version: set.version, specs: set.endpoints.map(specOf), slots };
       latest = message;
-      options.readiness?.accepted(set);
-      const n = set.endpoints.length;
-      // Names for sets a person reads; a count alone for the large ones.
-      const listed = n <= MAX_LOGGED_ENDPOINTS ? set.endpoints.map((e) => `${e.name}=${e.address}`) : undefined;
-      log.info({ version: set.version, count: n, endpoints: listed }, 'endpoints');
       for (const t of threads) if (!t.gone) t.worker.postMessage(message satisfies ToWorker);
-      onFirst(message);
     },
-    (error: DiscoveryError) => {
-      log.warn({ source: error.source, field: error.field, code: error.code }, error.message);
-    },
+    { logger: log, readiness: options.readiness ?? null },
   );
+  const unsubscribe = (): void => follower.unsubscribe();
 
   let crash: (e: Error) => void = () => undefined;
   const crashed = new Promise<Error>((resolve) => (crash = resolve));
@@ -244,9 +225,10 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
   };
 
   try {
-    const firstSet = await Promise.race([first, rejectOnAbort(options.signal)]);
+    await Promise.race([follower.first, rejectOnAbort(options.signal)]);
     const listener = await openSharedListener(config.listen, count);
-    for (let i = 0; i < count; i++) threads.push(spawn(i, listener.fds[i]!, latest ?? firstSet));
+    // The set accepted last: a newer one than the first may have come while the socket was bound.
+    for (let i = 0; i < count; i++) threads.push(spawn(i, listener.fds[i]!, latest!));
     const addresses = await Promise.all(threads.map((t) => t.ready));
     for (const [i, a] of addresses.entries()) {
       if (a.port !== listener.address.port) {

@@ -14,6 +14,8 @@ import { LoadBoard } from '../balancer/load-board.js';
 import { seededRng } from '../balancer/rng.js';
 import { parseKeySource } from '../proxy/key-source.js';
 import { ShardingProxy } from '../proxy/proxy.js';
+import { DataPlane } from '../dataplane/data-plane.js';
+import { pino } from 'pino';
 
 export const KEY_HEADER = 'x-account';
 
@@ -43,11 +45,9 @@ export async function startDemoProxy<B extends Balancer>(options: DemoProxyOptio
   const clock = monotonicClock;
   const board = new LoadBoard(clock);
   const balancer = options.balancer(board, clock);
-  const make = (): ShardingProxy => {
-    const p = new ShardingProxy({ balancer, board, keySource: parseKeySource(`header:${KEY_HEADER}`), clock });
-    p.updateEndpoints(options.endpoints);
-    return p;
-  };
+  const plane = new DataPlane({ clock, logger: pino({ level: 'silent' }), board, balancer, keySource: parseKeySource(`header:${KEY_HEADER}`) });
+  plane.apply(options.endpoints);
+  const make = (): ShardingProxy => new ShardingProxy({ plane });
   let proxy = make();
   let bound: { host: string; port: number };
   try {
@@ -71,8 +71,11 @@ export async function startDemoProxy<B extends Balancer>(options: DemoProxyOptio
     host,
     port,
     origin: `http://${host}:${port}`,
-    updateEndpoints: (set) => live.updateEndpoints(set),
-    close: () => live.close(),
+    updateEndpoints: (set) => plane.apply(set),
+    close: async () => {
+      await live.close();
+      await plane.close();
+    },
   };
 }
 

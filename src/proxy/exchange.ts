@@ -47,17 +47,26 @@ import { FAILURES, classifyUpstreamError } from './upstream-failure.js';
 export { ProxyResponse } from './client-response.js';
 
 /**
- * Decides whether a failed attempt is tried again elsewhere, and does it. Called only while
- * nothing of the response has reached the client.
+ * Decides whether a failed attempt may be tried again elsewhere (src/proxy/retries.ts). Called
+ * only while nothing of the response has reached the client.
  */
 export interface RetryPolicy {
   /**
-   * `failure` is the attempt's error, or null when the pod answered `status` (5xx). Returns true
-   * when the exchange has been dispatched again (after `exchange.reattempt()`).
+   * `failure` is the attempt's error, or null when the pod answered `status` (5xx). True: the
+   * caller may dispatch the request again (the budget has paid for it).
    */
-  retry(exchange: Exchange, failure: UpstreamFailure | null, status: number): boolean;
+  allows(attempt: RetryAttempt, failure: UpstreamFailure | null, status: number): boolean;
+  /** The caller dispatched a retry the policy allowed. */
+  retried(): void;
   /** A request (not a retry) is about to be sent: the budget grows with the traffic. */
   requested(): void;
+}
+
+/** What a retry decision reads of an attempt, whichever front made it. */
+export interface RetryAttempt {
+  /** 1 for the first attempt, 2 for the first retry... */
+  readonly attempt: number;
+  readonly request: { readonly method: string; readonly body: Readable | Buffer | null };
 }
 
 /** State the proxy shares with all of its exchanges. */
@@ -69,6 +78,11 @@ export interface ExchangeContext {
   /** Set once close() starts: responses then ask the client to close the connection. */
   closing: boolean;
   readonly retries: RetryPolicy | null;
+  /**
+   * Picks another endpoint for the exchange (excluding `previous` and those tried) and dispatches
+   * it there, after `exchange.reattempt()`; false, changing nothing, when none can take it.
+   */
+  readonly redispatch: (exchange: Exchange, previous: string) => boolean;
   /** Told how every attempt ended (passive health: outlier detection). */
   readonly observe: ((endpoint: string, outcome: Outcome, status: number) => void) | null;
 }
@@ -186,7 +200,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const ctx = this.#ctx;
     if (statusCode >= 500 && ctx.retries !== null) {
       this.#endPick('http-5xx', statusCode);
-      if (ctx.retries.retry(this, null, statusCode)) {
+      if (this.#retry(null, statusCode)) {
         this.#stale = controller;
         controller.abort(RETRIED);
         return;
@@ -274,7 +288,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const retries = this.#ctx.retries;
     if (!clientGone && retries !== null && !this.#res.headersSent && failure.reply !== null) {
       this.#endPick(failure.outcome, 0);
-      if (retries.retry(this, failure, 0)) return;
+      if (this.#retry(failure, 0)) return;
     }
     this.#fail(failure);
   }
@@ -350,6 +364,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     const unread = this.#hasBody && !this.#req.complete;
     sendReply(res, failure.reply, this.#ctx.endpointHeader ? this.endpoint : null, unread || this.#ctx.closing);
+  }
+
+  /** Tries the request again elsewhere if the policy allows and another endpoint can take it. */
+  #retry(failure: UpstreamFailure | null, status: number): boolean {
+    const ctx = this.#ctx;
+    const retries = ctx.retries;
+    if (retries === null || !retries.allows(this, failure, status)) return false;
+    if (!ctx.redispatch(this, this.endpoint)) return false;
+    retries.retried();
+    return true;
   }
 
   /** Ends the current attempt's pick (once), telling the balancer and any subscriber how it went. */

@@ -28,19 +28,13 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { Balancer, Pick } from '../balancer/balancer.js';
 import type { Clock } from '../balancer/clock.js';
-import { monotonicClock } from '../balancer/clock.js';
-import type { Endpoint, EndpointSet } from '../balancer/endpoint.js';
 import type { RoutingKey } from '../balancer/hash.js';
-import { hashKey } from '../balancer/hash.js';
-import type { KeyTransform } from '../balancer/key-transform.js';
-import { applyKeyTransform } from '../balancer/key-transform.js';
-import type { LoadBoard } from '../balancer/load-board.js';
 import type { SubsetRouter } from '../balancer/subsets.js';
 import { ConfigError } from '../errors.js';
+import type { DataPlane } from '../dataplane/data-plane.js';
 import { NO_ENDPOINT_REPLIES, REPLIES, noSubsetReply, sendReply } from './error-reply.js';
 import type { ErrorReply } from './error-reply.js';
 import type { ClientRequest, ClientResponse } from './client-response.js';
@@ -53,9 +47,6 @@ import type { ListenTarget } from './listener.js';
 import { ProtocolListener } from './listener.js';
 import { BodyLimit } from './body-limit.js';
 import { KNOWN_METHODS, authorityOf, isValidAuthority, originForm } from './request-target.js';
-import type { Retrier } from './retries.js';
-import type { OutlierDetector } from '../balancer/outlier-detector.js';
-import type { HealthChecker } from './health-check.js';
 import { WaitQueue } from './waiting.js';
 import { BodyTimeouts } from './body-timeout.js';
 import { ClientSessions } from './client-sessions.js';
@@ -71,25 +62,16 @@ export type { ProxyTimeouts } from './limits.js';
 export { DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS } from './limits.js';
 
 export interface ProxyOptions {
-  /** From createBalancer() in src/balancer/factory.ts. */
-  readonly balancer: Balancer;
-  /** The board the balancer was built with (for in-flight metrics). */
-  readonly board: LoadBoard;
-  /** null: every request is keyless. */
-  readonly keySource: KeySource | null;
   /**
-   * Subsets chosen by request headers (src/balancer/subsets.ts), over `balancer`'s board; updated
-   * with every endpoint set after `balancer`. Absent: every request uses `balancer`.
+   * The balancer, board, subsets, key source and transform, retries and health the proxy routes
+   * with (src/dataplane/data-plane.ts). The proxy attaches its upstream pools to it and follows its
+   * sets; it never closes it (its owner does).
    */
-  readonly subsets?: SubsetRouter | null;
-  /** Applied to every key text before it is hashed (prefix, delimited field, S2 cell). */
-  readonly keyTransform?: KeyTransform | null;
+  readonly plane: DataPlane;
   /** Most bytes of a body read to find a `json:` key; larger bodies get 413. Default 64 KiB. */
   readonly maxBodyBuffer?: number;
   /** Largest request body forwarded, in bytes; larger ones get 413. 0 (default): no limit. */
   readonly maxBodyBytes?: number;
-  /** Default monotonicClock. */
-  readonly clock?: Clock;
   /** Add `x-shardgate-endpoint: <endpoint name>` to responses; default true. */
   readonly endpointHeader?: boolean;
   readonly timeouts?: Partial<ProxyTimeouts>;
@@ -107,25 +89,12 @@ export interface ProxyOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** TLS toward `https://` and `h2://` endpoints (a CA to trust, say). */
   readonly upstreamTls?: ConnectionOptions;
-  /** Retries on another endpoint (retries.ts); default none. */
-  readonly retries?: Retrier;
-  /** Passive health: told of every attempt, ticked every interval, closed with the proxy. */
-  readonly outlier?: OutlierDetector;
-  /** Active health checks: follow the endpoint set, closed with the proxy. */
-  readonly healthChecker?: HealthChecker;
-  /**
-   * Told, synchronously, each time a connection to an endpoint could not be made (refused,
-   * unreachable, connect timeout): the request never reached it, and the pod may have moved, so
-   * DNS discovery re-resolves. Once per failed attempt, so a storm of them must be rate-limited by
-   * the hook; not called for an endpoint no longer in the set. Default: none.
-   */
-  readonly onConnectFailure?: (endpoint: Endpoint) => void;
   /**
    * When every candidate is at its in-flight limit (`saturated`): how many requests may wait for
    * capacity, and for how long, before 503. Default 1024 for 1000 ms; max 0 answers 503 at once.
    */
   readonly queue?: { readonly max: number; readonly timeoutMs: number };
-  /** Default: a silent logger. */
+  /** Default: the plane's logger. */
   readonly logger?: Logger;
 }
 
@@ -150,12 +119,13 @@ interface TrackedSocket extends Socket {
 }
 
 export class ShardingProxy {
+  readonly #plane: DataPlane;
+  readonly #stopCapacity: () => void;
+  /** The plane's, read on every request. */
   readonly #balancer: Balancer;
-  readonly #board: LoadBoard;
   readonly #subsets: SubsetRouter | null;
   readonly #keySource: KeySource | null;
   readonly #keyField: string | null;
-  readonly #keyTransform: KeyTransform | null;
   readonly #maxBodyBuffer: number;
   readonly #maxBodyBytes: number;
   readonly #maxHeaderCount: number;
@@ -176,8 +146,6 @@ export class ShardingProxy {
   readonly #queue: WaitQueue;
   #drainScheduled = false;
   readonly #drainQueue = (): void => this.#drain();
-  readonly #health: HealthChecker | null;
-  #outlierTimer: NodeJS.Timeout | null = null;
   readonly #onResponseClose: (this: ClientResponse) => void;
   /** Requests whose response has not closed yet. */
   #active = 0;
@@ -185,16 +153,16 @@ export class ShardingProxy {
   #closed: Promise<void> | null = null;
 
   constructor(options: ProxyOptions) {
-    this.#balancer = options.balancer;
-    this.#board = options.board;
-    this.#subsets = options.subsets ?? null;
-    this.#keySource = options.keySource;
-    this.#keyField = options.keySource?.header ?? null;
-    this.#keyTransform = options.keyTransform ?? null;
+    const plane = options.plane;
+    this.#plane = plane;
+    this.#balancer = plane.balancer;
+    this.#subsets = plane.subsets;
+    this.#keySource = plane.keySource;
+    this.#keyField = plane.keySource?.header ?? null;
     this.#maxBodyBytes = checkedInteger(options.maxBodyBytes ?? 0, 'proxy.maxBodyBytes', 0, Number.MAX_SAFE_INTEGER);
     this.#maxBodyBuffer = checkedInteger(options.maxBodyBuffer ?? DEFAULT_MAX_BODY_BUFFER, 'proxy.maxBodyBuffer', MIN_BODY_BUFFER, MAX_BODY_BUFFER_LIMIT);
-    this.#clock = options.clock ?? monotonicClock;
-    this.#log = options.logger ?? pino({ level: 'silent' });
+    this.#clock = plane.clock;
+    this.#log = options.logger ?? plane.log;
     const t = resolveTimeouts(options.timeouts ?? {});
     this.#timeouts = t;
     const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
@@ -206,26 +174,21 @@ export class ShardingProxy {
     const maxStreams = checkedInteger(options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS, 'proxy.maxConcurrentStreams', 1, 1_000_000);
     const maxConnections = checkedInteger(options.maxConnections ?? 0, 'proxy.maxConnections', 0, 10_000_000);
     const maxSessions = checkedInteger(options.maxUpstreamSessions ?? DEFAULT_UPSTREAM_SESSIONS, 'proxy.maxUpstreamSessions', 1, 1_000);
-    const outlier = options.outlier ?? null;
-    this.#health = options.healthChecker ?? null;
     this.#ctx = {
       clock: this.#clock,
       log: this.#log,
       endpointHeader: options.endpointHeader ?? true,
       closing: false,
-      retries: options.retries ?? null,
-      observe: attemptObserver(outlier, options.onConnectFailure ?? null, this.#board),
+      retries: plane.retries,
+      redispatch: (exchange: Exchange, previous: string): boolean => this.#redispatch(exchange, previous),
+      observe: (endpoint, outcome, status) => plane.observe(endpoint, outcome, status),
     };
-    if (outlier !== null) {
-      this.#outlierTimer = setInterval(() => outlier.tick(), outlier.options.intervalMs);
-      this.#outlierTimer.unref();
-    }
     const q = options.queue ?? DEFAULT_QUEUE;
     checkedInteger(q.max, 'proxy.queue.max', 0, 1_000_000);
     checkedInteger(q.timeoutMs, 'proxy.queue.timeoutMs', 1, MAX_MS);
     this.#queue = new WaitQueue(q.max, q.timeoutMs, (w) => this.#refuse(w.res, NO_ENDPOINT_REPLIES.saturated, w.body !== null && !w.req.complete));
     // Capacity is reported synchronously from inside done(): serve the queue afterwards.
-    this.#board.onCapacity = () => this.#scheduleDrain();
+    this.#stopCapacity = plane.onCapacity(() => this.#scheduleDrain());
     this.#pools = new UpstreamPools(
       {
         connectMs: t.connectMs,
@@ -239,9 +202,8 @@ export class ShardingProxy {
       this.#log,
     );
     this.#reader = new RequestHeadReader(options.tls === undefined ? 'http' : 'https', this.#subsets?.headers ?? []);
-    if (options.retries !== undefined) {
-      options.retries.attach({ redispatch: (exchange: Exchange, previous: string): boolean => this.#redispatch(exchange, previous) });
-    }
+    // Pools follow the plane's sets: checked before anything changes, reconciled after the balancer.
+    plane.attach(this.#pools);
 
     // One listener for every response, made once: it finds the exchange through the response.
     const responseClosed = (res: ClientResponse): void => this.#responseClosed(res);
@@ -294,7 +256,7 @@ export class ShardingProxy {
       pools: this.#pools,
       clock: this.#clock,
       options: { connectMs: t.connectMs, handshakeMs: t.upstreamHeadersMs, idleMs: TUNNEL_IDLE_MS, maxHeaderBytes, log: this.#log, endpointHeader: this.#ctx.endpointHeader, ...(options.upstreamTls === undefined ? {} : { tls: options.upstreamTls }) },
-      retries: options.retries === undefined ? 0 : options.retries.maxRetries,
+      retries: plane.retries === null ? 0 : plane.retries.maxRetries,
       observe: this.#ctx.observe,
       refuse: (client, reply) => refuseWebSocket(client, reply),
       ended: (client) => this.#tunnelEnded(client),
@@ -322,30 +284,6 @@ export class ShardingProxy {
     h2.on('sessionError', (err: Error) => this.#log.debug({ err: err.message }, 'HTTP/2 client session failed'));
     this.#listener = new ProtocolListener(server as unknown as http.Server, h2 as unknown as http2.Http2Server, { tls: options.tls ?? null, maxConnections, firstBytesMs: t.clientHeadersMs });
     this.#listener.server.on('error', (err: Error) => this.#log.error({ err }, 'proxy listener error'));
-  }
-
-  /**
-   * Replaces the endpoint set: balancer.update(set), then upstream pool reconciliation. Every
-   * address is checked first, so a bad set changes nothing.
-   * @throws ConfigError SG_ERR_ENDPOINTS naming the endpoint whose address cannot be used
-   */
-  updateEndpoints(set: EndpointSet): void {
-    const parsed = this.#pools.check(set);
-    this.#balancer.update(set);
-    this.#updateSubsets(set);
-    this.#pools.reconcile(set, parsed);
-    this.#health?.update(set);
-    this.#scheduleDrain();
-    this.#log.debug({ version: set.version, endpoints: set.endpoints.length }, 'endpoint set updated');
-  }
-
-  #updateSubsets(set: EndpointSet): void {
-    const subsets = this.#subsets;
-    if (subsets === null) return;
-    subsets.update(set);
-    if (subsets.dropped > 0) {
-      this.#log.warn({ version: set.version, subsets: subsets.subsets, dropped: subsets.dropped, maxSubsets: subsets.options.maxSubsets }, 'more label combinations than subsets.maxSubsets: requests for the rest get the fallback');
-    }
   }
 
   /**
@@ -403,9 +341,9 @@ export class ShardingProxy {
 
   async #shutdown(): Promise<void> {
     this.#ctx.closing = true;
-    if (this.#outlierTimer !== null) clearInterval(this.#outlierTimer);
+    this.#plane.detach(this.#pools);
+    this.#stopCapacity();
     this.#queue.drainAll((w) => this.#refuse(w.res, REPLIES.shuttingDown, w.body !== null && !w.req.complete));
-    const healthClosed = this.#health?.close();
     const server = this.#server;
     // Resolves once every connection is gone.
     const serverClosed = this.#listener.close();
@@ -414,7 +352,7 @@ export class ShardingProxy {
     this.#sessions.closeAll();
     const drained = await this.#whenIdle(this.#timeouts.shutdownGraceMs);
     if (!drained) {
-      this.#log.warn({ requests: this.#active, inflight: this.#board.totalInflight }, 'shutdown grace period over: cutting in-flight requests');
+      this.#log.warn({ requests: this.#active, inflight: this.#plane.board.totalInflight }, 'shutdown grace period over: cutting in-flight requests');
     }
     // What is left is idle keep-alive connections, heads still arriving, or (past the grace
     // period) requests that overstayed.
@@ -424,7 +362,6 @@ export class ShardingProxy {
     this.#bodyTimeouts.close();
     await serverClosed;
     await this.#pools.close(!drained);
-    await healthClosed;
     this.#log.info('proxy closed');
   }
 
@@ -541,7 +478,7 @@ export class ShardingProxy {
       this.#bufferBody(lb, req, res, source, null, this.#maxBodyBuffer, path, reader.out, deadlineMs);
       return;
     }
-    const key = source === null ? null : this.#key(keyText(source, path, reader.key));
+    const key = source === null ? null : this.#plane.key(keyText(source, path, reader.key));
     if (body === req && this.#ctx.retries !== null && this.#replayable(req)) {
       this.#bufferBody(lb, req, res, null, key, REPLAY_BUFFER_BYTES, path, reader.out, deadlineMs);
       return;
@@ -572,14 +509,6 @@ export class ShardingProxy {
     if (Number(declared) <= limit) return req;
     this.#refuse(res, REPLIES.bodyTooLarge, true);
     return null;
-  }
-
-  /** The routing key of a key text: transformed (if configured), then hashed; null for none. */
-  #key(text: string | null): RoutingKey | null {
-    if (text === null) return null;
-    const t = this.#keyTransform;
-    const transformed = t === null ? text : applyKeyTransform(t, text);
-    return transformed === null ? null : hashKey(transformed);
   }
 
   /**
@@ -621,7 +550,7 @@ export class ShardingProxy {
     const onEnd = (): void => {
       if (res.closeSeen || res.headersSent) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      this.#pickAndForward(lb, req, res, source === null ? key : this.#key(keyText(source, path, undefined, body)), path, headers, body, deadlineMs);
+      this.#pickAndForward(lb, req, res, source === null ? key : this.#plane.key(keyText(source, path, undefined, body)), path, headers, body, deadlineMs);
     };
     req.on('data', onData);
     req.on('end', onEnd);
@@ -710,7 +639,7 @@ export class ShardingProxy {
    */
   #redispatch(exchange: Exchange, previous: string): boolean {
     const tried = (exchange.tried ??= new Set());
-    const prev = this.#board.load(previous);
+    const prev = this.#plane.board.load(previous);
     if (prev !== undefined) tried.add(prev.endpoint);
     const pick = (exchange.balancer ?? this.#balancer).pick(exchange.key, tried);
     if (pick.kind === 'none') return false;
@@ -860,7 +789,7 @@ export class ShardingProxy {
       return;
     }
     const source = this.#keySource;
-    const key = source === null ? null : this.#key(keyText(source, path, reader.key));
+    const key = source === null ? null : this.#plane.key(keyText(source, path, reader.key));
     this.#active++;
     this.#tunnels.add(client.kind === 'h1' ? client.socket : client.stream);
     routeWebSocket(this.#ws, client, key, reader.out, lb);
@@ -949,17 +878,6 @@ function onDetachedSocketError(this: Duplex, _err: Error): void {
   this.destroy();
 }
 
-
-/** What hears of every attempt's end (ExchangeContext.observe): passive health and the connect-failure hook. */
-function attemptObserver(outlier: OutlierDetector | null, onConnectFailure: ((endpoint: Endpoint) => void) | null, board: LoadBoard): ExchangeContext['observe'] {
-  if (onConnectFailure === null) return outlier === null ? null : (endpoint, outcome, status) => outlier.record(endpoint, outcome, status);
-  return (endpoint, outcome, status) => {
-    outlier?.record(endpoint, outcome, status);
-    if (outcome !== 'connect-failed') return;
-    const load = board.load(endpoint);
-    if (load !== undefined) onConnectFailure(load.endpoint);
-  };
-}
 
 function checkedInteger(value: number, field: string, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {

@@ -28,7 +28,7 @@ import type { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
 import type { RetryCondition, RetryOptions } from './retry-options.js';
 import { MAX_RETRIES } from './retry-options.js';
-import type { Exchange, RetryPolicy } from './exchange.js';
+import type { RetryAttempt, RetryPolicy } from './exchange.js';
 import type { UpstreamFailure } from './upstream-failure.js';
 import { FAILURES } from './upstream-failure.js';
 
@@ -40,23 +40,22 @@ export interface RetryBudgetLike {
   tryWithdraw(): boolean;
 }
 
-export interface RetryHost {
-  /** Picks another endpoint for the exchange and dispatches it; false when there is none. */
-  redispatch(exchange: Exchange, previous: string): boolean;
-}
-
 export type { RetryCondition, RetryOptions } from './retry-options.js';
 export { DEFAULT_RETRY_OPTIONS, RETRY_CONDITIONS, parseRetryOn } from './retry-options.js';
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
+/**
+ * The retry rules and their budget, shared by every front that routes with one data plane (the
+ * proxy, the client library): the caller redispatches, on the key's next owner, when `allows` says
+ * yes. Counts for metrics.
+ */
 export class Retrier implements RetryPolicy {
   readonly #options: RetryOptions;
   readonly #on: ReadonlySet<RetryCondition>;
   readonly #budget: RetryBudgetLike;
-  #host: RetryHost | null = null;
   /** Retries made and retries refused by the budget, for metrics. */
-  retried = 0;
+  retriedCount = 0;
   budgetRefused = 0;
 
   constructor(options: RetryOptions, budget: RetryBudgetLike) {
@@ -73,26 +72,20 @@ export class Retrier implements RetryPolicy {
     return this.#options.retries;
   }
 
-  /** The proxy that dispatches retries; set once, by the proxy. */
-  attach(host: RetryHost): void {
-    this.#host = host;
-  }
-
-  retry(exchange: Exchange, failure: UpstreamFailure | null, status: number): boolean {
-    const host = this.#host;
-    if (host === null || exchange.attempt > this.#options.retries) return false;
-    if (!this.#applies(exchange, failure, status)) return false;
-    if (!replayable(exchange, failure)) return false;
+  allows(attempt: RetryAttempt, failure: UpstreamFailure | null, status: number): boolean {
+    if (attempt.attempt > this.#options.retries) return false;
+    if (!this.#applies(attempt, failure, status)) return false;
+    if (!replayable(attempt, failure)) return false;
     // A retry after an answer (5xx) or a timeout is paid from the budget.
     if ((failure === null || failure.outcome === 'timeout') && !this.#budget.tryWithdraw()) {
       this.budgetRefused++;
       return false;
     }
-    if (host.redispatch(exchange, exchange.endpoint)) {
-      this.retried++;
-      return true;
-    }
-    return false;
+    return true;
+  }
+
+  retried(): void {
+    this.retriedCount++;
   }
 
   /** A request started: it adds its share to the budget. */
@@ -100,7 +93,7 @@ export class Retrier implements RetryPolicy {
     this.#budget.deposit();
   }
 
-  #applies(exchange: Exchange, failure: UpstreamFailure | null, status: number): boolean {
+  #applies(exchange: RetryAttempt, failure: UpstreamFailure | null, status: number): boolean {
     const on = this.#on;
     if (failure !== null && failure.unsent) {
       return failure === FAILURES.refusedStream ? on.has('refused-stream') : on.has('connect-failure');
@@ -116,7 +109,7 @@ export class Retrier implements RetryPolicy {
 }
 
 /** The request can be sent again: no body, a buffered one, or a stream nobody has read yet. */
-function replayable(exchange: Exchange, failure: UpstreamFailure | null): boolean {
+function replayable(exchange: RetryAttempt, failure: UpstreamFailure | null): boolean {
   const body = exchange.request.body;
   if (body === null || Buffer.isBuffer(body)) return true;
   const stream: Readable = body;

@@ -398,7 +398,7 @@ test('the client connection stays reusable after a pod failure', async () => {
 
 test('Exchange: a pod request failing because the client destroyed its request mid-body is cancelled, not a reset', () => {
   const outcomes: string[] = [];
-  const ctx = { clock: { nowMs: () => 0 }, log: pino({ level: 'silent' }), endpointHeader: false, closing: false, retries: null, observe: null };
+  const ctx = { clock: { nowMs: () => 0 }, log: pino({ level: 'silent' }), endpointHeader: false, closing: false, retries: null, redispatch: () => false, observe: null };
   // The request Node destroyed when the client's connection closed mid-upload; its response not
   // (yet) marked destroyed, as for a response Node has queued or not closed yet.
   const req = { destroyed: true, complete: false } as unknown as IncomingMessage;

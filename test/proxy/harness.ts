@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Balancer } from '../../src/balancer/balancer.js';
-import type { EndpointSpec } from '../../src/balancer/endpoint.js';
+import type { Endpoint, EndpointSpec } from '../../src/balancer/endpoint.js';
 import { createEndpointSet } from '../../src/balancer/endpoint.js';
 import type { Algorithm, BalancerConfig } from '../../src/balancer/factory.js';
 import { createBalancer, defaultBalancerConfig } from '../../src/balancer/factory.js';
@@ -21,6 +21,12 @@ import type { ExchangeEvent } from '../../src/proxy/exchange.js';
 import { parseKeySource } from '../../src/proxy/key-source.js';
 import type { ProxyOptions, ProxyTimeouts } from '../../src/proxy/proxy.js';
 import { ShardingProxy } from '../../src/proxy/proxy.js';
+import { DataPlane } from '../../src/dataplane/data-plane.js';
+import type { KeyTransform } from '../../src/balancer/key-transform.js';
+import type { OutlierDetector } from '../../src/balancer/outlier-detector.js';
+import type { SubsetRouter } from '../../src/balancer/subsets.js';
+import type { HealthChecker } from '../../src/proxy/health-check.js';
+import type { Retrier } from '../../src/proxy/retries.js';
 import type { Backend } from '../helpers/backends.js';
 import { closeBackends, endpointSpecs } from '../helpers/backends.js';
 
@@ -41,12 +47,24 @@ export interface HarnessOptions {
   readonly logger?: Logger;
   /** The load board to build the balancer on (one made here otherwise). */
   readonly board?: LoadBoard;
-  /** Any other proxy option (TLS, limits, retries...). */
-  readonly proxy?: Partial<ProxyOptions>;
+  /** Any other proxy option (TLS, limits...), and the plane's retries, health and subsets. */
+  readonly proxy?: Partial<Omit<ProxyOptions, 'plane'>> & PlaneOptions;
+}
+
+/** What the harness puts on the data plane besides the balancer, board and key source. */
+export interface PlaneOptions {
+  readonly retries?: Retrier;
+  readonly outlier?: OutlierDetector;
+  readonly healthChecker?: HealthChecker;
+  readonly subsets?: SubsetRouter | null;
+  readonly keyTransform?: KeyTransform | null;
+  readonly onConnectFailure?: (endpoint: Endpoint) => void;
 }
 
 export interface Harness {
   readonly proxy: ShardingProxy;
+  /** The proxy's data plane: `h.plane.apply(set)` is what discovery does. */
+  readonly plane: DataPlane;
   readonly balancer: Balancer;
   readonly board: LoadBoard;
   readonly port: number;
@@ -62,22 +80,33 @@ export async function startProxy(options: HarnessOptions = {}): Promise<Harness>
   const config = options.config ?? defaultBalancerConfig(options.algorithm ?? 'ring-hash');
   const balancer = createBalancer(config, { clock, rng: seededRng(options.seed ?? 1), board });
   const keySource = options.keySource === undefined ? 'header:x-affinity' : options.keySource;
-  const proxy = new ShardingProxy({
-    balancer,
-    board,
-    keySource: keySource === null ? null : parseKeySource(keySource),
+  const { retries, outlier, healthChecker, subsets, keyTransform, onConnectFailure, ...proxyOptions } = options.proxy ?? {};
+  const plane = new DataPlane({
     clock,
+    logger: options.logger ?? pino({ level: 'silent' }),
+    board,
+    balancer,
+    keySource: keySource === null ? null : parseKeySource(keySource),
+    retries: retries ?? null,
+    outlier: outlier ?? null,
+    health: healthChecker ?? null,
+    subsets: subsets ?? null,
+    keyTransform: keyTransform ?? null,
+    onConnectFailure: onConnectFailure ?? null,
+  });
+  const proxy = new ShardingProxy({
+    plane,
     ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
     ...(options.endpointHeader === undefined ? {} : { endpointHeader: options.endpointHeader }),
     ...(options.maxHeaderBytes === undefined ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...(options.proxy ?? {}),
+    ...proxyOptions,
   });
   const backends = options.backends ?? [];
-  proxy.updateEndpoints(createEndpointSet([...endpointSpecs(backends), ...(options.endpoints ?? [])], 1));
+  plane.apply(createEndpointSet([...endpointSpecs(backends), ...(options.endpoints ?? [])], 1));
   const { port } = await proxy.listen(0, '127.0.0.1');
   return {
     proxy,
+    plane,
     balancer,
     board,
     port,
@@ -85,6 +114,7 @@ export async function startProxy(options: HarnessOptions = {}): Promise<Harness>
     backends,
     stop: async () => {
       await proxy.close();
+      await plane.close();
       await closeBackends(backends);
     },
   };
@@ -155,4 +185,9 @@ export function watchedLogger(): { readonly logger: Logger; next(msg: string): P
     logger: pino({ level: 'debug' }, stream),
     next: (msg) => new Promise<void>((resolve) => waiters.push({ msg, resolve })),
   };
+}
+
+/** A data plane with only a balancer on its board and no key source: for proxies built by hand. */
+export function barePlane(balancer: Balancer, board: LoadBoard): DataPlane {
+  return new DataPlane({ clock: monotonicClock, logger: pino({ level: 'silent' }), board, balancer, keySource: null });
 }

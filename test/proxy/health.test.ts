@@ -173,7 +173,7 @@ test('draining: an endpoint marked draining gets no new requests, its in-flight 
     const held = send(pool, '/slow');
     await waitFor(() => release !== null, 'the slow request to reach pod-0');
     const { createEndpointSet } = await import('../../src/balancer/endpoint.js');
-    h.proxy.updateEndpoints(createEndpointSet([{ name: 'pod-0', address: slow.address, draining: true }, { name: 'pod-1', address: other.address }], 2));
+    h.plane.apply(createEndpointSet([{ name: 'pod-0', address: slow.address, draining: true }, { name: 'pod-1', address: other.address }], 2));
     for (let i = 0; i < 4; i++) assert.equal((await send(pool, '/')).text, 'pod-1', 'no new request for the draining pod');
     await waitFor(() => closedSockets === 1, 'its idle connection to close');
     assert.equal(closedSockets, 1, 'the busy one stays');

@@ -18,7 +18,7 @@ import { seededRng } from '../../src/balancer/rng.js';
 import { ConfigError } from '../../src/errors.js';
 import { ShardingProxy } from '../../src/proxy/proxy.js';
 import { closeBackends, endpointSpecs, startBackends } from '../helpers/backends.js';
-import { assertNoInflight, oneConnection, send, startProxy } from './harness.js';
+import { assertNoInflight, barePlane, oneConnection, send, startProxy } from './harness.js';
 
 const KEYS = Array.from({ length: 24 }, (_, i) => `acct-${i * 7919}`);
 
@@ -147,8 +147,9 @@ test('503 names all-unavailable, owner-missing and no-key', async () => {
   // A keyed balancer without a keyless fallback.
   const board = new LoadBoard(monotonicClock);
   const strict: Balancer = new HashingBalancer(new RingHash(0, 8_388_608), board, {});
-  const noKey = new ShardingProxy({ balancer: strict, board, keySource: null });
-  noKey.updateEndpoints(createEndpointSet(endpointSpecs(backends), 1));
+  const noKeyPlane = barePlane(strict, board);
+  const noKey = new ShardingProxy({ plane: noKeyPlane });
+  noKeyPlane.apply(createEndpointSet(endpointSpecs(backends), 1));
   const { port } = await noKey.listen(0, '127.0.0.1');
   const clients = [oneConnection(draining), oneConnection(ordinal), new Client(`http://127.0.0.1:${port}`)];
   try {
@@ -183,11 +184,11 @@ test('options are validated with the field and the value', () => {
   const board = new LoadBoard(monotonicClock);
   const balancer = createBalancer(defaultBalancerConfig('round-robin'), { clock: monotonicClock, rng: seededRng(1), board });
   assert.throws(
-    () => new ShardingProxy({ balancer, board, keySource: null, timeouts: { connectMs: -5 } }),
+    () => new ShardingProxy({ plane: barePlane(balancer, board), timeouts: { connectMs: -5 } }),
     (err: unknown) => err instanceof ConfigError && err.code === 'SG_ERR_CONFIG' && err.field === 'proxy.timeouts.connectMs' && err.message.includes('-5'),
   );
   assert.throws(
-    () => new ShardingProxy({ balancer, board, keySource: null, maxHeaderBytes: 10 }),
+    () => new ShardingProxy({ plane: barePlane(balancer, board), maxHeaderBytes: 10 }),
     (err: unknown) => err instanceof ConfigError && err.field === 'proxy.maxHeaderBytes',
   );
 });
@@ -197,7 +198,7 @@ test('listen on a port in use fails with SG_ERR_LISTEN, and close() is idempoten
   const h = await startProxy({ backends });
   const board = new LoadBoard(monotonicClock);
   const balancer = createBalancer(defaultBalancerConfig('round-robin'), { clock: monotonicClock, rng: seededRng(1), board });
-  const second = new ShardingProxy({ balancer, board, keySource: null });
+  const second = new ShardingProxy({ plane: barePlane(balancer, board) });
   try {
     await assert.rejects(second.listen(h.port, '127.0.0.1'), (err: unknown) => err instanceof ConfigError && err.code === 'SG_ERR_LISTEN' && err.message.includes(String(h.port)));
   } finally {

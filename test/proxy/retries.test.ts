@@ -148,7 +148,7 @@ test('retries stop after the configured number, and the budget can refuse them',
   try {
     assert.equal((await send(client2, '/')).status, 503);
     assert.equal(policy.budgetRefused, 1);
-    assert.equal(policy.retried, 0);
+    assert.equal(policy.retriedCount, 0);
   } finally {
     await client2.close();
     await h2.stop();
@@ -160,7 +160,7 @@ test('retries stop after the configured number, and the budget can refuse them',
   try {
     assert.equal((await send(client3, '/')).status, 502);
     assert.deepEqual(rec3.events.map((e) => e.attempt), [1, 2, 3], 'requests that never reached a pod are retried outside the budget');
-    assert.deepEqual([unbudgeted.budgetRefused, unbudgeted.retried], [0, 2]);
+    assert.deepEqual([unbudgeted.budgetRefused, unbudgeted.retriedCount], [0, 2]);
   } finally {
     rec3.stop();
     await client3.close();
@@ -363,7 +363,7 @@ test('a pod that hangs under load costs no GET when timeouts are retried: the bu
     stop = true;
     await load;
     assert.deepEqual([...statuses.keys()], [200], `every GET succeeded: ${JSON.stringify([...statuses])}`);
-    assert.ok(policy.retried >= 16, `${policy.retried} retries: every client was caught by the hanging pod at least once`);
+    assert.ok(policy.retriedCount >= 16, `${policy.retriedCount} retries: every client was caught by the hanging pod at least once`);
     assert.equal(policy.budgetRefused, 0);
   } finally {
     stop = true;

@@ -10,8 +10,10 @@ import { Client, Pool } from 'undici';
 import { createEndpointSet } from '../../src/balancer/endpoint.js';
 import type { EndpointSpec } from '../../src/balancer/endpoint.js';
 import { seededRng } from '../../src/balancer/rng.js';
-import type { DataPlane } from '../../src/cluster/data-plane.js';
-import { createDataPlane } from '../../src/cluster/data-plane.js';
+import type { DataPlane } from '../../src/dataplane/data-plane.js';
+import { createDataPlane } from '../../src/dataplane/create-data-plane.js';
+import { createProxy } from '../../src/proxy/create-proxy.js';
+import type { ShardingProxy } from '../../src/proxy/proxy.js';
 import { parseConfig } from '../../src/config/config.js';
 import type { Backend, BackendHandler } from '../helpers/backends.js';
 import { closeBackends, closedPort, nameHandler, startBackend } from '../helpers/backends.js';
@@ -21,6 +23,7 @@ const silent = pino({ level: 'silent' });
 
 interface Running {
   readonly plane: DataPlane;
+  readonly proxy: ShardingProxy;
   readonly client: Client;
   readonly origin: string;
   readonly backends: readonly Backend[];
@@ -31,19 +34,21 @@ async function run(doc: Record<string, unknown>, pods: readonly { name: string; 
   const backends = await Promise.all(pods.map((p) => startBackend(p.name, handler)));
   const endpoints = [...backends.map((b, i) => ({ name: b.name, address: b.address, labels: { version: pods[i]!.version } })), ...extra];
   const config = parseConfig({ ...doc, endpoints });
-  const plane = await createDataPlane(config, { logger: silent, rng: seededRng(5) });
+  const plane = createDataPlane(config, { logger: silent, rng: seededRng(5) });
+  const proxy = await createProxy(config, plane, silent);
   let client: Client | null = null;
   try {
     assert.ok(config.endpoints.kind === 'inline');
-    plane.proxy.updateEndpoints(createEndpointSet(config.endpoints.specs, 1));
-    const { port } = await plane.proxy.listen(0, '127.0.0.1');
+    plane.apply(createEndpointSet(config.endpoints.specs, 1));
+    const { port } = await proxy.listen(0, '127.0.0.1');
     const origin = `http://127.0.0.1:${port}`;
     client = new Client(origin);
-    await fn({ plane, client, origin, backends });
+    await fn({ plane, proxy, client, origin, backends });
     await waitFor(() => plane.board.totalInflight === 0, 'in-flight back to zero');
   } finally {
     await client?.close();
-    await plane.proxy.close();
+    await proxy.close();
+    await plane.close();
     await closeBackends(backends);
   }
 }

@@ -66,7 +66,7 @@ test('an added endpoint gets a pool; a removed one finishes its in-flight reques
   const client = oneConnection(h);
   try {
     // Add pod-1: round robin now alternates.
-    h.proxy.updateEndpoints(createEndpointSet([{ name: 'pod-0', address: a.address }, { name: 'pod-1', address: b.address }], 2));
+    h.plane.apply(createEndpointSet([{ name: 'pod-0', address: a.address }, { name: 'pod-1', address: b.address }], 2));
     const names = new Set<string>();
     for (let i = 0; i < 4; i++) names.add((await send(client, '/')).text);
     assert.deepEqual([...names].sort(), ['pod-0', 'pod-1']);
@@ -79,7 +79,7 @@ test('an added endpoint gets a pool; a removed one finishes its in-flight reques
       if (first === 'held') pending = r;
     }
     assert.ok(pending !== null, 'a request is held on pod-0');
-    h.proxy.updateEndpoints(createEndpointSet([{ name: 'pod-1', address: b.address }], 3));
+    h.plane.apply(createEndpointSet([{ name: 'pod-1', address: b.address }], 3));
     for (let i = 0; i < 4; i++) assert.equal((await send(client, '/')).text, 'pod-1', 'new requests avoid the removed endpoint');
     assert.ok(aConns.open >= 1, 'the held request still has its connection');
     release.open();
@@ -109,7 +109,7 @@ test('an endpoint whose address changed gets a new pool; the old one drains', as
     assert.equal((await send(client, '/')).text, 'old');
     const pending = send(held, '/hold');
     await arrived.promise;
-    h.proxy.updateEndpoints(createEndpointSet([{ name: 'pod-0', address: `http://${newPod.address}` }], 2));
+    h.plane.apply(createEndpointSet([{ name: 'pod-0', address: `http://${newPod.address}` }], 2));
     const r = await send(client, '/');
     assert.equal(r.text, 'new');
     assert.equal(r.headers['x-shardgate-endpoint'], 'pod-0');
@@ -131,7 +131,7 @@ test('a set with a bad address is refused whole and the old set keeps serving', 
   const client = oneConnection(h);
   try {
     assert.throws(
-      () => h.proxy.updateEndpoints(createEndpointSet([{ name: 'pod-0', address: backend.address }, { name: 'pod-1', address: 'no-port-here' }], 2)),
+      () => h.plane.apply(createEndpointSet([{ name: 'pod-0', address: backend.address }, { name: 'pod-1', address: 'no-port-here' }], 2)),
       (err: unknown) => err instanceof ConfigError && err.code === 'SG_ERR_ENDPOINTS' && err.field.includes('pod-1') && err.message.includes('no-port-here'),
     );
     for (let i = 0; i < 5; i++) assert.equal((await send(client, '/')).text, 'pod-0');

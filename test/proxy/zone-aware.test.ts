@@ -10,8 +10,10 @@ import { Client } from 'undici';
 import { createEndpointSet } from '../../src/balancer/endpoint.js';
 import type { EndpointSpec } from '../../src/balancer/endpoint.js';
 import { seededRng } from '../../src/balancer/rng.js';
-import type { DataPlane } from '../../src/cluster/data-plane.js';
-import { createDataPlane } from '../../src/cluster/data-plane.js';
+import type { DataPlane } from '../../src/dataplane/data-plane.js';
+import { createDataPlane } from '../../src/dataplane/create-data-plane.js';
+import { createProxy } from '../../src/proxy/create-proxy.js';
+import type { ShardingProxy } from '../../src/proxy/proxy.js';
 import { parseConfig } from '../../src/config/config.js';
 import type { Backend } from '../helpers/backends.js';
 import { closeBackends, startBackend } from '../helpers/backends.js';
@@ -21,6 +23,7 @@ const silent = pino({ level: 'silent' });
 
 interface Proxy {
   readonly plane: DataPlane;
+  readonly proxy: ShardingProxy;
   readonly client: Client;
   readonly specs: EndpointSpec[];
 }
@@ -34,16 +37,18 @@ async function zonedPods(): Promise<{ backends: Backend[]; specs: EndpointSpec[]
 
 async function startProxy(doc: Record<string, unknown>, specs: EndpointSpec[], seed: number): Promise<Proxy> {
   const config = parseConfig({ ...doc, endpoints: specs });
-  const plane = await createDataPlane(config, { logger: silent, rng: seededRng(seed) });
-  plane.proxy.updateEndpoints(createEndpointSet(specs, 1));
-  const { port } = await plane.proxy.listen(0, '127.0.0.1');
-  return { plane, client: new Client(`http://127.0.0.1:${port}`), specs };
+  const plane = createDataPlane(config, { logger: silent, rng: seededRng(seed) });
+  const proxy = await createProxy(config, plane, silent);
+  plane.apply(createEndpointSet(specs, 1));
+  const { port } = await proxy.listen(0, '127.0.0.1');
+  return { plane, proxy, client: new Client(`http://127.0.0.1:${port}`), specs };
 }
 
 async function stop(p: Proxy): Promise<void> {
   await waitFor(() => p.plane.board.totalInflight === 0, 'in-flight back to zero');
   await p.client.close();
-  await p.plane.proxy.close();
+  await p.proxy.close();
+  await p.plane.close();
 }
 
 /** The pod that served each of `count` requests, one after another. */
@@ -63,7 +68,7 @@ test('zones through the proxy: keyless requests stay in the proxy\'s zone; with 
   try {
     const whole = await served(p, 60);
     assert.deepEqual([...new Set(whole)].sort(), ['a-0', 'a-1']);
-    p.plane.proxy.updateEndpoints(createEndpointSet(specs.map((s) => ({ ...s, draining: s.name === 'a-1' })), 2));
+    p.plane.apply(createEndpointSet(specs.map((s) => ({ ...s, draining: s.name === 'a-1' })), 2));
     const half = await served(p, 400);
     const local = half.filter((n) => n === 'a-0').length;
     assert.equal(half.filter((n) => n === 'a-1').length, 0);

@@ -1,10 +1,11 @@
 /**
- * The request path of one thread, built from the parsed config: a load board (over the process's
- * shared in-flight counts when given), the balancer (preferring the proxy's zone for requests
- * without a key, when one is set), the subsets chosen by request headers (each a balancer of the
- * same algorithm and options on a view of the one board), the key source and transform, retries,
- * passive and active health, and the proxy. `shardgate serve` builds one; with `--workers N` each
- * worker thread builds its own and only the in-flight counts are shared.
+ * A DataPlane built from the parsed config: a load board (over the process's shared in-flight
+ * counts when given), the balancer (preferring the proxy's zone for requests without a key, when
+ * one is set), the subsets chosen by request headers (each a balancer of the same algorithm and
+ * options on a view of the one board), the key source and transform, retries and their budget,
+ * passive and active health. `shardgate serve` builds one per thread; with `--workers N` each
+ * worker thread builds its own and only the in-flight counts are shared. Fronts (the proxy:
+ * src/proxy/create-proxy.ts) are built on it.
  */
 import type { Logger } from 'pino';
 import type { Balancer } from '../balancer/balancer.js';
@@ -22,19 +23,10 @@ import { entropyRng } from '../balancer/rng.js';
 import type { SharedLoads } from '../balancer/shared-loads.js';
 import type { ShardgateConfig } from '../config/config.js';
 import { loadBoardOptions } from '../config/config.js';
-import { readPem } from '../config/tls-files.js';
 import { HealthChecker } from '../proxy/health-check.js';
 import { parseKeySource } from '../proxy/key-source.js';
-import { ShardingProxy } from '../proxy/proxy.js';
 import { Retrier } from '../proxy/retries.js';
-
-export interface DataPlane {
-  readonly board: LoadBoard;
-  readonly balancer: Balancer;
-  /** null when no subsets are configured. */
-  readonly subsets: SubsetRouter | null;
-  readonly proxy: ShardingProxy;
-}
+import { DataPlane } from './data-plane.js';
 
 export interface DataPlaneDeps {
   readonly logger: Logger;
@@ -42,12 +34,12 @@ export interface DataPlaneDeps {
   readonly shared?: SharedLoads | null;
   readonly clock?: Clock;
   readonly rng?: Rng;
-  /** The proxy's hook for connections to an endpoint that could not be made (ProxyOptions). */
+  /** Told of connections to an endpoint that could not be made (DataPlaneParts.onConnectFailure). */
   readonly onConnectFailure?: ((endpoint: Endpoint) => void) | null;
 }
 
-/** @throws ConfigError when the config cannot build a balancer, key source or proxy, or a PEM file cannot be read */
-export async function createDataPlane(config: ShardgateConfig, deps: DataPlaneDeps): Promise<DataPlane> {
+/** @throws ConfigError when the config cannot build a balancer, key source or transform */
+export function createDataPlane(config: ShardgateConfig, deps: DataPlaneDeps): DataPlane {
   const clock = deps.clock ?? monotonicClock;
   const logger = deps.logger;
   const px = config.proxy;
@@ -60,19 +52,12 @@ export async function createDataPlane(config: ShardgateConfig, deps: DataPlaneDe
   const subsets = config.subsets === null ? null : new SubsetRouter(config.subsets, board, build, balancer);
   const keySource = config.key === null ? null : parseKeySource(config.key, 'key');
   const keyTransform = config.keyTransform === null ? null : parseKeyTransform(config.keyTransform, 'keyTransform');
-  const tls = px.tls === null ? undefined : { cert: await readPem(px.tls.certFile, 'proxy.tls.cert'), key: await readPem(px.tls.keyFile, 'proxy.tls.key') };
-  const upstreamTls = {
-    ...(px.upstreamTls.caFile === null ? {} : { ca: await readPem(px.upstreamTls.caFile, 'proxy.upstreamTls.ca') }),
-    ...(px.upstreamTls.insecure ? { rejectUnauthorized: false } : {}),
-  };
-  const retries = px.retries.retries === 0 ? undefined : new Retrier(px.retries, new RetryBudget(clock, px.retries.budget));
+  const retries = px.retries.retries === 0 ? null : new Retrier(px.retries, new RetryBudget(clock, px.retries.budget));
   const outlier =
-    px.outlier === null
-      ? undefined
-      : new OutlierDetector({ board, rng, options: px.outlier, onEvent: (e) => logger.warn({ outlier: e }, `endpoint ${e.endpoint}: ${e.kind}`) });
-  const healthChecker =
+    px.outlier === null ? null : new OutlierDetector({ board, rng, options: px.outlier, onEvent: (e) => logger.warn({ outlier: e }, `endpoint ${e.endpoint}: ${e.kind}`) });
+  const health =
     px.healthCheck === null
-      ? undefined
+      ? null
       : new HealthChecker({
           board,
           rng,
@@ -83,30 +68,5 @@ export async function createDataPlane(config: ShardgateConfig, deps: DataPlaneDe
             else if (e.passed && outlier?.isEjected(e.endpoint) === true) outlier.readmit(e.endpoint);
           },
         });
-  const proxy = new ShardingProxy({
-    balancer,
-    board,
-    subsets,
-    keySource,
-    clock,
-    keyTransform,
-    endpointHeader: px.endpointHeader,
-    timeouts: px.timeouts,
-    maxHeaderBytes: px.maxHeaderBytes,
-    maxBodyBuffer: px.maxBodyBuffer,
-    maxHeaderCount: px.maxHeaderCount,
-    maxConnections: px.maxConnections,
-    maxBodyBytes: px.maxBodyBytes,
-    maxConcurrentStreams: px.maxConcurrentStreams,
-    maxUpstreamSessions: px.maxUpstreamSessions,
-    queue: px.queue,
-    upstreamTls,
-    ...(tls === undefined ? {} : { tls }),
-    ...(retries === undefined ? {} : { retries }),
-    ...(outlier === undefined ? {} : { outlier }),
-    ...(healthChecker === undefined ? {} : { healthChecker }),
-    ...(deps.onConnectFailure == null ? {} : { onConnectFailure: deps.onConnectFailure }),
-    logger,
-  });
-  return { board, balancer, subsets, proxy };
+  return new DataPlane({ clock, logger, board, balancer, subsets, keySource, keyTransform, retries, outlier, health, onConnectFailure: deps.onConnectFailure ?? null });
 }
