@@ -5,6 +5,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { EndpointSpec } from '../../src/balancer/endpoint.js';
 
@@ -42,7 +46,7 @@ export interface SimpleResponse {
 export interface GrpcPod {
   readonly name: string;
   readonly port: number;
-  /** `h2c://127.0.0.1:<port>`. */
+  /** `h2c://<host>:<port>`. */
   readonly address: string;
   readonly server: grpc.Server;
   /** Calls received, and calls the client (or the proxy) cancelled. */
@@ -73,7 +77,8 @@ function statusError(status: EchoStatus, metadata?: grpc.Metadata): Partial<grpc
   return { code: status.code, details: status.message, ...(metadata === undefined ? {} : { metadata }) };
 }
 
-export async function startGrpcPod(name: string): Promise<GrpcPod> {
+/** A pod on `host` (a loopback address), on `port` or an ephemeral one. */
+export async function startGrpcPod(name: string, host = '127.0.0.1', port = 0): Promise<GrpcPod> {
   const server = new grpc.Server();
   const pod = { name, port: 0, address: '', server, calls: 0, cancelled: 0, close: () => Promise.resolve() } as GrpcPod;
   const track = (call: { on(event: 'cancelled', cb: () => void): unknown }): void => {
@@ -131,12 +136,12 @@ export async function startGrpcPod(name: string): Promise<GrpcPod> {
       call.on('error', () => undefined);
     },
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
   Object.assign(pod, {
-    port,
-    address: `h2c://127.0.0.1:${port}`,
+    port: bound,
+    address: `h2c://${host}:${bound}`,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())).then(() => server.forceShutdown()),
   });
   return pod;
@@ -158,4 +163,20 @@ export function grpcEndpointSpecs(pods: readonly GrpcPod[]): EndpointSpec[] {
 /** A TestService client over one HTTP/2 connection to `target` (`127.0.0.1:port`). */
 export function testClient(target: string): grpc.Client & Record<string, (...args: unknown[]) => unknown> {
   return new TestService(target, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+}
+
+export interface GrpcEndpointsFile {
+  readonly path: string;
+  /** Replaces the file's endpoints with these pods'. */
+  write(pods: readonly GrpcPod[]): Promise<void>;
+}
+
+/** An endpoints file (`--endpoints-file`, `shardgate:file/PATH`) of `pods`, in a directory removed after the test. */
+export async function grpcEndpointsFile(t: TestContext, pods: readonly GrpcPod[]): Promise<GrpcEndpointsFile> {
+  const dir = await mkdtemp(join(tmpdir(), 'shardgate-grpc-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'endpoints.yaml');
+  const write = (list: readonly GrpcPod[]): Promise<void> => writeFile(path, list.map((p) => `- { name: ${p.name}, address: "${p.address}" }\n`).join(''));
+  await write(pods);
+  return { path, write };
 }

@@ -85,7 +85,7 @@ export function parseShardgateTarget(uri: experimental.GrpcUri): ShardgateTarget
       return { text, document, authority: target.kind === 'dns' ? `${target.host}:${target.port}` : serviceHost(target.name) };
     }
     case 'static': {
-      const endpoints = checked(() => splitEndpointsFlag(rest, text));
+      const endpoints = checked(() => splitEndpointsFlag(rest, 'static'));
       // The first pod's address, as grpc-js's own ipv4: and ipv6: targets take theirs.
       const first = checked(() => parseEndpointAddress(endpoints[0]!.address, 'endpoints[0].address'));
       return { text, document: { endpoints }, authority: formatHostPort(first) };

@@ -5,9 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -19,11 +16,12 @@ import { parseConfig } from '../../../src/config/config.js';
 import { createDataPlane } from '../../../src/dataplane/create-data-plane.js';
 import type { DataPlane } from '../../../src/dataplane/data-plane.js';
 import type { GrpcPod } from '../../helpers/grpc-pods.js';
-import { closeGrpcPods, startGrpcPods } from '../../helpers/grpc-pods.js';
+import { closeGrpcPods, grpcEndpointsFile, startGrpcPods, testClient } from '../../helpers/grpc-pods.js';
 import type { TestClient } from '../../helpers/grpc-client.js';
 import { clientStreamHost, duplexHosts, keyed, nextPlane, recordCallEnds, serverStreamHosts, shardgateClient, staticTarget, unaryHost } from '../../helpers/grpc-client.js';
 import { startGrpcPodProcess } from '../../helpers/grpc-pod-process.js';
 import { until } from '../../helpers/until.js';
+import { Served } from '../../cli/run.js';
 
 registerShardgate({ logger: pino({ level: 'silent' }) });
 
@@ -122,12 +120,8 @@ test('keyless calls spread over every pod; without a service config a shardgate:
 test('an endpoint leaving moves only its keys, and its calls in flight finish on it', async (t) => {
   const pods = await startGrpcPods(4);
   t.after(() => closeGrpcPods(pods));
-  const dir = await mkdtemp(join(tmpdir(), 'shardgate-grpc-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'endpoints.yaml');
-  const write = (list: readonly GrpcPod[]): Promise<void> => writeFile(file, list.map((p) => `- { name: ${p.name}, address: "h2c://127.0.0.1:${p.port}" }\n`).join(''));
-  await write(pods);
-  const { client, plane: planeOpened } = openChannel(t, `shardgate:file/${file}`);
+  const file = await grpcEndpointsFile(t, pods);
+  const { client, plane: planeOpened } = openChannel(t, `shardgate:file/${file.path}`);
   const before = await servedBy(client, KEYS);
   assert.deepEqual(before, ownersOf(RING_DOC, specsOf(pods), KEYS));
   const plane = await planeOpened;
@@ -137,7 +131,7 @@ test('an endpoint leaving moves only its keys, and its calls in flight finish on
   const stream = serverStreamHosts(client, keyed(slowKey), 5, 100_000);
   await until('the stream has started', () => leaving.calls > KEYS.filter((k) => before.get(k) === leaving.name).length);
   const rest = pods.filter((p) => p !== leaving);
-  await write(rest);
+  await file.write(rest);
   await until('the set without pod-2 is applied', () => plane.current?.endpoints.length === 3);
 
   const after = await servedBy(client, KEYS);
@@ -208,10 +202,54 @@ test('calls that end before they start, start late, or are cancelled in flight l
       call.on('error', (e: grpc.ServiceError) => resolve(e.code));
     });
   });
-  await until('the streams are in flight', () => plane.board.totalInflight > 0);
   assert.deepEqual(new Set(await Promise.all(streams)), new Set([grpc.status.CANCELLED]));
   await until('nothing in flight after cancelled streams', () => plane.board.totalInflight === 0);
   const outcomes = calls.ends.map((e) => e.outcome);
   assert.equal(outcomes.length, 20 + 20 + 20, 'one end for each call that started, none for those that never did');
   assert.equal(outcomes.filter((o) => o === 'cancelled').length, 20);
+});
+
+test('a channel and `shardgate serve` over the same endpoints file, configured alike, send every key to the same pod', async (t) => {
+  const pods = await startGrpcPods(4);
+  t.after(() => closeGrpcPods(pods));
+  const { path: file } = await grpcEndpointsFile(t, pods);
+  const served = new Served(t, ['serve', '--listen', '127.0.0.1:0', '--workers', '1', '--endpoints-file', file, '--balancer', 'maglev', '--bounded-load', '1.25', '--key', 'grpc:x-tenant', '--key-transform', 'prefix:9']);
+  const proxy = testClient(`127.0.0.1:${(await served.address()).port}`);
+  t.after(() => proxy.close());
+  const { client } = openChannel(t, `shardgate:file/${file}`, { key: 'x-tenant', balancer: { algorithm: 'maglev', boundedLoad: 1.25 }, keyTransform: 'prefix:9' });
+  // Sequential calls: nothing in flight, so bounded loads never spill and the home owner answers.
+  for (const key of KEYS) {
+    assert.equal(await unaryHost(client, keyed(key)), await unaryHost(proxy, keyed(key)), key);
+  }
+  assert.deepEqual(await served.stop('SIGTERM'), { code: 0, signal: null });
+});
+
+test('maxInflight: calls beyond the limit wait for room, and none fails', async (t) => {
+  const pods = await startGrpcPods(2);
+  t.after(() => closeGrpcPods(pods));
+  const { client, plane: planeOpened } = openChannel(t, staticTarget(pods), { maxInflight: 1 });
+  await connectAll(client, pods);
+  const plane = await planeOpened;
+  let most = 0;
+  const sample = setInterval(() => {
+    for (const load of plane.board.loads) most = Math.max(most, load.inflight);
+  }, 2);
+  t.after(() => clearInterval(sample));
+  const started = Date.now();
+  const streams = await Promise.all(Array.from({ length: 6 }, () => serverStreamHosts(client, keyed(null), 3, 20_000)));
+  assert.equal(streams.flat().length, 18);
+  assert.equal(most, 1, 'never more than one call at a pod');
+  assert.ok(Date.now() - started >= 3 * 55, 'six calls of 60 ms took three rounds on two pods');
+});
+
+test('the shardgate policy over a target of another resolver fails calls, naming the targets it needs', async (t) => {
+  const pods = await startGrpcPods(1);
+  t.after(() => closeGrpcPods(pods));
+  const { client } = openChannel(t, `ipv4:127.0.0.1:${pods[0]!.port}`, RING_POLICY);
+  const failure = await unaryHost(client, keyed('tenant-1')).then(
+    () => assert.fail('the call succeeded'),
+    (e: unknown) => e as grpc.ServiceError,
+  );
+  assert.equal(failure.code, grpc.status.UNAVAILABLE);
+  assert.match(failure.details, /the shardgate policy routes with the endpoints of a shardgate: target \(shardgate:k8s\//);
 });
