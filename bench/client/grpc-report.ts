@@ -1,0 +1,34 @@
+/**
+ * The gRPC section's table: per client, the median over rounds of calls per second and of the
+ * client process's CPU time per call, and that CPU beside the reference's (grpc-js's own
+ * round_robin) as a ratio.
+ */
+import { markdownTable } from '../common/markdown-table.js';
+import { median } from '../proxy/load-result.js';
+
+/** One measured window of one client. */
+export interface GrpcSample {
+  readonly calls: number;
+  readonly seconds: number;
+  /** User and system CPU of the client process over the window. */
+  readonly cpuMicros: number;
+}
+
+export interface GrpcClientResult {
+  readonly label: string;
+  readonly samples: readonly GrpcSample[];
+}
+
+/** The table, with ratios to the first result (the reference). */
+export function grpcTable(results: readonly GrpcClientResult[]): string {
+  const rows = results.map((r) => ({
+    label: r.label,
+    callsPerS: median(r.samples.map((s) => s.calls / s.seconds)),
+    cpuPerCall: median(r.samples.map((s) => s.cpuMicros / s.calls)),
+  }));
+  const reference = rows[0]!;
+  return markdownTable(
+    ['client', 'calls/s', 'CPU µs/call', `CPU/call vs ${reference.label}`],
+    rows.map((r) => [r.label, r.callsPerS.toFixed(0), r.cpuPerCall.toFixed(1), `${(r.cpuPerCall / reference.cpuPerCall).toFixed(2)}x`]),
+  );
+}
