@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { ALGORITHMS, KEYLESS_ALGORITHMS } from '../../src/balancer/factory.js';
 import { SERVE_EXAMPLE } from '../../src/cli/help.js';
@@ -63,4 +65,19 @@ test('README: the error example is what the binary prints', async () => {
   const r = await runToEnd(m[1]!.split(' '));
   assert.equal(r.code, 2);
   assert.equal(r.stderr.trim(), m[2]);
+});
+
+test('README: the gRPC client example runs as shown, through the package name', async () => {
+  const section = readme.slice(readme.indexOf('\n## gRPC client\n'));
+  const m = /^```js\n([\s\S]*?)^```$[\s\S]*?^```\n([\s\S]*?)^```$/m.exec(section);
+  assert.ok(m !== null, 'the section has the example and its output');
+  // Inside the package, so that `shardgate/grpc` resolves to this build as it would once installed.
+  const file = join(ROOT, 'dist', 'readme-grpc-example.mjs');
+  await writeFile(file, m[1]!);
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: ROOT, timeout: 15_000 });
+    assert.equal(stdout, m[2]);
+  } finally {
+    await rm(file, { force: true });
+  }
 });

@@ -15,7 +15,7 @@ import { registerShardgate } from '../../../src/client/grpc/register-shardgate.j
 import { parseConfig } from '../../../src/config/config.js';
 import { createDataPlane } from '../../../src/dataplane/create-data-plane.js';
 import type { DataPlane } from '../../../src/dataplane/data-plane.js';
-import type { GrpcPod } from '../../helpers/grpc-pods.js';
+import type { GrpcPod, SimpleResponse, StreamingOutputCallRequest } from '../../helpers/grpc-pods.js';
 import { closeGrpcPods, grpcEndpointsFile, startGrpcPods, testClient } from '../../helpers/grpc-pods.js';
 import type { TestClient } from '../../helpers/grpc-client.js';
 import { clientStreamHost, duplexHosts, keyed, nextPlane, recordCallEnds, serverStreamHosts, shardgateClient, staticTarget, unaryHost } from '../../helpers/grpc-client.js';
@@ -252,4 +252,31 @@ test('the shardgate policy over a target of another resolver fails calls, naming
   );
   assert.equal(failure.code, grpc.status.UNAVAILABLE);
   assert.match(failure.details, /the shardgate policy routes with the endpoints of a shardgate: target \(shardgate:k8s\//);
+});
+
+test("with a retryPolicy, a call its dead pod had not answered is retried on the key's next owner", async (t) => {
+  const pods = await Promise.all(['pod-0', 'pod-1', 'pod-2'].map((name) => startGrpcPodProcess(name)));
+  t.after(() => Promise.all(pods.map((p) => p.kill())));
+  const retryPolicy = { maxAttempts: 3, initialBackoff: '0.05s', maxBackoff: '0.2s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] };
+  const serviceConfig = { loadBalancingConfig: [{ shardgate: RING_POLICY }], methodConfig: [{ name: [{ service: 'grpc.testing.TestService' }], retryPolicy }] };
+  const client = shardgateClient(staticTarget(pods), null, { 'grpc.service_config': JSON.stringify(serviceConfig) });
+  t.after(() => client.close());
+  const owners = await servedBy(client, KEYS);
+  const dead = pods[1]!;
+  const key = KEYS.find((k) => owners.get(k) === dead.name)!;
+  const next = ownersOf(RING_DOC, specsOf(pods), [key], dead.name).get(key);
+  // A duplex call the pod holds open without answering: nothing is committed yet.
+  const call = (client.FullDuplexCall as (m: grpc.Metadata) => grpc.ClientDuplexStream<StreamingOutputCallRequest, SimpleResponse>)(keyed(key));
+  const hosts: string[] = [];
+  call.on('data', (m: SimpleResponse) => hosts.push(m.hostname));
+  const ended = new Promise<void>((resolve, reject) => {
+    call.on('end', resolve);
+    call.on('error', reject);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await dead.kill();
+  call.write({ response_parameters: [{ size: 1, interval_us: 0 }] });
+  call.end();
+  await ended;
+  assert.deepEqual(hosts, [next]);
 });
