@@ -9,11 +9,13 @@
  *
  * Each channel is warmed up, then the channels take turns for a few rounds of a fixed time, each
  * with the same number of calls kept in flight; the table has the medians over the rounds. The
- * keyed channel is checked to keep every tenant on one pod.
+ * keyed channel is checked to keep every tenant on one pod. A second table has the picker's own
+ * time and allocation per call beside its data plane's (grpc-pick-probe.ts, in a process of its own).
  *
  * Knobs: BENCH_GRPC_PODS (4), BENCH_GRPC_CONCURRENCY (calls in flight, 32), BENCH_GRPC_SECONDS (per
  * window, 2), BENCH_GRPC_ROUNDS (3).
  */
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { registerShardgate } from '../../src/client/grpc/register-shardgate.js';
@@ -28,10 +31,11 @@ import { ChildRegistry } from '../common/children.js';
 import { integerSetting } from '../common/env.js';
 import type { GrpcPodsReady } from './grpc-echo.js';
 import { EchoClient } from './grpc-echo.js';
-import type { GrpcClientResult, GrpcSample } from './grpc-report.js';
-import { grpcTable } from './grpc-report.js';
+import type { GrpcClientResult, GrpcPickCost, GrpcSample } from './grpc-report.js';
+import { grpcTable, pickCostTable } from './grpc-report.js';
 
 const PODS_SCRIPT = fileURLToPath(new URL('./grpc-pods-process.js', import.meta.url));
+const PROBE_SCRIPT = fileURLToPath(new URL('./grpc-pick-probe.js', import.meta.url));
 const TENANTS = 1_000;
 const WARMUP_SECONDS = 1;
 const REQUEST = Buffer.from('ping');
@@ -96,18 +100,29 @@ export async function grpcSection(settings: GrpcBenchSettings = grpcBenchSetting
       }
     }
     const results: GrpcClientResult[] = channels.map((c) => ({ label: c.label, samples: samples.get(c)! }));
+    const costs = await pickCosts();
     return [
       '## gRPC client: the shardgate policy beside grpc-js round_robin',
       '',
       `@grpc/grpc-js ${grpcVersion()}, ${settings.pods} pods in another process, ${settings.concurrency} unary calls in flight, every call with x-tenant metadata; medians of ${settings.rounds} rounds of ${settings.seconds} s per client, taking turns. CPU is the client process's, user + system.`,
       '',
       grpcTable(results),
+      '',
+      `The picker alone (grpc-pick-probe.ts: pick, onCallStarted, onCallEnded, over 4 READY subchannels, least of 3 runs of 200,000 calls), beside its data plane's own work for a request as the proxy does it (key, pick, done, observe):`,
+      '',
+      pickCostTable(costs),
     ].join('\n');
   } finally {
     for (const c of channels) c.client.close();
     await registry.stopAll();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The probe's costs, measured in a process with a large young generation and gc() (grpc-pick-probe.ts). */
+async function pickCosts(): Promise<GrpcPickCost[]> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--max-semi-space-size=64', PROBE_SCRIPT], { timeout: 120_000 });
+  return JSON.parse(stdout) as GrpcPickCost[];
 }
 
 /** Keeps `concurrency` calls in flight for `seconds`; counts calls and the process's CPU. */

@@ -10,9 +10,12 @@
  * resolved promise). A call whose credentials take longer starts after that sweep, and is counted
  * in flight again from its start.
  *
- * Per call: the pick result and its closure (call-pick.ts), a slot in an array reused from sweep
- * to sweep, and, per turn with picks, one setImmediate. Ended calls are published on the
- * diagnostics channel `shardgate:grpc:call` when someone listens.
+ * Allocation: none per call once the channel is warm. The pick result of a call that started and
+ * ended is reused for a later one (grpc-js calls `onCallEnded` once, after `onCallStarted`, and
+ * holds the result no longer), up to MAX_REUSED kept; calls not started yet are linked through
+ * their results, so a sweep walks only those (normally none); a turn of the event loop with picks
+ * schedules one setImmediate. Ended calls are published on the diagnostics channel
+ * `shardgate:grpc:call` when someone listens.
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { experimental } from '@grpc/grpc-js';
@@ -32,11 +35,15 @@ export interface GrpcCallEvent {
 
 export const grpcCallChannel = diagnostics.channel('shardgate:grpc:call');
 
+/** Pick results kept for reuse: the calls in flight at a busy moment, beyond which the rest go. */
+const MAX_REUSED = 1_024;
+
 export class CallLedger {
   readonly #plane: DataPlane;
-  /** Calls picked since the last sweep, in slots 0 to #count - 1. */
-  readonly #unstarted: (CallPick | undefined)[] = [];
-  #count = 0;
+  /** The most recent of the calls picked and not started, linked through `nextUnstarted`. */
+  #unstarted: CallPick | null = null;
+  /** Results of ended calls, to reuse. */
+  readonly #reusable: CallPick[] = [];
   #sweep: NodeJS.Immediate | null = null;
   readonly #sweepNow = (): void => this.#sweepUnstarted();
 
@@ -46,8 +53,12 @@ export class CallLedger {
 
   /** The pick result of a call picked onto `subchannel`, its pick counted in flight. */
   start(subchannel: experimental.SubchannelInterface, pick: Pick): CallPick {
-    const call = new CallPick(this, subchannel, pick, this.#plane.clock.nowMs());
-    this.#unstarted[this.#count++] = call;
+    const now = this.#plane.clock.nowMs();
+    const call = this.#reusable.pop()?.reuse(subchannel, pick, now) ?? new CallPick(this, subchannel, pick, now);
+    const head = this.#unstarted;
+    call.nextUnstarted = head;
+    if (head !== null) head.previousUnstarted = call;
+    this.#unstarted = call;
     if (this.#sweep === null) this.#sweep = setImmediate(this.#sweepNow);
     return call;
   }
@@ -55,6 +66,7 @@ export class CallLedger {
   /** grpc-js made the call's stream. */
   started(call: CallPick): void {
     if (call.state === CallState.Picked) {
+      this.#unlink(call);
       call.state = CallState.Started;
       return;
     }
@@ -75,6 +87,7 @@ export class CallLedger {
   ended(call: CallPick, code: number): void {
     const state = call.state;
     if (state === CallState.Ended) return;
+    if (state === CallState.Picked) this.#unlink(call);
     call.state = CallState.Ended;
     const plane = this.#plane;
     const outcome = outcomeOfCall(code);
@@ -85,19 +98,31 @@ export class CallLedger {
       const event: GrpcCallEvent = { endpoint: name, code, outcome, durationMs: plane.clock.nowMs() - call.startedMs };
       grpcCallChannel.publish(event);
     }
+    // A call that never started may still be started by grpc-js (slow credentials): never reused.
+    if ((state === CallState.Started || state === CallState.Uncounted) && this.#reusable.length < MAX_REUSED) this.#reusable.push(call);
+  }
+
+  #unlink(call: CallPick): void {
+    const previous = call.previousUnstarted;
+    const next = call.nextUnstarted;
+    if (previous === null) this.#unstarted = next;
+    else previous.nextUnstarted = next;
+    if (next !== null) next.previousUnstarted = previous;
+    call.previousUnstarted = null;
+    call.nextUnstarted = null;
   }
 
   #sweepUnstarted(): void {
     this.#sweep = null;
-    const list = this.#unstarted;
-    const n = this.#count;
-    this.#count = 0;
-    for (let i = 0; i < n; i++) {
-      const call = list[i]!;
-      list[i] = undefined;
-      if (call.state !== CallState.Picked) continue;
+    let call = this.#unstarted;
+    this.#unstarted = null;
+    while (call !== null) {
+      const next = call.nextUnstarted;
+      call.previousUnstarted = null;
+      call.nextUnstarted = null;
       call.state = CallState.Swept;
       call.pick.done(call.startedMs, 'cancelled');
+      call = next;
     }
   }
 }

@@ -4,9 +4,10 @@
  * is made, `onCallEnded` with its status. Both go to the ledger that owns the call's pick, which
  * ends it exactly once.
  *
- * One object and one closure per call, which is what grpc-js's API needs: it calls
- * `onCallStarted` as a method of the result (so the prototype's serves), but `onCallEnded` as a
- * method of its own call object, so only a closure knows which call ended.
+ * grpc-js calls `onCallStarted` as a method of the result (so the prototype's serves), but
+ * `onCallEnded` as a method of its own call object, so only a closure knows which call ended: each
+ * result has one, made with it. The ledger reuses the result of a call that ended for a later call
+ * (`reuse`), so that picks allocate nothing once the channel is warm.
  */
 import { experimental } from '@grpc/grpc-js';
 import type { Pick } from '../../balancer/balancer.js';
@@ -29,14 +30,17 @@ const COMPLETE = experimental.PickResultType.COMPLETE;
 
 export class CallPick implements experimental.PickResult {
   readonly pickResultType = COMPLETE;
-  readonly subchannel: experimental.SubchannelInterface;
+  subchannel: experimental.SubchannelInterface;
   readonly status = null;
   readonly onCallEnded: (code: number) => void;
-  readonly pick: Pick;
+  pick: Pick;
   readonly #ledger: CallLedger;
   state = CallState.Picked;
   /** The plane clock's time at the pick, or at a late start. */
   startedMs: number;
+  /** Neighbours in the ledger's list of calls not started yet. */
+  previousUnstarted: CallPick | null = null;
+  nextUnstarted: CallPick | null = null;
 
   constructor(ledger: CallLedger, subchannel: experimental.SubchannelInterface, pick: Pick, startedMs: number) {
     this.#ledger = ledger;
@@ -44,6 +48,15 @@ export class CallPick implements experimental.PickResult {
     this.pick = pick;
     this.startedMs = startedMs;
     this.onCallEnded = (code: number): void => ledger.ended(this, code);
+  }
+
+  /** The same result for another call; only for one whose call ended (grpc-js is done with it). */
+  reuse(subchannel: experimental.SubchannelInterface, pick: Pick, startedMs: number): this {
+    this.subchannel = subchannel;
+    this.pick = pick;
+    this.startedMs = startedMs;
+    this.state = CallState.Picked;
+    return this;
   }
 
   onCallStarted(): void {

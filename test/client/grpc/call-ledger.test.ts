@@ -91,3 +91,21 @@ test('a call that starts late, after its endpoint left the set, is not counted',
   assert.equal(p.board.totalInflight, 0);
   assert.equal(p.board.loads[0]!.inflight, 0);
 });
+
+test('the pick result of a call that ended serves the next call; one that never started is not reused', async (t) => {
+  const p = plane();
+  t.after(() => p.close());
+  const ledger = new CallLedger(p);
+  const first = ledger.start(SUBCHANNEL, pickOf(p));
+  first.onCallStarted();
+  first.onCallEnded(status.OK);
+  const second = ledger.start(SUBCHANNEL, pickOf(p));
+  assert.equal(second, first, 'reused');
+  await nextTurn();
+  assert.equal(p.board.totalInflight, 0, 'the reused result was swept as a new call');
+  const third = ledger.start(SUBCHANNEL, pickOf(p));
+  assert.notEqual(third, second, 'a swept call may still start: its result is not reused');
+  third.onCallStarted();
+  third.onCallEnded(status.OK);
+  assert.equal(p.board.totalInflight, 0);
+});
