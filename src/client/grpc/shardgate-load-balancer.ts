@@ -113,6 +113,7 @@ export class ShardgateLoadBalancer implements experimental.LoadBalancer, PolicyE
     } catch (e) {
       // The current set holds an address a channel cannot dial (the plane keeps it for others).
       this.#plane = null;
+      this.#picker = null;
       this.#fail(e instanceof Error ? e.message : String(e));
       return;
     }
