@@ -9,7 +9,7 @@
  * Built by createShardDispatcher, once every service has its first endpoint set.
  */
 import type { Agent } from 'undici';
-import { Dispatcher } from 'undici';
+import { Dispatcher, errors } from 'undici';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { pickInterceptor } from './pick-interceptor.js';
 import { retryInterceptor } from './retry-interceptor.js';
@@ -44,7 +44,12 @@ export class ShardDispatcher extends Dispatcher {
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return this.#dispatch(opts, handler);
+    if (this.#closing === null) return this.#dispatch(opts, handler);
+    // As undici's own dispatchers refuse once closed; the handler may be of either form.
+    const closed = new errors.ClientClosedError();
+    if (handler.onResponseError !== undefined) handler.onResponseError(null as unknown as Dispatcher.DispatchController, closed);
+    else handler.onError?.(closed);
+    return false;
   }
 
   /**

@@ -38,6 +38,9 @@ import type { RoutedRequest, RoutedService } from './routed-request.js';
 import { ShardRoutingError, noEndpointErrors } from './routing-error.js';
 import type { KeyFunction, ParsedService } from './service-options.js';
 
+/** How often closing looks whether the requests in flight have finished. */
+const IDLE_POLL_MS = 10;
+
 export interface ServiceDeps {
   readonly logger: Logger;
   /** How long opening waits for the source's first endpoint set. */
@@ -210,22 +213,21 @@ export class ShardService implements RoutedService {
     }
   }
 
-  /** Resolves true once nothing is in flight, false when the grace period ends first. */
+  /**
+   * Resolves true once nothing is in flight, false when the grace period ends first. Polled: the
+   * board tells of freed room only where a limit is set, and closing is off the request path.
+   */
   #whenIdle(): Promise<boolean> {
     const board = this.plane.board;
     if (board.totalInflight === 0) return Promise.resolve(true);
+    const deadline = this.plane.clock.nowMs() + this.#graceMs;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        stop();
-        resolve(false);
-      }, this.#graceMs);
-      // Told from inside done(), each time a request ends.
-      const stop = this.plane.onCapacity(() => {
-        if (board.totalInflight !== 0) return;
-        clearTimeout(timer);
-        stop();
-        resolve(true);
-      });
+      const poll = setInterval(() => {
+        const idle = board.totalInflight === 0;
+        if (!idle && this.plane.clock.nowMs() < deadline) return;
+        clearInterval(poll);
+        resolve(idle);
+      }, IDLE_POLL_MS);
     });
   }
 
