@@ -6,7 +6,7 @@
  * pass untouched.
  */
 import type { Dispatcher } from 'undici';
-import { RoutedRequest } from './routed-request.js';
+import { ControllerRequest } from './controller-request.js';
 import type { ServiceTable } from './service-table.js';
 
 export function retryInterceptor(table: ServiceTable): Dispatcher.DispatcherComposeInterceptor {
@@ -14,6 +14,6 @@ export function retryInterceptor(table: ServiceTable): Dispatcher.DispatcherComp
     function shardRetry(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       const service = table.get(opts.origin);
       if (service === undefined || service.plane.retries === null) return dispatch(opts, handler);
-      return dispatch(opts, new RoutedRequest(service, opts, handler, dispatch));
+      return dispatch(opts, new ControllerRequest(service, opts, handler, dispatch));
     };
 }

@@ -1,7 +1,10 @@
 /**
  * The dispatcher: an undici Agent composed with the retry and pick interceptors
  * (`agent.compose(pick, retry)`: the last runs first), wrapped so that closing it also closes every
- * managed service (its discovery, its pools, its data plane). A Dispatcher like any other: give it
+ * managed service (its discovery, its pools, its data plane). Handlers of undici's controller API
+ * (from interceptors composed over this dispatcher) take the composed chain; handlers of the
+ * callback API, which request(), stream() and both fetches still use, are routed by the same pick
+ * without the chain's conversions, and other origins go to the Agent untouched. A Dispatcher like any other: give it
  * to fetch as `dispatcher`, to `setGlobalDispatcher`, or to undici's request, stream and pipeline;
  * `compose()` adds interceptors over it. Node 20's own fetch (the undici bundled with Node) calls
  * `dispatch` with handlers of the older callback form, which the composed chain adapts.
@@ -44,12 +47,19 @@ export class ShardDispatcher extends Dispatcher {
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (this.#closing === null) return this.#dispatch(opts, handler);
-    // As undici's own dispatchers refuse once closed; the handler may be of either form.
-    const closed = new errors.ClientClosedError();
-    if (handler.onResponseError !== undefined) handler.onResponseError(null as unknown as Dispatcher.DispatchController, closed);
-    else handler.onError?.(closed);
-    return false;
+    if (this.#closing !== null) {
+      // As undici's own dispatchers refuse once closed; the handler may be of either form.
+      const closed = new errors.ClientClosedError();
+      if (handler.onResponseError !== undefined) handler.onResponseError(null as unknown as Dispatcher.DispatchController, closed);
+      else handler.onError?.(closed);
+      return false;
+    }
+    if (handler.onRequestStart !== undefined) return this.#dispatch(opts, handler);
+    // A callback handler (request(), stream(), fetch, Node's own fetch) is routed, or passed to the
+    // Agent, as it is: the chain would convert it to a controller handler and every response back
+    // (legacy-request.ts says what that costs).
+    const service = this.#table.get(opts.origin);
+    return service === undefined ? this.#agent.dispatch(opts, handler) : service.dispatchLegacy(opts, handler);
   }
 
   /**

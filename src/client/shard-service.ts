@@ -34,6 +34,7 @@ import type { UpstreamAddress } from '../proxy/address.js';
 import { keyText } from '../proxy/key-source.js';
 import { UpstreamPools } from '../proxy/upstreams.js';
 import { headerValue } from './request-headers.js';
+import { LegacyRequest } from './legacy-request.js';
 import type { RoutedRequest, RoutedService } from './routed-request.js';
 import { ShardRoutingError, noEndpointErrors } from './routing-error.js';
 import type { KeyFunction, ParsedService } from './service-options.js';
@@ -131,11 +132,19 @@ export class ShardService implements RoutedService {
   }
 
   /**
+   * Routes a request whose handler speaks undici's callback API (legacy-request.ts), retried by
+   * the service's own rules.
+   */
+  dispatchLegacy(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.route(new LegacyRequest(this, opts, handler));
+  }
+
+  /**
    * Picks an endpoint for the request's next attempt and dispatches it to that endpoint's pool;
    * a request no endpoint can take fails (its first attempt) with a ShardRoutingError. Returns
    * undici's back-pressure signal.
    */
-  route(req: RoutedRequest): boolean {
+  route(req: RoutedRequest & Dispatcher.DispatchHandler): boolean {
     const opts = req.opts;
     if (req.attempt === 0) {
       const lb = this.#balancerFor(opts);
