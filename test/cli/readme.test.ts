@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { ALGORITHMS, KEYLESS_ALGORITHMS } from '../../src/balancer/factory.js';
 import { SERVE_EXAMPLE } from '../../src/cli/help.js';
@@ -63,4 +65,18 @@ test('README: the error example is what the binary prints', async () => {
   const r = await runToEnd(m[1]!.split(' '));
   assert.equal(r.code, 2);
   assert.equal(r.stderr.trim(), m[2]);
+});
+
+test('README: the client library example runs as written, and a tenant stays on one pod', async (t) => {
+  const m = /^## Client library\n[\s\S]*?^```js\n([\s\S]*?)^```$/m.exec(readme);
+  assert.ok(m !== null, 'the Client library section has a js example');
+  // Inside the package, so that `shardgate/client` resolves by the package's own name to this build.
+  const file = join(ROOT, 'dist', 'readme-client-example.mjs');
+  await writeFile(file, m[1]!);
+  t.after(() => rm(file, { force: true }));
+  const { stdout } = await promisify(execFile)(process.execPath, [file], { timeout: 30_000 });
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.length, 4, stdout);
+  for (const line of lines) assert.match(line, /^(acme|globex|initech) -> sharded-svc-[0-2]$/);
+  assert.equal(lines[0], lines[3], 'acme reached the same pod both times');
 });
