@@ -1,7 +1,7 @@
 /**
  * The interceptor that retries, composed over the pick interceptor: a request to a managed
  * service whose config allows retries (`proxy.retries`, the proxy's rules and budget) is wrapped
- * in a RoutedRequest that holds the chain below; a failed attempt re-enters that chain, so the
+ * in a ControllerRequest that holds the chain below; a failed attempt re-enters that chain, so the
  * pick interceptor picks the key's next owner, leaving out the endpoints tried. Other requests
  * pass untouched.
  */

@@ -76,6 +76,7 @@ export class ShardService implements RoutedService {
   readonly #source: string;
   #follower: SetFollower | null = null;
   #closed: Promise<void> | null = null;
+  #force = false;
 
   private constructor(parts: ServiceParts) {
     const parsed = parts.parsed;
@@ -113,7 +114,7 @@ export class ShardService implements RoutedService {
     const plane = createDataPlane(config, { logger: log, onConnectFailure: reresolve === null ? null : (e) => reresolve.request(e.name) });
     const t = config.proxy.timeouts;
     const pools = new UpstreamPools(
-      { connectMs: t.connectMs, headersMs: t.upstreamHeadersMs, bodyMs: t.upstreamBodyMs, idleMs: t.upstreamIdleMs, maxHeaderBytes: config.proxy.maxHeaderBytes, maxH2Sessions: 1, tls, authority: parsed.origin.authority },
+      { connectMs: t.connectMs, headersMs: t.upstreamHeadersMs, bodyMs: t.upstreamBodyMs, idleMs: t.upstreamIdleMs, maxHeaderBytes: config.proxy.maxHeaderBytes, maxH2Sessions: 1 /* HTTP/2 endpoints are refused */, tls, authority: parsed.origin.authority },
       log,
     );
     const transport: Transport = {
@@ -190,16 +191,18 @@ export class ShardService implements RoutedService {
    * `proxy.timeouts.shutdownGraceMs`. Idempotent.
    */
   close(force: boolean): Promise<void> {
-    this.#closed ??= this.#shutdown(force);
+    // A forced close while a graceful one waits for requests in flight cuts them now.
+    if (force) this.#force = true;
+    this.#closed ??= this.#shutdown();
     return this.#closed;
   }
 
-  async #shutdown(force: boolean): Promise<void> {
+  async #shutdown(): Promise<void> {
     this.#follower?.unsubscribe();
     this.#reresolve?.close();
     this.#configured.dns?.close();
     this.plane.detach(this.#transport);
-    const drained = force ? false : await this.#whenIdle();
+    const drained = this.#force ? false : await this.#whenIdle();
     await this.#pools.close(!drained);
     await this.plane.close();
   }
@@ -233,7 +236,7 @@ export class ShardService implements RoutedService {
     return new Promise((resolve) => {
       const poll = setInterval(() => {
         const idle = board.totalInflight === 0;
-        if (!idle && this.plane.clock.nowMs() < deadline) return;
+        if (!idle && !this.#force && this.plane.clock.nowMs() < deadline) return;
         clearInterval(poll);
         resolve(idle);
       }, IDLE_POLL_MS);

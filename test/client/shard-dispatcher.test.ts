@@ -147,3 +147,19 @@ test('compose(): an interceptor over the dispatcher sees every request, managed 
   await (await request(`http://${backends[0]!.address}/`, { dispatcher: seen })).body.text();
   assert.deepEqual(origins, [SERVICE_URL, `http://${backends[0]!.address}`]);
 });
+
+test('destroy() during a graceful close() cuts the request still in flight at once', async (t) => {
+  const backends = await startBackends(1, 'pod', () => undefined);
+  t.after(() => closeBackends(backends));
+  const d = await openDispatcher(t, { [SERVICE]: { endpoints: endpointSpecs(backends), balancer: { algorithm: 'ring-hash' }, key: 'header:x-tenant' } });
+  const hanging = request(`${SERVICE_URL}/`, { dispatcher: d, headers: { 'x-tenant': 'a' } });
+  await new Promise((r) => setTimeout(r, 50));
+  const started = Date.now();
+  const closed = d.close();
+  await new Promise((r) => setTimeout(r, 50));
+  await d.destroy();
+  await assert.rejects(hanging);
+  await closed;
+  assert.ok(Date.now() - started < 2_000, 'not the grace period of the graceful close');
+  assertNothingInFlight(d, SERVICE);
+});
