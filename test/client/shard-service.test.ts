@@ -2,11 +2,13 @@
  * A managed service follows its endpoint source: a watched file (an owner removed: its keys move
  * to their next owner, its request in flight finishes, its connections close afterwards) and DNS
  * SRV records from a real DNS server (a pod back at a new port is found right after the first
- * refused connect, long before the records' TTL). HTTP/2 endpoints are refused by name, and a
- * source that sends no set in time fails the start.
+ * refused connect, long before the records' TTL). HTTPS pods are asked by the service's name.
+ * HTTP/2 endpoints are refused by name, and a source that sends no set in time fails the start.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,6 +20,7 @@ import { ConfigError, ShardgateError } from '../../src/errors.js';
 import { closeBackends, closedPort, closeGracefully, endpointSpecs, nameHandler, startBackend, startBackends } from '../helpers/backends.js';
 import { startDnsmasq } from '../helpers/dnsmasq.js';
 import { assertNothingInFlight, endpointNamed, openDispatcher, ownerOf, SERVICE, SERVICE_URL, silent } from '../helpers/shard-client.js';
+import { TEST_CA, TEST_CERT, TEST_KEY } from '../helpers/tls-fixture.js';
 import { until } from '../helpers/until.js';
 
 const KEYS = Array.from({ length: 100 }, (_, i) => `tenant-${i}`);
@@ -113,4 +116,23 @@ test('a source that sends no set in time fails the start, naming the service and
     (e: unknown) => e instanceof ShardgateError && e.code === 'SG_ERR_DISCOVERY' && e.message.includes(SERVICE) && e.message.includes('pods.invalid') && e.message.includes('300 ms'),
   );
   assert.ok(Date.now() - started < 3_000);
+});
+
+test('https endpoints: the TLS server name is the service\'s, whose name the pod\'s certificate must carry', async (t) => {
+  const server = https.createServer({ cert: TEST_CERT, key: TEST_KEY }, (req, res) => res.end(`tls ${req.headers.host}`));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as AddressInfo).port;
+  const dir = await mkdtemp(join(tmpdir(), 'shardgate-client-tls-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const ca = join(dir, 'ca.pem');
+  await writeFile(ca, TEST_CA);
+  const pods = [{ name: 'pod-0', address: `https://127.0.0.1:${port}` }];
+  const options = { endpoints: pods, balancer: { algorithm: 'ring-hash' }, key: 'header:x-tenant', proxy: { upstreamTls: { ca }, outlier: false } } as const;
+  // The certificate names localhost: a service addressed as localhost is accepted...
+  const d = await openDispatcher(t, { 'https://localhost:8443': options, 'https://sharded-svc.test': options });
+  const r = await request('https://localhost:8443/', { dispatcher: d, headers: { 'x-tenant': 'a' } });
+  assert.equal(await r.body.text(), 'tls localhost:8443');
+  // ...one addressed by another name is refused by the certificate check, not sent.
+  await assert.rejects(request('https://sharded-svc.test/', { dispatcher: d, headers: { 'x-tenant': 'a' } }), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
 });
