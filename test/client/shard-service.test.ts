@@ -1,8 +1,9 @@
 /**
  * A managed service follows its endpoint source: a watched file (an owner removed: its keys move
- * to their next owner, its request in flight finishes, its connections close afterwards) and DNS
+ * to their next owner, its request in flight finishes, its connections close afterwards), DNS
  * SRV records from a real DNS server (a pod back at a new port is found right after the first
- * refused connect, long before the records' TTL). HTTPS pods are asked by the service's name.
+ * refused connect, long before the records' TTL) and Kubernetes EndpointSlices from a fake API
+ * server (a pod leaves and returns). HTTPS pods are asked by the service's name.
  * HTTP/2 endpoints are refused by name, and a source that sends no set in time fails the start.
  */
 import assert from 'node:assert/strict';
@@ -19,6 +20,8 @@ import { createShardDispatcher } from '../../src/client/create-shard-dispatcher.
 import { ConfigError, ShardgateError } from '../../src/errors.js';
 import { closeBackends, closedPort, closeGracefully, endpointSpecs, nameHandler, startBackend, startBackends } from '../helpers/backends.js';
 import { startDnsmasq } from '../helpers/dnsmasq.js';
+import { FakeApiServer, podEndpoint, slice } from '../helpers/fake-apiserver.js';
+import { writeKubeconfig } from '../helpers/kubeconfig.js';
 import { assertNothingInFlight, endpointNamed, openDispatcher, ownerOf, SERVICE, SERVICE_URL, silent } from '../helpers/shard-client.js';
 import { TEST_CA, TEST_CERT, TEST_KEY } from '../helpers/tls-fixture.js';
 import { until } from '../helpers/until.js';
@@ -135,4 +138,31 @@ test('https endpoints: the TLS server name is the service\'s, whose name the pod
   assert.equal(await r.body.text(), 'tls localhost:8443');
   // ...one addressed by another name is refused by the certificate check, not sent.
   await assert.rejects(request('https://sharded-svc.test/', { dispatcher: d, headers: { 'x-tenant': 'a' } }), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+});
+
+test('Kubernetes EndpointSlices: keys reach their owners; a pod whose slice goes loses its keys to their next owners, and gets them back when it returns', async (t) => {
+  const backends = await startBackends(3, 'sharded-svc');
+  t.after(() => closeBackends(backends));
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  // Rendezvous moves only the leaving pod's keys, each to the pod it would pick without it.
+  // Each pod in a slice of its own: on loopback they differ by port, which a slice holds once.
+  const publish = (b: (typeof backends)[number]): string => api.apply(slice('default', 'sharded-svc', b.name, [podEndpoint(b.name, '127.0.0.1')], { http: b.port }));
+  for (const b of backends) publish(b);
+  const before = process.env.KUBECONFIG;
+  process.env.KUBECONFIG = await writeKubeconfig(t, api);
+  t.after(() => (before === undefined ? delete process.env.KUBECONFIG : (process.env.KUBECONFIG = before)));
+  const d = await openDispatcher(t, { [SERVICE]: { discovery: 'k8s:default/sharded-svc:http', balancer: { algorithm: 'rendezvous' }, key: 'header:x-tenant' } });
+  const plane = d.plane(SERVICE)!;
+  assert.deepEqual(plane.current!.endpoints.map((e) => e.name).sort(), backends.map((b) => b.name).sort());
+  const owners = new Map(KEYS.map((k) => [k, ownerOf(d, SERVICE, k)]));
+  for (const key of KEYS.slice(0, 30)) assert.equal(await get(d, key), owners.get(key), key);
+  const leaving = backends[1]!;
+  const next = new Map(KEYS.map((k) => [k, ownerOf(d, SERVICE, k, new Set([endpointNamed(d, SERVICE, leaving.name)]))]));
+  api.delete('default', leaving.name);
+  await until('the pod left the set', () => !plane.current!.endpoints.some((e) => e.name === leaving.name));
+  for (const key of KEYS.slice(0, 30)) assert.equal(await get(d, key), owners.get(key) === leaving.name ? next.get(key) : owners.get(key), `${key} with the pod gone`);
+  publish(leaving);
+  await until('the pod is back', () => plane.current!.endpoints.some((e) => e.name === leaving.name));
+  for (const key of KEYS.slice(0, 30)) assert.equal(await get(d, key), owners.get(key), `${key} is back at its owner`);
 });
