@@ -9,6 +9,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { ConfigError, errorCode } from '../errors.js';
 
 const CERT_FIELD = 'proxy.tls.cert';
@@ -56,6 +57,18 @@ export async function readPem(path: string, field: string): Promise<Buffer> {
   } catch (e) {
     throw new ConfigError('SG_ERR_CONFIG', field, `${path} cannot be read (${errorCode(e) ?? String(e)}): give a PEM file`, { cause: e });
   }
+}
+
+/**
+ * TLS options toward `https://` and `h2://` endpoints from `proxy.upstreamTls`: the CA file's
+ * certificates to trust (the system's when none is named), or no checking at all with `insecure`.
+ * @throws ConfigError naming proxy.upstreamTls.ca when the file cannot be read
+ */
+export async function readUpstreamTls(upstreamTls: { readonly caFile: string | null; readonly insecure: boolean }): Promise<ConnectionOptions> {
+  return {
+    ...(upstreamTls.caFile === null ? {} : { ca: await readPem(upstreamTls.caFile, CA_FIELD) }),
+    ...(upstreamTls.insecure ? { rejectUnauthorized: false } : {}),
+  };
 }
 
 /** One certificate at least, each parsed; `expected` says what the file should hold. */

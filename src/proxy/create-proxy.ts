@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { ShardgateConfig } from '../config/config.js';
-import { readPem } from '../config/tls-files.js';
+import { readPem, readUpstreamTls } from '../config/tls-files.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { ShardingProxy } from './proxy.js';
 
@@ -13,10 +13,7 @@ import { ShardingProxy } from './proxy.js';
 export async function createProxy(config: ShardgateConfig, plane: DataPlane, logger: Logger): Promise<ShardingProxy> {
   const px = config.proxy;
   const tls = px.tls === null ? undefined : { cert: await readPem(px.tls.certFile, 'proxy.tls.cert'), key: await readPem(px.tls.keyFile, 'proxy.tls.key') };
-  const upstreamTls = {
-    ...(px.upstreamTls.caFile === null ? {} : { ca: await readPem(px.upstreamTls.caFile, 'proxy.upstreamTls.ca') }),
-    ...(px.upstreamTls.insecure ? { rejectUnauthorized: false } : {}),
-  };
+  const upstreamTls = await readUpstreamTls(px.upstreamTls);
   return new ShardingProxy({
     plane,
     endpointHeader: px.endpointHeader,

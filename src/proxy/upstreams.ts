@@ -9,7 +9,7 @@
  * Reconciliation runs off the request path; the request path does one Map lookup by name.
  */
 import type { ConnectionOptions } from 'node:tls';
-import { Pool } from 'undici';
+import { Pool, buildConnector } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { EndpointSet } from '../balancer/endpoint.js';
@@ -30,6 +30,13 @@ export interface UpstreamOptions {
   readonly maxH2Sessions: number;
   /** For `https://` and `h2://` endpoints: trusted CAs, certificate checking. */
   readonly tls?: ConnectionOptions;
+  /**
+   * The `host[:port]` requests are meant for (the client library's service): each HTTP/1.1 pool
+   * then has that origin, so its requests carry it as Host and as TLS server name, and it dials
+   * the endpoint's address; absent, a pool's origin is the endpoint's own address (the proxy,
+   * which forwards the client's Host itself).
+   */
+  readonly authority?: string;
 }
 
 /** What the Exchange dispatches to: an undici Pool (HTTP/1.1) or an H2Upstream. */
@@ -142,8 +149,10 @@ export class UpstreamPools {
         this.#log,
       );
     }
-    return new Pool(address.origin, {
-      ...(address.tls && o.tls !== undefined ? { connect: o.tls } : {}),
+    const tls = address.tls && o.tls !== undefined ? o.tls : undefined;
+    const authority = o.authority;
+    return new Pool(authority === undefined ? address.origin : `${address.tls ? 'https' : 'http'}://${authority}`, {
+      ...(authority === undefined ? (tls === undefined ? {} : { connect: tls }) : { connect: dialing(address, tls, o.connectMs) }),
       connections: null,
       pipelining: 1,
       connectTimeout: o.connectMs,
@@ -157,6 +166,17 @@ export class UpstreamPools {
       strictContentLength: true,
     });
   }
+}
+
+/**
+ * A connector that dials the endpoint's address whatever host the pool's origin names: the origin
+ * is the service's, the socket the pod's (as undici's dns interceptor sends to a resolved address
+ * while keeping the logical Host and server name). Once per connection, not per request.
+ */
+function dialing(address: UpstreamAddress, tls: ConnectionOptions | undefined, connectMs: number): buildConnector.connector {
+  const connect = buildConnector({ ...tls, timeout: connectMs });
+  const port = String(address.port);
+  return (options, callback) => connect({ ...options, hostname: address.host, port }, callback);
 }
 
 /** A pool that is already closed or destroyed is what close() wants; anything else is reported. */

@@ -81,3 +81,17 @@ test('README: the gRPC client example runs as shown, through the package name', 
     await rm(file, { force: true });
   }
 });
+
+test('README: the client library example runs as written, and a tenant stays on one pod', async (t) => {
+  const m = /^## Client library\n[\s\S]*?^```js\n([\s\S]*?)^```$/m.exec(readme);
+  assert.ok(m !== null, 'the Client library section has a js example');
+  // Inside the package, so that `shardgate/client` resolves by the package's own name to this build.
+  const file = join(ROOT, 'dist', 'readme-client-example.mjs');
+  await writeFile(file, m[1]!);
+  t.after(() => rm(file, { force: true }));
+  const { stdout } = await promisify(execFile)(process.execPath, [file], { timeout: 30_000 });
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.length, 4, stdout);
+  for (const line of lines) assert.match(line, /^(acme|globex|initech) -> sharded-svc-[0-2]$/);
+  assert.equal(lines[0], lines[3], 'acme reached the same pod both times');
+});
