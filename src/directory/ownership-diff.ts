@@ -54,7 +54,7 @@ export interface DiffOptions {
   readonly samples: readonly RoutingKey[];
   /** Most example keys; at most two per pair of endpoints. */
   readonly maxExamples?: number;
-  /** Most ranges listed in all; past it, ranges are left out (null). */
+  /** Most ranges listed in all; past it, or at 0, ranges are left out (null). */
   readonly maxRanges?: number;
 }
 
@@ -112,7 +112,7 @@ export function compareAssignments(a: Assignment, b: Assignment, options: DiffOp
       after += matrix[j]![i]!;
     }
     const kept = matrix[i]![i]!;
-    return { endpoint, before, after, gained: after - kept, lost: before - kept, ranges: exact && rangeCount <= maxRanges ? ranges[i]! : null };
+    return { endpoint, before, after, gained: after - kept, lost: before - kept, ranges: exact && maxRanges > 0 && rangeCount <= maxRanges ? ranges[i]! : null };
   });
   return {
     method: exact ? 'exact' : 'sampled',

@@ -26,14 +26,13 @@
  * Injected: the timers and the wall clock. The first set is published at once.
  */
 import type { EndpointSet } from '../balancer/endpoint.js';
+import { MAX_HANDOFF_DELAY_MS } from '../config/defaults.js';
 import { ConfigError } from '../errors.js';
 import { membershipOf } from '../directory/membership.js';
 import type { DiscoveryError, EndpointSource, SourceStatus } from './endpoint-source.js';
 import type { Timers } from './static-file.js';
 import { realTimers } from './static-file.js';
 import { Subscribers } from './subscribers.js';
-
-export const MAX_HANDOFF_DELAY_MS = 600_000;
 
 /** A change announced ahead of taking effect. */
 export interface PlannedChange {
