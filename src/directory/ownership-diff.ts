@@ -1,8 +1,9 @@
 /**
  * What changes between two assignments (two generations, or the current one and a planned one):
- * which fraction of the key space moves from which endpoint to which, as a matrix whose cells sum
- * to 1 (the diagonal is what stays), each endpoint's share before and after, what it gains and
- * loses, and a few keys that move. Homes are compared, as Assignment answers them.
+ * which fraction of the key space moves from which endpoint to which (the off-diagonal cells of
+ * the matrix whose rows are the homes before and columns the homes after, listed sparsely: a
+ * membership of thousands changes a few cells), each endpoint's share before and after, what it
+ * gains and loses, and a few keys that move. Homes are compared, as Assignment answers them.
  *
  * Exact for ring hash (both sides): the rings are merged arc by arc (ring-arcs.ts), and each
  * endpoint's gained and lost ranges of `xxh64(key) >>> 32` are listed. Other algorithms are
@@ -34,17 +35,25 @@ export interface MovedKey {
   readonly to: string | null;
 }
 
+/** A fraction of the key space whose home goes from one endpoint to another (null: no home). */
+export interface Move {
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly fraction: number;
+}
+
 export interface OwnershipDiff {
   readonly method: 'exact' | 'sampled';
   /** Keys measured, when sampled; null when exact. */
   readonly samples: number | null;
-  /** Fraction of the key space whose home changes. */
+  /** Fraction of the key space whose home changes: the sum of `moves`. */
   readonly moved: number;
-  /** Row and column labels of the matrix: every endpoint of either side by name, then null (no home) when some keys have none. */
-  readonly owners: readonly (string | null)[];
-  /** matrix[i][j]: fraction of the key space whose home is owners[i] before and owners[j] after. */
-  readonly matrix: readonly (readonly number[])[];
+  /** Every pair of endpoints keys move between, largest first: the matrix without its diagonal, sparse. */
+  readonly moves: readonly Move[];
+  /** Every endpoint of either side, by name. */
   readonly endpoints: readonly EndpointChange[];
+  /** Fractions of the key space with no home before and after (ordinal or ranges owners missing, no endpoint). */
+  readonly unowned: { readonly before: number; readonly after: number };
   /** Some keys that move (routing keys, after any key transform). */
   readonly examples: readonly MovedKey[];
 }
@@ -62,6 +71,7 @@ export const DEFAULT_MAX_EXAMPLES = 12;
 export const DEFAULT_MAX_RANGES = 20_000;
 const EXAMPLES_PER_PAIR = 2;
 
+/** O(moves + endpoints) in memory: pairs are counted sparsely, never as an n x n matrix. */
 export function compareAssignments(a: Assignment, b: Assignment, options: DiffOptions): OwnershipDiff {
   const names = [...new Set([...a.set.endpoints.map((e) => e.name), ...b.set.endpoints.map((e) => e.name)])].sort();
   const n = names.length;
@@ -69,7 +79,15 @@ export function compareAssignments(a: Assignment, b: Assignment, options: DiffOp
   // Endpoint index in each set -> label; the label n is "no home".
   const fromLabel = Int32Array.from(a.set.endpoints, (e) => label.get(e.name)!);
   const toLabel = Int32Array.from(b.set.endpoints, (e) => label.get(e.name)!);
-  const counts = Array.from({ length: n + 1 }, () => new Float64Array(n + 1));
+  const before = new Float64Array(n + 1);
+  const after = new Float64Array(n + 1);
+  /** (from * (n + 1) + to) -> amount, for from !== to. */
+  const pairs = new Map<number, number>();
+  const count = (i: number, j: number, amount: number): void => {
+    before[i]! += amount;
+    after[j]! += amount;
+    if (i !== j) pairs.set(i * (n + 1) + j, (pairs.get(i * (n + 1) + j) ?? 0) + amount);
+  };
   const ranges = Array.from({ length: n }, () => ({ gained: [] as HashRange[], lost: [] as HashRange[] }));
   let rangeCount = 0;
   const maxRanges = options.maxRanges ?? DEFAULT_MAX_RANGES;
@@ -82,7 +100,7 @@ export function compareAssignments(a: Assignment, b: Assignment, options: DiffOp
     compareRings(ringA, ringB, ({ lo, hi, from, to }) => {
       const i = from < 0 ? n : fromLabel[from]!;
       const j = to < 0 ? n : toLabel[to]!;
-      counts[i]![j]! += hi - lo + 1;
+      count(i, j, hi - lo + 1);
       if (i === j) return;
       rangeCount += (i < n ? 1 : 0) + (j < n ? 1 : 0);
       if (rangeCount > maxRanges) return;
@@ -91,37 +109,41 @@ export function compareAssignments(a: Assignment, b: Assignment, options: DiffOp
     });
   } else {
     total = options.samples.length;
-    for (const k of options.samples) counts[homeLabel(a, k, fromLabel, n)]![homeLabel(b, k, toLabel, n)]!++;
+    for (const k of options.samples) count(homeLabel(a, k, fromLabel, n), homeLabel(b, k, toLabel, n), 1);
   }
-  const examples = movedExamples(a, b, options, fromLabel, toLabel, n, names);
-  const noHome = counts[n]!.some((c) => c > 0) || counts.some((row) => row[n]! > 0);
-  const size = noHome ? n + 1 : n;
-  const matrix: number[][] = [];
-  let stay = 0;
-  for (let i = 0; i < size; i++) {
-    const row: number[] = [];
-    for (let j = 0; j < size; j++) row.push(total === 0 ? 0 : counts[i]![j]! / total);
-    stay += row[i]!;
-    matrix.push(row);
+  const share = (x: number): number => (total === 0 ? 0 : x / total);
+  const lost = new Float64Array(n + 1);
+  const gained = new Float64Array(n + 1);
+  const moves: Move[] = [];
+  let moved = 0;
+  for (const [pair, amount] of pairs) {
+    const i = Math.floor(pair / (n + 1));
+    const j = pair % (n + 1);
+    lost[i]! += amount;
+    gained[j]! += amount;
+    moved += amount;
+    moves.push({ from: i === n ? null : names[i]!, to: j === n ? null : names[j]!, fraction: share(amount) });
   }
-  const endpoints = names.map((endpoint, i): EndpointChange => {
-    let before = 0;
-    let after = 0;
-    for (let j = 0; j < size; j++) {
-      before += matrix[i]![j]!;
-      after += matrix[j]![i]!;
-    }
-    const kept = matrix[i]![i]!;
-    return { endpoint, before, after, gained: after - kept, lost: before - kept, ranges: exact && maxRanges > 0 && rangeCount <= maxRanges ? ranges[i]! : null };
-  });
+  moves.sort((x, y) => y.fraction - x.fraction);
+  const listRanges = exact && maxRanges > 0 && rangeCount <= maxRanges;
+  const endpoints = names.map(
+    (endpoint, i): EndpointChange => ({
+      endpoint,
+      before: share(before[i]!),
+      after: share(after[i]!),
+      gained: share(gained[i]!),
+      lost: share(lost[i]!),
+      ranges: listRanges ? ranges[i]! : null,
+    }),
+  );
   return {
     method: exact ? 'exact' : 'sampled',
     samples: exact ? null : total,
-    moved: total === 0 ? 0 : Math.max(0, 1 - stay),
-    owners: noHome ? [...names, null] : names,
-    matrix,
+    moved: share(moved),
+    moves,
     endpoints,
-    examples,
+    unowned: { before: share(before[n]!), after: share(after[n]!) },
+    examples: movedExamples(a, b, options, fromLabel, toLabel, n, names),
   };
 }
 

@@ -47,7 +47,17 @@ export type PlanNames = Readonly<Record<keyof PlanInput, string>>;
 
 export const QUERY_NAMES: PlanNames = { add: 'add=', remove: 'remove=', drain: 'drain=', replicas: 'replicas=', weight: 'weight=' };
 
+/** Plans with more owners than this list `moves` alone: a matrix of them would not be read. */
+export const MAX_MATRIX_OWNERS = 100;
+
 export interface Plan extends OwnershipDiff {
+  /**
+   * Row and column labels of `matrix`: every endpoint of either side, then null (no home) when
+   * some keys have none; null past MAX_MATRIX_OWNERS.
+   */
+  readonly owners: readonly (string | null)[] | null;
+  /** matrix[i][j]: the fraction of the key space whose home is owners[i] now and owners[j] after; its cells sum to 1. */
+  readonly matrix: readonly (readonly number[])[] | null;
   readonly algorithm: string;
   readonly change: PlanChange;
   /** The generation planned from. */
@@ -115,7 +125,25 @@ export function makePlan(current: Assignment, change: PlanChange, samples: reado
   if ('kind' in next) return next;
   const diff = compareAssignments(current, next, { samples, ...(options.ranges === true ? {} : { maxRanges: 0 }) });
   const inRotation = (a: Assignment): string[] => a.set.endpoints.filter((e) => !e.draining).map((e) => e.name);
-  return { algorithm: current.config.algorithm, change, generation: current.generation, before: inRotation(current), after: inRotation(next), ...diff };
+  return { algorithm: current.config.algorithm, change, generation: current.generation, before: inRotation(current), after: inRotation(next), ...diff, ...denseMatrix(diff) };
+}
+
+/** The diff's moves as a whole matrix, with the shares that stay on its diagonal. */
+function denseMatrix(diff: OwnershipDiff): Pick<Plan, 'owners' | 'matrix'> {
+  const unowned = diff.unowned.before > 0 || diff.unowned.after > 0;
+  const owners: (string | null)[] = diff.endpoints.map((e) => e.endpoint);
+  if (unowned) owners.push(null);
+  if (owners.length > MAX_MATRIX_OWNERS) return { owners: null, matrix: null };
+  const index = new Map(owners.map((o, i) => [o, i]));
+  const matrix = owners.map(() => new Array<number>(owners.length).fill(0));
+  diff.endpoints.forEach((e, i) => (matrix[i]![i] = e.before - e.lost));
+  let fromNone = 0;
+  for (const m of diff.moves) {
+    matrix[index.get(m.from)!]![index.get(m.to)!] = m.fraction;
+    if (m.from === null) fromNone += m.fraction;
+  }
+  if (unowned) matrix[owners.length - 1]![owners.length - 1] = Math.max(0, diff.unowned.before - fromNone);
+  return { owners, matrix };
 }
 
 /** StatefulSet names `base-0` .. `base-(replicas-1)`: removes the ordinals above, adds the missing ones. */

@@ -6,45 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { request } from 'undici';
-import { AdminServer } from '../../src/admin/admin-server.js';
-import { Readiness } from '../../src/admin/readiness.js';
 import type { EndpointSpec } from '../../src/balancer/endpoint.js';
 import { createEndpointSet } from '../../src/balancer/endpoint.js';
-import type { ShardgateConfig } from '../../src/config/config.js';
 import { parseConfig } from '../../src/config/config.js';
 import { createDataPlane } from '../../src/dataplane/create-data-plane.js';
-import type { DataPlane } from '../../src/dataplane/data-plane.js';
-import { Directory } from '../../src/directory/directory.js';
-import type { DirectoryOptions } from '../../src/directory/directory.js';
-import { DirectoryRoutes } from '../../src/directory/directory-routes.js';
 import { createLookupPlane } from '../../src/directory/lookup-plane.js';
 import type { OwnerAnswer } from '../../src/directory/owner-answer.js';
 import type { Plan } from '../../src/directory/plan.js';
 import { createProxy } from '../../src/proxy/create-proxy.js';
 import type { Backend } from '../helpers/backends.js';
 import { closeBackends, startBackends } from '../helpers/backends.js';
+import { serveDirectory } from '../helpers/directory-server.js';
 
 const silent = pino({ level: 'silent' });
-
-interface Served {
-  readonly directory: Directory;
-  readonly base: string;
-}
-
-/** A directory over `plane` on an admin listener of its own, closed when the test ends. */
-async function serveDirectory(t: TestContext, plane: DataPlane, config: ShardgateConfig, extra: Partial<DirectoryOptions> = {}): Promise<Served> {
-  const directory = new Directory({ plane, config, ...extra });
-  const admin = new AdminServer(new Readiness('inline'), new DirectoryRoutes(directory));
-  const { port } = await admin.listen(0, '127.0.0.1');
-  t.after(async () => {
-    directory.close();
-    await admin.close();
-  });
-  return { directory, base: `http://127.0.0.1:${port}` };
-}
 
 async function call(url: string, init: { method?: 'GET' | 'POST' | 'PUT'; body?: string } = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, unknown> }> {
   const r = await request(url, { method: init.method ?? 'GET', ...(init.body === undefined ? {} : { body: init.body, headers: { 'content-type': 'application/json' } }) });
@@ -231,8 +207,10 @@ test('directory: a plan\'s matrix accounts for every key, and the fractions it p
       const r = await call(`${base}/v1/plan?${c.plan}`);
       assert.equal(r.status, 200, JSON.stringify(r.body));
       const plan = r.body as unknown as Plan;
+      const matrix = plan.matrix!;
+      const owners = plan.owners!;
       let sum = 0;
-      for (const row of plan.matrix) for (const cell of row) sum += cell;
+      for (const row of matrix) for (const cell of row) sum += cell;
       assert.ok(Math.abs(sum - 1) < 1e-4, `${c.plan}: the cells sum to ${sum}`);
       const route = async (): Promise<string[]> =>
         Promise.all(
@@ -253,11 +231,13 @@ test('directory: a plan\'s matrix accounts for every key, and the fractions it p
       });
       const bound = (p: number): number => 4.5 * Math.sqrt((Math.max(p, 0.01) * (1 - p)) / keys.length) + 4.5 * Math.sqrt((Math.max(p, 0.01) * (1 - p)) / (plan.samples ?? Infinity));
       assert.ok(Math.abs(total / keys.length - plan.moved) <= bound(plan.moved), `${c.plan}: ${total / keys.length} of the keys moved, the plan said ${plan.moved}`);
-      plan.owners.forEach((from, i) =>
-        plan.owners.forEach((to, j) => {
+      owners.forEach((from, i) =>
+        owners.forEach((to, j) => {
           if (i === j) return;
           const real = (moved.get(`${from}>${to}`) ?? 0) / keys.length;
-          assert.ok(Math.abs(real - plan.matrix[i]![j]!) <= bound(plan.matrix[i]![j]!), `${c.plan} ${from} -> ${to}: ${real} moved, the plan said ${plan.matrix[i]![j]!}`);
+          assert.ok(Math.abs(real - matrix[i]![j]!) <= bound(matrix[i]![j]!), `${c.plan} ${from} -> ${to}: ${real} moved, the plan said ${matrix[i]![j]!}`);
+          const move = plan.moves.find((m) => m.from === from && m.to === to);
+          assert.equal(move?.fraction ?? 0, matrix[i]![j]!, 'moves are the cells off the diagonal');
         }),
       );
       for (const e of plan.examples) {
