@@ -6,25 +6,25 @@
  * (`plane.key`: the key transform, then the one key hash), answering with the plane's balancer,
  * or a subset's, through HashingBalancer.home: nothing is picked, so no load is counted.
  *
- * It numbers the sets it applies (generations), keeps the last KEPT_GENERATIONS of them as
- * assignments (assignment.ts) so that a key can be asked about at an earlier generation, and the
- * one a planned hand-off has announced; it publishes each change to the watchers of the
- * assignment stream (assignment-stream.ts) with what each pod gained and lost
- * (ownership-diff.ts), and plans changes that have not happened (plan.ts).
+ * It numbers the sets it applies (generations.ts), keeping the last few as assignments so that a
+ * key can be asked about at an earlier generation, and the one a planned hand-off has announced;
+ * it publishes each change to the watchers of the assignment stream (assignment-stream.ts) with
+ * what each pod gained and lost (ownership-diff.ts), and plans changes that have not happened
+ * (plan.ts).
  *
  * Single-threaded and synchronous: a lookup is a hash and a table walk; a change costs one
  * assignment build, plus a diff when someone watches.
  */
 import type { Logger } from 'pino';
-import type { EndpointSet } from '../balancer/endpoint.js';
 import type { KeyedConfig } from '../balancer/factory.js';
 import type { RoutingKey } from '../balancer/hash.js';
 import { HashingBalancer } from '../balancer/hashing-balancer.js';
 import type { ShardgateConfig } from '../config/config.js';
 import { balancerDocument } from '../config/balancer-document.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
-import type { PlannedChange, PlannedHandoffSource } from '../discovery/planned-handoff.js';
-import { Assignment, keyedConfig } from './assignment.js';
+import type { PlannedHandoffSource } from '../discovery/planned-handoff.js';
+import type { Assignment } from './assignment.js';
+import { keyedConfig } from './assignment.js';
 import { AssignmentStream } from './assignment-stream.js';
 import type { StreamEvent, StreamOptions } from './assignment-stream.js';
 import type { Member } from './membership.js';
@@ -39,9 +39,9 @@ import type { Refusal } from './refusal.js';
 import { refusal } from './refusal.js';
 import { DEFAULT_SAMPLES, sampleKeys } from './sample-keys.js';
 import { roundFractions } from './fractions.js';
+import { Generations, KEPT_GENERATIONS } from './generations.js';
+import type { GenerationAnnouncement, GenerationChange } from './generations.js';
 
-/** Generations kept for `generation=` lookups, besides a pending one. */
-export const KEPT_GENERATIONS = 4;
 /** The longest key text read: no header or body field the proxy reads a key from is longer in practice. */
 export const MAX_KEY_LENGTH = 65_536;
 /** Most keys in one batch. */
@@ -120,12 +120,10 @@ export class Directory {
   readonly #config: ShardgateConfig;
   readonly #sampleCount: number;
   readonly #log: Logger | null;
-  readonly #kept: Assignment[] = [];
+  readonly #generations: Generations | null;
   readonly #stop: (() => void)[] = [];
   readonly #shares = new WeakMap<Assignment, ReadonlyMap<string, number>>();
-  #pending: { readonly assignment: Assignment; readonly change: PlannedChange } | null = null;
   #samples: RoutingKey[] | null = null;
-  #generation = 0;
 
   constructor(options: DirectoryOptions) {
     this.plane = options.plane;
@@ -134,22 +132,27 @@ export class Directory {
     this.#sampleCount = options.samples ?? DEFAULT_SAMPLES;
     this.#log = options.logger ?? null;
     this.stream = new AssignmentStream((resync) => this.#snapshotEvent(resync), options.stream);
-    if (this.keyed === null) return;
-    this.#stop.push(this.plane.onSet((set) => this.#applied(set)));
+    this.#generations = this.keyed === null ? null : new Generations(this.keyed);
+    const generations = this.#generations;
+    if (generations === null) return;
+    this.#stop.push(generations.onChange((c) => this.#applied(c)));
+    this.#stop.push(generations.onAnnounce((a) => this.#announced(a)));
+    this.#stop.push(this.plane.onSet((set) => generations.applied(set)));
     const handoff = options.handoff ?? null;
     if (handoff !== null) this.followPlans(handoff);
     const set = this.plane.current;
-    if (set !== null) this.#applied(set);
+    if (set !== null) generations.applied(set);
   }
 
   /** Passes the planned changes `handoff` announces on to the watchers (when it is opened after the directory). */
   followPlans(handoff: PlannedHandoffSource): void {
-    if (this.keyed !== null) this.#stop.push(handoff.onPlan((c) => this.#announced(c)));
+    const generations = this.#generations;
+    if (generations !== null) this.#stop.push(handoff.onPlan((c) => generations.announced(c)));
   }
 
   /** The current generation, or null before the first set (or for a keyless balancer). */
   get current(): Assignment | null {
-    return this.#kept.at(-1) ?? null;
+    return this.#generations?.current ?? null;
   }
 
   /** The owner of one key text, as the proxy's key source would read it. */
@@ -233,8 +236,8 @@ export class Directory {
   #answer(text: string, key: RoutingKey, current: Assignment, options: LookupOptions): OwnerAnswer | Refusal {
     const generation = options.generation ?? null;
     if (generation !== null && generation !== current.generation) {
-      const at = this.#at(generation);
-      return at === null ? gone(generation, this.#available()) : ownerAnswer(text, key, at.balancer, at, options.count);
+      const at = this.#generations!.at(generation);
+      return at === null ? gone(generation, this.#generations!.available()) : ownerAnswer(text, key, at.balancer, at, options.count);
     }
     const balancer = this.plane.select(options.subset ?? []);
     if (balancer === null) return refusal(503, 'SG_ERR_NO_SUBSET', this.plane.subsets!.describeMiss(options.subset ?? []));
@@ -243,28 +246,7 @@ export class Directory {
     return ownerAnswer(text, key, balancer, current, options.count);
   }
 
-  /** A kept or the pending generation. */
-  #at(generation: number): Assignment | null {
-    if (this.#pending?.assignment.generation === generation) return this.#pending.assignment;
-    return this.#kept.find((a) => a.generation === generation) ?? null;
-  }
-
-  #available(): number[] {
-    const all = this.#kept.map((a) => a.generation);
-    if (this.#pending !== null) all.push(this.#pending.assignment.generation);
-    return all;
-  }
-
-  #applied(set: EndpointSet): void {
-    const keyed = this.keyed!;
-    const previous = this.current;
-    const pending = this.#pending;
-    this.#pending = null;
-    // The announced assignment, when this is the set it announced: built already.
-    const next = pending !== null && pending.change.next === set ? pending.assignment : new Assignment(keyed, set, ++this.#generation);
-    this.#generation = next.generation;
-    this.#kept.push(next);
-    if (this.#kept.length > KEPT_GENERATIONS) this.#kept.shift();
+  #applied({ previous, next, planned }: GenerationChange): void {
     if (previous === null) {
       this.stream.publish(null);
       return;
@@ -273,21 +255,17 @@ export class Directory {
     const event: ChangeEvent = {
       generation: next.generation,
       previous: previous.generation,
-      version: set.version,
+      version: next.set.version,
       membership: next.membership,
-      planned: next === pending?.assignment,
-      members: membersOf(set),
+      planned,
+      members: membersOf(next.set),
       diff: roundFractions(compareAssignments(previous, next, { samples: this.#sampleKeys() })),
     };
     this.stream.publish({ event: 'change', id: next.generation, data: event });
     this.#log?.debug({ generation: next.generation, moved: event.diff.moved }, 'ownership changed');
   }
 
-  #announced(change: PlannedChange): void {
-    const current = this.current;
-    if (current === null) return;
-    const next = new Assignment(this.keyed!, change.next, this.#generation + 1);
-    this.#pending = { assignment: next, change };
+  #announced({ current, next, change }: GenerationAnnouncement): void {
     if (this.stream.size === 0) return;
     const event: PrepareEvent = {
       generation: next.generation,
@@ -309,7 +287,7 @@ export class Directory {
 
   #snapshot(current: Assignment, resync: boolean): AssignmentSnapshot {
     const shares = this.#sharesOf(current);
-    const pending = this.#pending;
+    const pending = this.#generations?.pending ?? null;
     const c = this.#config;
     return {
       generation: current.generation,
