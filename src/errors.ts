@@ -44,6 +44,24 @@ export const PROXY_ERROR_CODES = {
 
 export type ProxyErrorCode = keyof typeof PROXY_ERROR_CODES;
 
+/**
+ * Codes of the directory's answers (`/v1/owner`, `/v1/owners`, `/v1/plan`, `/v1/assignments`),
+ * in the same JSON body as the proxy's, with the status each goes with. A key without a home and
+ * a directory without endpoints answer the proxy's own SG_ERR_NO_ENDPOINT and SG_ERR_NO_SUBSET.
+ */
+export const DIRECTORY_ERROR_CODES = {
+  SG_ERR_KEY_MISSING: '400: no key was given (key= absent or empty, or an empty batch): an empty key is no key to the proxy either',
+  SG_ERR_KEY_MALFORMED: '400: a key the proxy never routes by: longer than the directory reads, not a string in a batch, or one the key transform reads no key from (the proxy sends such a request to the keyless balancer)',
+  SG_ERR_PARAMETER: '400: a query parameter beside the key is malformed (n, generation)',
+  SG_ERR_BATCH: '400: the batch is not a JSON array of key strings, holds more keys than a batch may, or its body is larger than a batch may be',
+  SG_ERR_KEYLESS_BALANCER: '409: the balancer is keyless (p2c, round-robin...): no key has an owner; configure a keyed balancer (ring-hash, maglev, ordinal...) and a key source',
+  SG_ERR_GENERATION_GONE: '410: the generation asked for is not kept (the directory keeps the last few and the pending one)',
+  SG_ERR_PLAN: '400: a plan parameter names no change, an endpoint that is not there (remove, drain) or already is (add), or a replica count the names cannot take',
+  SG_ERR_WATCHERS: '503: the directory serves as many watch streams as it may; try again later or another directory replica',
+} as const;
+
+export type DirectoryErrorCode = keyof typeof DIRECTORY_ERROR_CODES;
+
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class ShardgateError extends Error {

@@ -1,2 +1,6 @@
-/** The library's entry points (`import ... from 'shardgate'`); each is also a subpath of its own. */
+/**
+ * The package's own entry (`import ... from 'shardgate'`): the library's public parts. Each also
+ * has an entry of its own (`shardgate/client`, `shardgate/owner`).
+ */
 export * from './client/index.js';
+export * from './owner/ownership.js';

@@ -2,22 +2,40 @@
  * The admin listener (`--admin HOST:PORT`): liveness and readiness probes, on a port of their own
  * so that probes never queue behind proxied traffic and the proxy port stays free of reserved paths.
  * Liveness answers 200 while the event loop turns; readiness is readiness.ts's report, as JSON.
+ * The directory's endpoints (src/directory/directory-routes.ts) are served here too when given.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { replyJson as reply } from './json-reply.js';
 import { LIVENESS_PATH, READINESS_PATH } from './probes.js';
 import type { Readiness } from './readiness.js';
+
+/** More endpoints on the admin listener (the directory's). */
+export interface AdminRoutes {
+  /** The paths it answers, for the 404 message. */
+  readonly paths: readonly string[];
+  /** Answers the request and returns true when its path is one of `paths`; false otherwise, with nothing written. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+}
 
 export class AdminServer {
   readonly #server: Server;
   readonly #readiness: Readiness;
+  readonly #routes: AdminRoutes | null;
+  #address: { host: string; port: number } | null = null;
 
-  constructor(readiness: Readiness) {
+  constructor(readiness: Readiness, routes: AdminRoutes | null = null) {
     this.#readiness = readiness;
+    this.#routes = routes;
     this.#server = createServer((req, res) => this.#handle(req, res));
     // Probes are short; a client that holds a connection open must not delay shutdown.
     this.#server.keepAliveTimeout = 1_000;
+  }
+
+  /** Where it listens (the port the kernel chose for port 0); null before listen(). */
+  get address(): { host: string; port: number } | null {
+    return this.#address;
   }
 
   /** @throws the socket error (EADDRINUSE, EACCES) */
@@ -27,7 +45,8 @@ export class AdminServer {
       this.#server.listen(port, host, () => {
         this.#server.off('error', reject);
         const a = this.#server.address() as AddressInfo;
-        resolve({ host: a.address, port: a.port });
+        this.#address = { host: a.address, port: a.port };
+        resolve(this.#address);
       });
     });
   }
@@ -40,6 +59,7 @@ export class AdminServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#routes?.handle(req, res) === true) return;
     const url = new URL(req.url ?? '/', 'http://admin');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       reply(res, 405, { error: `${req.method ?? ''} is not allowed: the admin endpoints answer GET` }, { allow: 'GET, HEAD' });
@@ -54,12 +74,7 @@ export class AdminServer {
       reply(res, report.ready ? 200 : 503, report);
       return;
     }
-    reply(res, 404, { error: `no admin endpoint at ${url.pathname}: try ${LIVENESS_PATH} or ${READINESS_PATH}` });
+    const known = [LIVENESS_PATH, READINESS_PATH, ...(this.#routes?.paths ?? [])];
+    reply(res, 404, { error: `no admin endpoint at ${url.pathname}: try ${known.slice(0, -1).join(', ')} or ${known.at(-1)!}` });
   }
-}
-
-function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(res.req.method === 'HEAD' ? undefined : text);
 }

@@ -16,7 +16,7 @@
  * `maxProbes`, then a linear scan from the owner. No allocation on pick: the core keeps its cursor,
  * and "seen" marks are generation stamps in a preallocated array.
  */
-import type { Balancer, Exclusion, NoPickReason, Pick, PickResult } from './balancer.js';
+import type { Balancer, Exclusion, NoPick, NoPickReason, Pick, PickResult } from './balancer.js';
 import { NO_PICK } from './balancer.js';
 import { validateLoadFactor } from './bounded-load.js';
 import type { Endpoint, EndpointSet } from './endpoint.js';
@@ -125,11 +125,7 @@ export class HashingBalancer implements Balancer {
 
     // Walk the key's own preference order, then, if the core's order ran dry, scan on from the
     // owner. Either way the same key meets the same candidates in the same order.
-    let gen = ++this.#generation;
-    if (gen === 0xffffffff) {
-      this.#stamps.fill(0);
-      this.#generation = gen = 1;
-    }
+    const gen = this.#nextGeneration();
     const stamps = this.#stamps;
     stamps[owner] = gen;
     const n = loads.length;
@@ -175,6 +171,42 @@ export class HashingBalancer implements Balancer {
     return i < 0 ? null : this.#set.endpoints[i]!;
   }
 
+  /**
+   * Where a pick sends `key` when no endpoint is at its in-flight limit or load bound and the only
+   * endpoints out of rotation are the set's draining ones: the key's home, decided by the set
+   * alone, so every proxy, client and directory over the same set names the same one. Ejections
+   * and failed health checks (each proxy's own view) and spills (live load) are not considered.
+   * Pure: it claims nothing on the board and has no `done`, so asking is not a request.
+   * A NoPick as pick's (`empty`, `owner-missing`, `no-range`, `all-unavailable`).
+   */
+  home(key: RoutingKey): Endpoint | NoPick {
+    const core = this.#core;
+    const set = this.#set;
+    if (core === null || set === null) return NO_PICK.empty;
+    const eps = set.endpoints;
+    const owner = core.first(key);
+    if (owner < 0) return NO_PICK[core.missReason];
+    if (!eps[owner]!.draining) return eps[owner]!;
+    if (this.#builder.strictOwner && core.pinned !== false) return NO_PICK['owner-missing'];
+    // The same walk as pick's: the core's order, then on from the owner.
+    const gen = this.#nextGeneration();
+    const stamps = this.#stamps;
+    stamps[owner] = gen;
+    for (let probe = 0; probe < this.#maxProbes; probe++) {
+      const i = core.next();
+      if (i < 0) break;
+      if (stamps[i] === gen) continue;
+      stamps[i] = gen;
+      if (!eps[i]!.draining) return eps[i]!;
+    }
+    const n = eps.length;
+    for (let step = 1; step < n; step++) {
+      const i = (owner + step) % n;
+      if (stamps[i] !== gen && !eps[i]!.draining) return eps[i]!;
+    }
+    return NO_PICK['all-unavailable'];
+  }
+
   /** The first `count` distinct endpoints of the key's preference order (allocates: not for picks). */
   preference(key: RoutingKey, count: number): Endpoint[] {
     const core = this.#core;
@@ -199,6 +231,16 @@ export class HashingBalancer implements Balancer {
     }
     for (let step = 1; step < n && out.length < count; step++) push((owner + step) % n);
     return out;
+  }
+
+  /** A fresh "seen" stamp for one walk; the stamps are cleared once every 2^32 - 1 walks. */
+  #nextGeneration(): number {
+    let gen = ++this.#generation;
+    if (gen === 0xffffffff) {
+      this.#stamps.fill(0);
+      this.#generation = gen = 1;
+    }
+    return gen;
   }
 
   /**

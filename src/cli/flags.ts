@@ -88,6 +88,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--subset <header=label>', field: 'subsets.selectors', kind: 'selectors', repeatable: true, description: 'route a request carrying HEADER to the endpoints whose LABEL equals its value (x-version=version: x-version: v2 -> version: v2); repeat for more labels' },
   { syntax: '--subset-fallback <policy>', field: 'subsets.fallback', kind: 'string', description: `a request whose values match no subset: ${SUBSET_FALLBACKS.join(', ')} (every endpoint, 503, or the --subset-default endpoints)`, shownDefault: 'any' },
   { syntax: '--subset-default <labels>', field: 'subsets.default', kind: 'labels', description: 'the default subset for --subset-fallback default, LABEL=VALUE,...; requests without a subset header use it too' },
+  { syntax: '--handoff-delay-ms <ms>', field: 'handoffDelayMs', kind: 'number', description: 'planned hand-off: a new ready pod or a pod marked terminating is announced on the directory\'s stream (prepare) and routed by this much later; a pod that is gone switches at once; keep it below the pods\' termination grace period', shownDefault: 0 },
   { syntax: '--workers <n>', field: 'workers', kind: 'number', description: `worker threads on one listening socket, sharing in-flight counts and round robin (1 to ${MAX_WORKERS})`, shownDefault: availableParallelism() },
   { syntax: '--log-level <level>', field: 'logLevel', kind: 'string', description: `${LOG_LEVELS.join(', ')}`, shownDefault: DEFAULTS.logLevel },
 ];

@@ -52,6 +52,12 @@ export const KEY_SOURCES_HELP = [
 export const SERVE_EXAMPLE =
   'shardgate serve --listen 127.0.0.1:8080 --endpoints pod-0=127.0.0.1:9000,pod-1=127.0.0.1:9001 --balancer ring-hash --bounded-load 1.25 --key header:x-affinity';
 
+export const DIRECTORY_EXAMPLE =
+  'shardgate directory --listen 127.0.0.1:9090 --endpoints sharded-svc-0=10.0.0.10:8080,sharded-svc-1=10.0.0.11:8080,sharded-svc-2=10.0.0.12:8080 --balancer ring-hash --key header:x-account';
+
+export const PLAN_EXAMPLE =
+  'shardgate plan --endpoints sharded-svc-0=10.0.0.10:8080,sharded-svc-1=10.0.0.11:8080,sharded-svc-2=10.0.0.12:8080 --balancer ring-hash --key header:x-account --add sharded-svc-3';
+
 export const LOCALITY_HELP = [
   'Zones (--zone NAME), for requests without a key:',
   "  prefer endpoints in this proxy's zone; when some are out, the same share of requests leaves the zone",

@@ -3,15 +3,16 @@
  * 2 a usage or configuration error. Errors are one line naming the flag or field, the value and
  * what is allowed; never a stack trace.
  *
- * `serve` and `demo` load their modules when run, so that `--help` and flag errors answer without
+ * `serve`, `directory`, `plan` and `demo` load their modules when run, so that `--help` and flag errors answer without
  * loading the data plane.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config/config.js';
+import type { ShardgateConfig } from '../config/config.js';
 import { ConfigError, ShardgateError } from '../errors.js';
 import { attributeName, flagLayer, SERVE_FLAGS } from './flags.js';
-import { algorithmsHelp, KEY_SOURCES_HELP, LOCALITY_HELP, SERVE_EXAMPLE } from './help.js';
+import { algorithmsHelp, DIRECTORY_EXAMPLE, KEY_SOURCES_HELP, LOCALITY_HELP, PLAN_EXAMPLE, SERVE_EXAMPLE } from './help.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -57,31 +58,37 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .showSuggestionAfterError()
     .addHelpText('after', `\n${algorithmsHelp()}\n\n${KEY_SOURCES_HELP}\n\n${LOCALITY_HELP}\n\nExample:\n  ${SERVE_EXAMPLE}\n`);
 
-  const serve = program
-    .command('serve')
-    .description('run the proxy: route every request to an endpoint chosen by the balancer')
-    .configureOutput(output)
-    .exitOverride()
-    .showSuggestionAfterError()
-    .addOption(new Option('--config <file>', 'YAML config file; flags override its settings'));
-  for (const spec of SERVE_FLAGS) {
-    const option = new Option(spec.syntax, spec.description);
-    if (spec.repeatable === true) option.argParser((value: string, previous: unknown) => [...(Array.isArray(previous) ? (previous as string[]) : []), value]);
-    // Shown by --help only: the action takes values whose source is 'cli', and the config fills in the rest.
-    if (spec.shownDefault !== undefined) option.default(spec.shownDefault);
-    serve.addOption(option);
-  }
+  const serve = configCommand(program, 'serve', 'run the proxy: route every request to an endpoint chosen by the balancer', output);
   serve.addHelpText('after', `\n${algorithmsHelp()}\n\n${KEY_SOURCES_HELP}\n\n${LOCALITY_HELP}\n\nExample:\n  ${SERVE_EXAMPLE}\n`);
   serve.action(async () => {
-    const given = new Map<string, unknown>();
-    for (const spec of SERVE_FLAGS) {
-      const attr = attributeName(spec);
-      if (serve.getOptionValueSource(attr) === 'cli') given.set(attr, serve.getOptionValue(attr));
-    }
-    const configFile = serve.getOptionValue('config') as string | undefined;
-    const config = await loadConfig({ configFile, flags: flagLayer(given) });
+    const config = await commandConfig(serve);
     const { runServe } = await import('./serve.js');
     setExitCode(await runServe(config));
+  });
+
+  const directory = configCommand(program, 'directory', 'run the look-aside directory: answer which pod owns a key (GET /v1/owner?key=K), plans and the ownership stream, on --listen', output);
+  directory.addHelpText('after', `\nThe same config and discovery flags as serve; --listen is where the directory answers.\n\nExample:\n  ${DIRECTORY_EXAMPLE}\n`);
+  directory.action(async () => {
+    const config = await commandConfig(directory);
+    const { runDirectory } = await import('./directory.js');
+    setExitCode(await runDirectory(config));
+  });
+
+  // Its --replicas is the planned count, so the serve flag of that name (ordinal's current count) is left to the config file.
+  const plan = configCommand(program, 'plan', 'show which fraction of the keys a scale change moves, from which pod to which, before it is made', output, ['--replicas <n>'])
+    .addOption(new Option('--add <name>', 'a pod that would join (repeatable)').argParser(collect))
+    .addOption(new Option('--remove <name>', 'a pod that would leave (repeatable)').argParser(collect))
+    .addOption(new Option('--drain <name>', 'a pod that would be marked terminating (repeatable)').argParser(collect))
+    .addOption(new Option('--replicas <n>', "the StatefulSet's new replica count (pods NAME-<ordinal>)"))
+    .addOption(new Option('--weight <w>', 'weight of the pods added'))
+    .addOption(new Option('--json', 'print the JSON answer of GET /v1/plan instead of the table'));
+  plan.addHelpText('after', `\nExample:\n  ${PLAN_EXAMPLE}\n`);
+  plan.action(async () => {
+    const config = await commandConfig(plan, ['--replicas <n>']);
+    const o = plan.opts<{ add?: string[]; remove?: string[]; drain?: string[]; replicas?: string; weight?: string; json?: boolean }>();
+    const { runPlan } = await import('./plan.js');
+    const input = { add: o.add ?? [], remove: o.remove ?? [], drain: o.drain ?? [], replicas: o.replicas ?? null, weight: o.weight ?? null };
+    setExitCode(await runPlan(config, { input, json: o.json === true, out: io.stdout, err: io.stderr }));
   });
 
   program
@@ -96,6 +103,38 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     });
 
   return program;
+}
+
+type Output = { writeOut(s: string): void; writeErr(s: string): void };
+
+/** A command that takes `--config` and the serve flags (but `except`). */
+function configCommand(program: Command, name: string, description: string, output: Output, except: readonly string[] = []): Command {
+  const command = program.command(name).description(description).configureOutput(output).exitOverride().showSuggestionAfterError().addOption(new Option('--config <file>', 'YAML config file; flags override its settings'));
+  for (const spec of SERVE_FLAGS) {
+    if (except.includes(spec.syntax)) continue;
+    const option = new Option(spec.syntax, spec.description);
+    if (spec.repeatable === true) option.argParser(collect);
+    // Shown by --help only: the action takes values whose source is 'cli', and the config fills in the rest.
+    if (spec.shownDefault !== undefined) option.default(spec.shownDefault);
+    command.addOption(option);
+  }
+  return command;
+}
+
+/** The config file and the serve flags given on the command line, parsed into one config. */
+async function commandConfig(command: Command, except: readonly string[] = []): Promise<ShardgateConfig> {
+  const given = new Map<string, unknown>();
+  for (const spec of SERVE_FLAGS) {
+    if (except.includes(spec.syntax)) continue;
+    const attr = attributeName(spec);
+    if (command.getOptionValueSource(attr) === 'cli') given.set(attr, command.getOptionValue(attr));
+  }
+  const configFile = command.getOptionValue('config') as string | undefined;
+  return loadConfig({ configFile, flags: flagLayer(given) });
+}
+
+function collect(value: string, previous: unknown): string[] {
+  return [...(Array.isArray(previous) ? (previous as string[]) : []), value];
 }
 
 function packageVersion(): string {

@@ -1,6 +1,7 @@
 /**
  * `shardgate serve`: wires parsed config to the data plane (src/dataplane/) and the HTTP proxy on
- * it; the endpoint source feeds the plane whole sets (follow-sets.ts). Startup refuses to listen
+ * it; the endpoint source feeds the plane whole sets (follow-sets.ts). With `--admin`, the admin
+ * listener also serves the directory (src/directory/) over the same plane. Startup refuses to listen
  * until the first set is in place, so "listening" means "routing".
  *
  * Logs are JSON lines on stdout (pino). The line `{"msg":"listening","address":"host:port"}` is
@@ -25,6 +26,8 @@ import type { AdminServer } from '../admin/admin-server.js';
 import { openAdmin } from '../admin/open-admin.js';
 import { Readiness } from '../admin/readiness.js';
 import { resolveOwnZone } from '../discovery/own-zone.js';
+import { Directory } from '../directory/directory.js';
+import { DirectoryRoutes } from '../directory/directory-routes.js';
 
 /** Extra time past the grace period before a stuck shutdown is abandoned. */
 const SHUTDOWN_SLACK_MS = 5_000;
@@ -47,7 +50,7 @@ export async function runServe(given: ShardgateConfig): Promise<number> {
 
 async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Promise<NodeJS.Signals>): Promise<number> {
   // A broken endpoints file fails the start (exit 2, the file's error) rather than serving 503s.
-  const configured = await openEndpointSource(config.endpoints);
+  const configured = await openEndpointSource(config.endpoints, { handoffDelayMs: config.handoffDelayMs });
   const { source, file: fileSource } = configured;
   const reresolve = refreshOnConnectFailure(configured, logger);
   const plane = createDataPlane(config, { logger, onConnectFailure: reresolve === null ? null : (e) => reresolve.request(e.name) });
@@ -62,6 +65,8 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   // Up before the first set, so that liveness holds while discovery waits for the API server.
   const readiness = new Readiness(describeEndpoints(config.endpoints));
   readiness.attach(source);
+  // On the admin listener, over the proxy's own plane: its answers are this proxy's routing.
+  const directory = config.admin === null ? null : new Directory({ plane, config, handoff: configured.handoff, logger });
   let admin: AdminServer | null = null;
   let subscription: SetFollower | null = null;
   /** Everything started, stopped in order: the proxy drains before the probes go. */
@@ -69,6 +74,7 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
     subscription?.unsubscribe();
     reresolve?.close();
     await proxy.close();
+    directory?.close();
     await plane.close();
     await admin?.close();
   };
@@ -87,7 +93,7 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   };
   let address: { host: string; port: number };
   try {
-    admin = await openAdmin(config.admin, readiness, logger);
+    admin = await openAdmin(config.admin, readiness, logger, directory === null ? null : new DirectoryRoutes(directory));
     subscription = followSets(source, (set) => plane.apply(set), { logger, readiness });
     const early = await Promise.race([subscription.first.then(() => null), stopSignal]);
     if (early !== null) return await shutDown(early);

@@ -15,6 +15,8 @@
  *   (messages.ts). Workers answer with the generation they serve, and a removed name's slot is
  *   reused only once every worker has moved past it and its count has drained (shared-slots.ts).
  *   With DNS discovery, workers report failed connects, and this thread re-resolves (limited).
+ * - With `--admin`, the directory (src/directory/) answers on this thread, over a lookup plane of
+ *   its own built from the same config and given every set the workers are sent.
  * - Stop: every worker's proxy shuts down gracefully (stops accepting, in-flight requests get
  *   shutdownGraceMs), then its thread ends; this thread waits for all of them.
  * - A worker that ends on its own (a crash) ends the process with exit code 1, the others
@@ -32,10 +34,15 @@ import { SlotTable } from '../balancer/shared-slots.js';
 import type { ShardgateConfig } from '../config/config.js';
 import type { LogLevel } from '../config/defaults.js';
 import { describeEndpoints, openEndpointSource, refreshOnConnectFailure } from '../discovery/configured-source.js';
+import type { ConfiguredSource } from '../discovery/configured-source.js';
 import { ConfigError, ShardgateError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { formatHostPort } from '../proxy/address.js';
 import { openAdmin } from '../admin/open-admin.js';
+import type { AdminServer } from '../admin/admin-server.js';
+import { Directory } from '../directory/directory.js';
+import { DirectoryRoutes } from '../directory/directory-routes.js';
+import { createLookupPlane } from '../directory/lookup-plane.js';
 import { Readiness } from '../admin/readiness.js';
 import { openSharedListener } from './shared-listener.js';
 import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
@@ -70,6 +77,13 @@ export interface WorkersOptions {
   readonly sharedSlots?: number;
   /** Told of the source and of every set the workers are sent. */
   readonly readiness?: Readiness;
+  /** Told of the endpoint source once it is open (the directory follows its planned hand-offs). */
+  readonly onOpened?: (configured: ConfiguredSource) => void;
+  /**
+   * Told of every set the workers are sent, after them (the directory's plane on this thread). A
+   * throw is logged; the workers keep the set.
+   */
+  readonly onSet?: (set: EndpointSet) => void;
   /**
    * Aborted while the first endpoint set is awaited: what was started stops, and startWorkers
    * rejects with the signal's reason. Later, it changes nothing (stop() is for that).
@@ -122,9 +136,10 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
   let latest: EndpointsMessage | null = null;
   const refusals = new Set<number>();
 
-  const configured = await openEndpointSource(config.endpoints);
+  const configured = await openEndpointSource(config.endpoints, { handoffDelayMs: config.handoffDelayMs });
   const { source, file: fileSource } = configured;
   options.readiness?.attach(source);
+  options.onOpened?.(configured);
   const reresolve = refreshOnConnectFailure(configured, log);
 
   const follower = followSets(
@@ -135,6 +150,11 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
       const message: EndpointsMessage = { kind: 'endpoints', generation, version: set.version, specs: set.endpoints.map(specOf), slots };
       latest = message;
       for (const t of threads) if (!t.gone) t.worker.postMessage(message satisfies ToWorker);
+      try {
+        options.onSet?.(set);
+      } catch (e) {
+        log.error({ err: e, version: set.version }, 'the directory refused the endpoint set; its answers stay at the previous one');
+      }
     },
     { logger: log, readiness: options.readiness ?? null },
   );
@@ -277,7 +297,20 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
   let pool: WorkerPool | null = null;
   try {
     const readiness = new Readiness(describeEndpoints(config.endpoints));
-    const admin = await openAdmin(config.admin, readiness, logger);
+    // The workers' planes live in their threads: the directory gets one of its own here, fed the same sets.
+    const plane = config.admin === null ? null : createLookupPlane(config, logger);
+    const directory = plane === null ? null : new Directory({ plane, config, logger });
+    const closeDirectory = async (): Promise<void> => {
+      directory?.close();
+      await plane?.close();
+    };
+    let admin: AdminServer | null;
+    try {
+      admin = await openAdmin(config.admin, readiness, logger, directory === null ? null : new DirectoryRoutes(directory));
+    } catch (e) {
+      await closeDirectory();
+      throw e;
+    }
     const starting = new AbortController();
     void signals.first.then(() => starting.abort());
     const shuttingDown = (signal: NodeJS.Signals): void => {
@@ -285,8 +318,22 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
       logger.info({ signal, graceMs: config.proxy.timeouts.shutdownGraceMs }, 'shutting down');
     };
     try {
-      pool = await startWorkers(config, { workers, logger, readiness, signal: starting.signal });
+      pool = await startWorkers(config, {
+        workers,
+        logger,
+        readiness,
+        signal: starting.signal,
+        ...(plane === null
+          ? {}
+          : {
+              onSet: (set: EndpointSet) => plane.apply(set),
+              onOpened: (c: ConfiguredSource) => {
+                if (c.handoff !== null) directory!.followPlans(c.handoff);
+              },
+            }),
+      });
     } catch (e) {
+      await closeDirectory();
       await admin?.close();
       if (!starting.signal.aborted) throw e;
       // Nothing listened yet: startWorkers has stopped all it started.
@@ -307,6 +354,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
       logger.error({ err: why.error }, 'a worker thread ended unexpectedly; shutting down');
     }
     const inTime = await pool.stop();
+    await closeDirectory();
     await admin?.close();
     logger.info('stopped');
     return 'signal' in why && inTime ? 0 : 1;

@@ -134,6 +134,11 @@ export interface ShardgateConfig {
   readonly logLevel: LogLevel;
   /** Worker threads serving requests; default: one per core. 1 serves on the main thread. */
   readonly workers: number;
+  /**
+   * How long a planned membership change (a new ready pod, a pod marked terminating) is announced
+   * before it is routed by (discovery/planned-handoff.ts); 0: changes apply at once.
+   */
+  readonly handoffDelayMs: number;
 }
 
 /** Flag values in the config file's shape, and the flag that set each field path. */
@@ -198,6 +203,7 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
     subsets: toSubsets(doc.subsets, origin),
     logLevel: doc.logLevel ?? DEFAULTS.logLevel,
     workers: doc.workers ?? availableParallelism(),
+    handoffDelayMs: doc.handoffDelayMs ?? 0,
   };
 }
 

@@ -5,6 +5,9 @@
 
 import { DEFAULT_MAX_BODY_BUFFER, DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS } from '../proxy/limits.js';
 
+/** The longest planned hand-off delay (`handoffDelayMs`): ten minutes. */
+export const MAX_HANDOFF_DELAY_MS = 600_000;
+
 /** Most worker threads `--workers` accepts. */
 export const MAX_WORKERS = 1_024;
 

@@ -17,7 +17,7 @@ import { parseEndpointAddress } from '../proxy/address.js';
 import { parseKeySource } from '../proxy/key-source.js';
 import { MAX_RETRIES } from '../proxy/retry-options.js';
 import { parseHostPort } from '../proxy/address.js';
-import { LOG_LEVELS, MAX_WORKERS, MAX_BODY_BUFFER_LIMIT, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_BODY_BUFFER, MIN_HEADER_BYTES } from './defaults.js';
+import { LOG_LEVELS, MAX_HANDOFF_DELAY_MS, MAX_WORKERS, MAX_BODY_BUFFER_LIMIT, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_BODY_BUFFER, MIN_HEADER_BYTES } from './defaults.js';
 import { show } from './issues.js';
 import { detailOf } from './origin.js';
 
@@ -151,6 +151,7 @@ export const documentSchema = z.strictObject({
     .optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
   workers: z.int().min(1).max(MAX_WORKERS).optional(),
+  handoffDelayMs: z.int().min(0).max(MAX_HANDOFF_DELAY_MS).optional(),
   balancer: balancerSchema.optional(),
   // This proxy's zone, for zone-aware routing; `auto` is resolved to a name before the data plane is built.
   zone: z.string().min(1).nullable().optional(),

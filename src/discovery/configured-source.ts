@@ -15,6 +15,7 @@ import { formatDnsTarget } from './dns/dns-target.js';
 import { formatK8sDiscoverySpec } from './k8s/discovery-spec.js';
 import { chooseClusterConnection } from './k8s/cluster-connection.js';
 import { EndpointSliceSource } from './k8s/endpoint-slice-source.js';
+import { PlannedHandoffSource } from './planned-handoff.js';
 
 export interface ConfiguredSource {
   readonly source: EndpointSource;
@@ -22,10 +23,28 @@ export interface ConfiguredSource {
   readonly file: StaticFileSource | null;
   /** The DNS source, to re-resolve when a pod's address stops answering; null for other sources. */
   readonly dns: DnsSource | null;
+  /**
+   * The planned hand-off delay (`handoffDelayMs`) over the source, which `source` is then; null
+   * when there is none. The directory passes its announcements on.
+   */
+  readonly handoff: PlannedHandoffSource | null;
+}
+
+export interface SourceOptions {
+  /** handoffDelayMs of the config: 0 (the default) applies every set at once. */
+  readonly handoffDelayMs?: number;
 }
 
 /** @throws ConfigError naming the endpoints file when it cannot be read, parsed or validated */
-export async function openEndpointSource(endpoints: EndpointsConfig): Promise<ConfiguredSource> {
+export async function openEndpointSource(endpoints: EndpointsConfig, options: SourceOptions = {}): Promise<ConfiguredSource> {
+  const opened = await openUndelayed(endpoints);
+  const delayMs = options.handoffDelayMs ?? 0;
+  if (delayMs === 0) return { ...opened, handoff: null };
+  const handoff = new PlannedHandoffSource(opened.source, { delayMs });
+  return { ...opened, source: handoff, handoff };
+}
+
+async function openUndelayed(endpoints: EndpointsConfig): Promise<Omit<ConfiguredSource, 'handoff'>> {
   if (endpoints.kind === 'inline') return { source: new StaticListSource(endpoints.specs), file: null, dns: null };
   // The first set of a discovered source arrives by subscription; serving waits for it.
   if (endpoints.kind === 'k8s') return { source: new EndpointSliceSource(endpoints.spec, chooseClusterConnection(), { podLabels: endpoints.podLabels }), file: null, dns: null };

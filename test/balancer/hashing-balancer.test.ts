@@ -171,3 +171,46 @@ test('hashing: a full owner counts as a spill, an ejected one as a fallthrough; 
   home.done(0, 'ok');
   assertIdle(h.board, 'ordinal');
 });
+
+test('hashing: home is what a pick chooses with nothing in flight, draining owners skipped, for every keyed algorithm; asking claims nothing', () => {
+  const list = specs(6).map((s, i) => ({ ...s, name: `svc-${i}`, draining: i === 2 || i === 4 }));
+  const ranged = { from: 0, to: 999 };
+  const configs: KeyedConfig[] = [
+    defaultBalancerConfig('ring-hash') as KeyedConfig,
+    defaultBalancerConfig('maglev') as KeyedConfig,
+    defaultBalancerConfig('rendezvous') as KeyedConfig,
+    defaultBalancerConfig('jump') as KeyedConfig,
+    { ...(defaultBalancerConfig('ordinal') as KeyedConfig & { algorithm: 'ordinal' }), replicas: 8 },
+    { ...(defaultBalancerConfig('ordinal') as KeyedConfig & { algorithm: 'ordinal' }), onMissing: 'next' },
+    { ...(defaultBalancerConfig('ranges') as KeyedConfig & { algorithm: 'ranges' }), ranges: [{ ...ranged, endpoint: 'svc-1' }, { from: 1000, to: 1999, endpoint: 'svc-2' }] },
+    { ...(defaultBalancerConfig('ranges') as KeyedConfig & { algorithm: 'ranges' }), ranges: [{ ...ranged, endpoint: 'svc-2' }], onMissing: 'next' },
+    { ...(defaultBalancerConfig('lookup') as KeyedConfig & { algorithm: 'lookup' }), entries: [{ key: '17', endpoint: 'svc-4' }, { prefix: '1', endpoint: 'svc-0' }], default: 'maglev' },
+  ];
+  const keys = [...KEYS, ...Array.from({ length: 200 }, (_, i) => hashKey(String(i * 13)))];
+  for (const config of configs) {
+    const h = harness(config, list);
+    const b = asHashing(h.balancer);
+    const picksBefore = h.board.loads.map((l) => l.picks);
+    const homes = keys.map((k) => b.home(k));
+    assert.deepEqual(h.board.loads.map((l) => l.picks), picksBefore, `${config.algorithm}: asking picked nothing`);
+    assertIdle(h.board, config.algorithm);
+    let found = 0;
+    keys.forEach((k, i) => {
+      const home = homes[i]!;
+      const p = b.pick(k, null);
+      if (p.kind === 'none') {
+        assert.ok('kind' in home, `${config.algorithm} ${k.text}: no pick (${p.reason}), yet home ${'name' in home ? home.name : ''}`);
+        assert.equal(home.reason, p.reason);
+        return;
+      }
+      p.done(0, 'cancelled');
+      assert.ok(!('kind' in home), `${config.algorithm} ${k.text}: picked ${p.endpoint.name}, yet home says ${'reason' in home ? home.reason : ''}`);
+      assert.equal(home, p.endpoint, `${config.algorithm} ${k.text}`);
+      assert.equal(home.draining, false);
+      found++;
+    });
+    assert.ok(found > 0, `${config.algorithm}: some key has a home`);
+  }
+  const empty = new HashingBalancer(new RingHash(0, 100), new LoadBoard(new ManualClock()));
+  assert.deepEqual(empty.home(hashKey('k')), { kind: 'none', reason: 'empty' });
+});

@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { ALGORITHMS, KEYLESS_ALGORITHMS } from '../../src/balancer/factory.js';
-import { SERVE_EXAMPLE } from '../../src/cli/help.js';
+import { DIRECTORY_EXAMPLE, SERVE_EXAMPLE } from '../../src/cli/help.js';
 import { mergeLayers, parseConfig } from '../../src/config/config.js';
 import { parseEndpointsText } from '../../src/config/endpoints.js';
-import { ROOT, runToEnd } from './run.js';
+import { ROOT, runToEnd, Served } from './run.js';
 
 const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
 
@@ -94,4 +94,73 @@ test('README: the client library example runs as written, and a tenant stays on 
   assert.equal(lines.length, 4, stdout);
   for (const line of lines) assert.match(line, /^(acme|globex|initech) -> sharded-svc-[0-2]$/);
   assert.equal(lines[0], lines[3], 'acme reached the same pod both times');
+});
+
+/** The README's Directory section, up to the next top-level section. */
+function directorySection(): string {
+  const start = readme.indexOf('\n## Directory\n');
+  assert.ok(start >= 0, 'the README has a Directory section');
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+}
+
+/** Splits a shell command line: words, and single-quoted strings as one word. */
+function words(line: string): string[] {
+  const out: string[] = [];
+  for (const m of line.matchAll(/'([^']*)'|(\S+)/g)) out.push(m[1] ?? m[2]!);
+  return out;
+}
+
+/** Every `$ command` in the section's plain blocks, with the lines it prints. */
+function transcripts(section: string): { command: string[]; output: string[] }[] {
+  const out: { command: string[]; output: string[] }[] = [];
+  for (const m of section.matchAll(/^```\n([\s\S]*?)^```$/gm)) {
+    let current: { command: string[]; output: string[] } | null = null;
+    for (const line of m[1]!.replace(/\n$/, '').split('\n')) {
+      if (line.startsWith('$ ')) out.push((current = { command: words(line.slice(2)), output: [] }));
+      else current?.output.push(line);
+    }
+  }
+  return out;
+}
+
+test('README: the directory examples work as printed: the command, every curl answer, and shardgate plan', async (t) => {
+  const section = directorySection();
+  assert.ok(section.includes('```\n' + DIRECTORY_EXAMPLE + '\n```'), 'the directory command is the one --help shows');
+  const printed = /--listen (\S+)/.exec(DIRECTORY_EXAMPLE)![1]!;
+  const served = new Served(t, words(DIRECTORY_EXAMPLE.replace(printed, '127.0.0.1:0')).slice(1));
+  const { port } = await served.address();
+  const steps = transcripts(section);
+  assert.ok(steps.filter((s) => s.command[0] === 'curl').length >= 4);
+  assert.ok(steps.some((s) => s.command[0] === 'shardgate'));
+  for (const { command, output } of steps) {
+    let stdout: string;
+    if (command[0] === 'curl') {
+      const args = command.slice(1).map((a) => a.replace(printed, `127.0.0.1:${port}`));
+      // A stream never ends by itself: its first lines are what the README shows.
+      const streaming = args.includes('-sN');
+      stdout = await new Promise<string>((resolve, reject) => {
+        execFile('curl', [...args, ...(streaming ? ['--max-time', '1'] : [])], (e: Error | null, out: string) => (e !== null && !streaming ? reject(e) : resolve(out)));
+      });
+    } else {
+      const r = await runToEnd(command.slice(1));
+      assert.equal(r.code, 0, r.stderr);
+      stdout = r.stdout;
+    }
+    const got = stdout.replace(/\n$/, '').split('\n');
+    output.forEach((line, i) => {
+      if (line.endsWith('...')) assert.ok(got[i]!.startsWith(line.slice(0, -3)), `${command.join(' ')}: line ${i + 1}: ${got[i]}`);
+      else assert.equal(got[i], line, `${command.join(' ')}: line ${i + 1}`);
+    });
+    if (!output.some((l) => l.endsWith('...'))) assert.equal(got.length, output.length, `${command.join(' ')}: ${stdout}`);
+  }
+});
+
+test('README: the shardgate/owner example calls what the helper has', async () => {
+  const code = directorySection().match(/^```js\n([\s\S]*?)^```$/m)![1]!;
+  const owner = await import('shardgate/owner');
+  assert.ok(code.includes("import { watchOwnership } from 'shardgate/owner';"));
+  assert.equal(typeof owner.watchOwnership, 'function');
+  for (const [, method] of code.matchAll(/ownership\.(\w+)\(/g)) assert.equal(typeof (owner.Ownership.prototype as unknown as Record<string, unknown>)[method!], 'function', `Ownership.${method!}`);
+  for (const [, method] of code.matchAll(/change\.(\w+)\(/g)) assert.ok(['lost', 'gained'].includes(method!), `OwnershipChange.${method!}`);
 });
