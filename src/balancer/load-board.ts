@@ -116,8 +116,12 @@ export abstract class EndpointLoad {
   down = 0;
   /** In-flight requests at which the endpoint takes no new one; a huge number without a limit. */
   limit: number;
-  ewmaMs: number;
-  ewmaStampMs: number;
+  /**
+   * The latency estimate and the time of its last sample. In a Float64Array rather than fields:
+   * a number field that has held both small integers and fractions boxes each new value on the
+   * heap, and the sample in every done() would then allocate.
+   */
+  readonly #ewma = new Float64Array(2);
   hasSample = false;
   picks = 0;
   failures = 0;
@@ -131,17 +135,28 @@ export abstract class EndpointLoad {
     this.endpoint = endpoint;
     this.available = !endpoint.draining;
     this.limit = limit;
-    this.ewmaMs = defaultRttMs;
-    this.ewmaStampMs = nowMs;
+    this.#ewma[0] = defaultRttMs;
+    this.#ewma[1] = nowMs;
     const done = (startedMs: number, outcome: Outcome): void => this.#end(startedMs, outcome);
     // The pick object is mutable only through `rebind`, so its identity survives set swaps.
     this.pick = { kind: 'ok', endpoint, done };
   }
 
+  /** The latency estimate as of the last sample (not decayed). */
+  get ewmaMs(): number {
+    return this.#ewma[0]!;
+  }
+
+  /** When the last sample was taken. */
+  get ewmaStampMs(): number {
+    return this.#ewma[1]!;
+  }
+
   /** The latency estimate now, decayed toward zero since the last sample. */
   latencyMs(nowMs: number, decayMs: number): number {
-    const elapsed = nowMs - this.ewmaStampMs;
-    return elapsed > 0 ? this.ewmaMs * Math.exp(-elapsed / decayMs) : this.ewmaMs;
+    const ewma = this.#ewma;
+    const elapsed = nowMs - ewma[1]!;
+    return elapsed > 0 ? ewma[0]! * Math.exp(-elapsed / decayMs) : ewma[0]!;
   }
 
   /** Tells every watcher that the count changed: the root board's by the endpoint's index, each view's by its own. */
@@ -187,18 +202,19 @@ export abstract class EndpointLoad {
     if (rtt < 0) rtt = 0;
     if (outcome !== 'ok') {
       this.failures++;
-      const floor = FAILURE_PENALTY * (this.hasSample ? this.ewmaMs : board.defaultRttMs);
+      const floor = FAILURE_PENALTY * (this.hasSample ? this.#ewma[0]! : board.defaultRttMs);
       if (rtt < floor) rtt = floor;
     }
     // One decay weight w for the time since the last sample serves twice: the estimate decayed to
     // now (what a reader would see), and the blend of a lower sample into it. A sample above the
     // decayed estimate replaces it: the peak.
-    const elapsed = now - this.ewmaStampMs;
+    const ewma = this.#ewma;
+    const elapsed = now - ewma[1]!;
     const w = elapsed > 0 ? Math.exp(-elapsed / board.decayMs) : 1;
-    const current = this.ewmaMs * w;
-    this.ewmaMs = !this.hasSample || rtt > current ? rtt : current * w + rtt * (1 - w);
+    const current = ewma[0]! * w;
+    ewma[0] = !this.hasSample || rtt > current ? rtt : current * w + rtt * (1 - w);
     this.hasSample = true;
-    this.ewmaStampMs = now;
+    ewma[1] = now;
   }
 }
 
