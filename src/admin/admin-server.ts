@@ -2,7 +2,8 @@
  * The admin listener (`--admin HOST:PORT`): liveness and readiness probes, on a port of their own
  * so that probes never queue behind proxied traffic and the proxy port stays free of reserved paths.
  * Liveness answers 200 while the event loop turns; readiness is readiness.ts's report, as JSON.
- * The directory's endpoints (src/directory/directory-routes.ts) are served here too when given.
+ * More endpoints (the directory's, src/directory/directory-routes.ts) are served here too when given,
+ * each set of routes asked in order.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -11,7 +12,7 @@ import { replyJson as reply } from './json-reply.js';
 import { LIVENESS_PATH, READINESS_PATH } from './probes.js';
 import type { Readiness } from './readiness.js';
 
-/** More endpoints on the admin listener (the directory's). */
+/** More endpoints on the admin listener (the directory's, the metrics, the page). */
 export interface AdminRoutes {
   /** The paths it answers, for the 404 message. */
   readonly paths: readonly string[];
@@ -22,10 +23,10 @@ export interface AdminRoutes {
 export class AdminServer {
   readonly #server: Server;
   readonly #readiness: Readiness;
-  readonly #routes: AdminRoutes | null;
+  readonly #routes: readonly AdminRoutes[];
   #address: { host: string; port: number } | null = null;
 
-  constructor(readiness: Readiness, routes: AdminRoutes | null = null) {
+  constructor(readiness: Readiness, routes: readonly AdminRoutes[] = []) {
     this.#readiness = readiness;
     this.#routes = routes;
     this.#server = createServer((req, res) => this.#handle(req, res));
@@ -59,7 +60,7 @@ export class AdminServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
-    if (this.#routes?.handle(req, res) === true) return;
+    for (const routes of this.#routes) if (routes.handle(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://admin');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       reply(res, 405, { error: `${req.method ?? ''} is not allowed: the admin endpoints answer GET` }, { allow: 'GET, HEAD' });
@@ -74,7 +75,7 @@ export class AdminServer {
       reply(res, report.ready ? 200 : 503, report);
       return;
     }
-    const known = [LIVENESS_PATH, READINESS_PATH, ...(this.#routes?.paths ?? [])];
+    const known = [LIVENESS_PATH, READINESS_PATH, ...this.#routes.flatMap((r) => r.paths)];
     reply(res, 404, { error: `no admin endpoint at ${url.pathname}: try ${known.slice(0, -1).join(', ')} or ${known.at(-1)!}` });
   }
 }

@@ -10,11 +10,11 @@ import type { AdminRoutes } from './admin-server.js';
 import type { Readiness } from './readiness.js';
 
 /**
- * Null when `address` is null (no `--admin`). `routes` adds endpoints (the directory's); `flag`
+ * Null when `address` is null (no `--admin`). `routes` adds endpoints (the directory's...); `flag`
  * names the address in errors; for --admin the address is logged here, for another flag by the caller.
  * @throws ShardgateError SG_ERR_LISTEN naming the address when it cannot be bound
  */
-export async function openAdmin(address: HostPort | null, readiness: Readiness, logger: Logger, routes: AdminRoutes | null = null, flag = '--admin'): Promise<AdminServer | null> {
+export async function openAdmin(address: HostPort | null, readiness: Readiness, logger: Logger, routes: readonly AdminRoutes[] = [], flag = '--admin'): Promise<AdminServer | null> {
   if (address === null) return null;
   const admin = new AdminServer(readiness, routes);
   let bound: { host: string; port: number };

@@ -47,8 +47,8 @@ export async function runDirectory(config: ShardgateConfig): Promise<number> {
     configured.file.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
   };
   try {
-    servers.push((await openAdmin(config.listen, readiness, logger, routes, '--listen'))!);
-    const admin = await openAdmin(config.admin, readiness, logger, routes);
+    servers.push((await openAdmin(config.listen, readiness, logger, [routes], '--listen'))!);
+    const admin = await openAdmin(config.admin, readiness, logger, [routes]);
     if (admin !== null) servers.push(admin);
     readiness.listening();
     logger.info({ address: formatHostPort(servers[0]!.address!), balancer: config.balancer.algorithm, key: config.key, endpoints: describeEndpoints(config.endpoints) }, 'listening');

@@ -93,7 +93,7 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   };
   let address: { host: string; port: number };
   try {
-    admin = await openAdmin(config.admin, readiness, logger, directory === null ? null : new DirectoryRoutes(directory));
+    admin = await openAdmin(config.admin, readiness, logger, directory === null ? [] : [new DirectoryRoutes(directory)]);
     subscription = followSets(source, (set) => plane.apply(set), { logger, readiness });
     const early = await Promise.race([subscription.first.then(() => null), stopSignal]);
     if (early !== null) return await shutDown(early);

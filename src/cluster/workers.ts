@@ -306,7 +306,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     };
     let admin: AdminServer | null;
     try {
-      admin = await openAdmin(config.admin, readiness, logger, directory === null ? null : new DirectoryRoutes(directory));
+      admin = await openAdmin(config.admin, readiness, logger, directory === null ? [] : [new DirectoryRoutes(directory)]);
     } catch (e) {
       await closeDirectory();
       throw e;

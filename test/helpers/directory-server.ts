@@ -19,7 +19,7 @@ export interface ServedDirectory {
 
 export async function serveDirectory(t: TestContext, plane: DataPlane, config: ShardgateConfig, extra: Partial<DirectoryOptions> = {}): Promise<ServedDirectory> {
   const directory = new Directory({ plane, config, ...extra });
-  const admin = new AdminServer(new Readiness('inline'), new DirectoryRoutes(directory));
+  const admin = new AdminServer(new Readiness('inline'), [new DirectoryRoutes(directory)]);
   const { port } = await admin.listen(0, '127.0.0.1');
   t.after(async () => {
     directory.close();
