@@ -39,16 +39,26 @@ ownership.onChange((change) => {
   if (lost.length > 0) console.log(`  hand off ${lost.length}: ${lost.map(({ key, to }) => `${key} -> ${to?.endpoint}`).join(', ')}`);
 });
 
-/** Resolves at the next membership change this process hears. */
+/** Resolves with the next membership change this process hears. */
 function nextChange() {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no change of ${demo.endpointsFile} heard within 10 s`)), 10_000);
-    const stop = ownership.onChange(() => {
+    const stop = ownership.onChange((change) => {
       clearTimeout(timer);
       stop();
-      resolve();
+      resolve(change);
     });
   });
+}
+
+/** Waits until the demo's proxy, which follows the same file on its own, sends `account` to `pod`. */
+async function proxySends(account, pod) {
+  for (let tries = 0; tries < 200; tries++) {
+    const res = await fetch(`${demo.proxy}/orders`, { headers: { 'x-account': account } });
+    if ((await res.json()).pod === pod) return console.log(`  the demo's proxy sends account ${account} to ${pod} too`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the demo's proxy did not send account ${account} to ${pod} within 10 s`);
 }
 
 /** Replaces the endpoints file whole, so that no reader sees half of it. */
@@ -64,11 +74,13 @@ try {
   console.log(`${leaving} leaves:`);
   const left = nextChange();
   await writeEndpoints(JSON.stringify(pods.filter((p) => p.name !== leaving), null, 2));
-  await left;
+  const [first] = (await left).gained(accounts);
+  if (first !== undefined) await proxySends(first, self);
   console.log(`${leaving} is back:`);
   const back = nextChange();
   await writeEndpoints(original);
-  await back;
+  const [handedOff] = (await back).lost([first ?? '']);
+  if (handedOff !== undefined) await proxySends(handedOff.key, handedOff.to.endpoint);
 } finally {
   // Whatever happened, the demo gets its pods back.
   if ((await readFile(demo.endpointsFile, 'utf8')) !== original) await writeEndpoints(original);
