@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -58,6 +58,7 @@ after(async () => {
 
 /** Runs examples/NAME.mjs on the demo's demo.json and resolves to what it printed. */
 async function run(name: string, env: Readonly<Record<string, string>> = {}): Promise<string> {
+  assert.ok(EXAMPLES.includes(name), name);
   const { stdout } = await promisify(execFile)(process.execPath, [join(ROOT, 'examples', `${name}.mjs`), infoFile], { cwd: ROOT, timeout: 30_000, env: { ...process.env, ...env } });
   return stdout;
 }
@@ -89,6 +90,17 @@ function assertSpread(stdout: string): void {
   assert.equal([...spread.values()].reduce((a, b) => a + b, 0), 20, stdout);
   assert.ok(spread.size >= 2, `20 requests without a key all reached one pod:\n${stdout}`);
 }
+
+/** The examples this file runs; a new one must be added here and to examples/README.md. */
+const EXAMPLES = ['client', 'directory', 'owner', 'proxy'];
+
+test('examples/README.md gives the command of every example, and this file runs each', async () => {
+  const files = (await readdir(join(ROOT, 'examples'))).filter((f) => f.endsWith('.mjs')).sort();
+  assert.deepEqual(files, EXAMPLES.map((e) => `${e}.mjs`));
+  const readme = await readFile(join(ROOT, 'examples', 'README.md'), 'utf8');
+  for (const file of files) assert.ok(readme.includes(`| \`node examples/${file}\` |`), `examples/README.md has a row for ${file}`);
+  assert.ok(readme.includes('\nnpx shardgate demo --serve\n'));
+});
 
 test('the demo prints every address: the proxy, the admin listener, the endpoints file and demo.json', () => {
   assert.ok(output.includes(`Serving: shardgate on ${info.proxy}\n`), output);
