@@ -22,7 +22,7 @@ import { showRequestBalancing } from './request-balancing.js';
 import { serveUntilStopped } from './serve.js';
 
 export interface DemoOptions {
-  /** Keep the pods and a proxy running after the scenes, until SIGINT or SIGTERM. */
+  /** Keep the pods running behind a proxy and the directory after the scenes, until SIGINT or SIGTERM. */
   readonly serve: boolean;
   readonly out: NodeJS.WritableStream;
   /** Seeds every random choice; a fresh one (printed) when absent. */
