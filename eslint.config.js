@@ -29,6 +29,15 @@ export default tseslint.config(
     },
   },
   {
+    // The examples are plain JavaScript for users to copy: linted as such, without type information.
+    files: ['examples/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { project: false, projectService: false, program: null },
+      globals: Object.fromEntries(['AbortController', 'clearTimeout', 'console', 'fetch', 'process', 'setTimeout', 'TextDecoder'].map((name) => [name, 'readonly'])),
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-floating-promises': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -96,13 +96,25 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .description('show the problem and the fix on 4 local pods: connection vs request balancing, key affinity')
     .configureOutput(output)
     .exitOverride()
-    .option('--serve', 'keep the demo pods and proxy running afterwards, to try by hand')
-    .action(async (options: { serve?: boolean }) => {
+    .option('--serve', 'keep the demo pods, proxy and directory running afterwards, for curl and the examples in examples/')
+    .option('--port <port>', 'with --serve: the proxy port to try first (taken: an ephemeral one)', '8080')
+    .option('--admin-port <port>', 'with --serve: the port of the admin listener (directory and probes) to try first', '9901')
+    .option('--dir <path>', 'with --serve: where the endpoints file and demo.json go (default: $TMPDIR/shardgate-demo)')
+    .action(async (options: { serve?: boolean; port: string; adminPort: string; dir?: string }) => {
+      const port = demoPort(options.port, '--port');
+      const adminPort = demoPort(options.adminPort, '--admin-port');
       const { runDemo } = await import('../demo/demo.js');
-      await runDemo({ serve: options.serve === true, out: io.stdout });
+      await runDemo({ serve: options.serve === true, out: io.stdout, port, adminPort, ...(options.dir === undefined ? {} : { dir: options.dir }) });
     });
 
   return program;
+}
+
+/** @throws ConfigError naming the flag when `text` is not a port */
+function demoPort(text: string, flag: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 0 && port <= 65_535)) throw new ConfigError('SG_ERR_CONFIG', flag, `is ${JSON.stringify(text)}: give a port from 0 to 65535 (0: any free port)`);
+  return port;
 }
 
 type Output = { writeOut(s: string): void; writeErr(s: string): void };

@@ -35,10 +35,6 @@ export interface DemoProxyOptions<B extends Balancer> {
   /** Builds the balancer on the proxy's board and clock. */
   readonly balancer: (board: LoadBoard, clock: Clock) => B;
   readonly endpoints: EndpointSet;
-  /** Port to listen on; 0 (the default) for an ephemeral one. */
-  readonly port?: number;
-  /** When `port` is taken, listen on an ephemeral port instead of failing. */
-  readonly fallbackToEphemeral?: boolean;
 }
 
 export async function startDemoProxy<B extends Balancer>(options: DemoProxyOptions<B>): Promise<DemoProxy<B>> {
@@ -47,24 +43,16 @@ export async function startDemoProxy<B extends Balancer>(options: DemoProxyOptio
   const balancer = options.balancer(board, clock);
   const plane = new DataPlane({ clock, logger: pino({ level: 'silent' }), board, balancer, keySource: parseKeySource(`header:${KEY_HEADER}`) });
   plane.apply(options.endpoints);
-  const make = (): ShardingProxy => new ShardingProxy({ plane });
-  let proxy = make();
+  const proxy = new ShardingProxy({ plane });
   let bound: { host: string; port: number };
   try {
-    bound = await proxy.listen(options.port ?? 0, '127.0.0.1');
-  } catch (err) {
-    if (options.fallbackToEphemeral !== true || (options.port ?? 0) === 0 || !isAddressInUse(err)) {
-      await proxy.close();
-      throw err;
-    }
-    // The proxy that could not bind never served; it releases its upstream pools and a fresh one
-    // over the same balancer takes its place.
-    await proxy.close();
-    proxy = make();
     bound = await proxy.listen(0, '127.0.0.1');
+  } catch (err) {
+    await proxy.close();
+    await plane.close();
+    throw err;
   }
   const { host, port } = bound;
-  const live = proxy;
   return {
     balancer,
     board,
@@ -73,7 +61,7 @@ export async function startDemoProxy<B extends Balancer>(options: DemoProxyOptio
     origin: `http://${host}:${port}`,
     updateEndpoints: (set) => plane.apply(set),
     close: async () => {
-      await live.close();
+      await proxy.close();
       await plane.close();
     },
   };
@@ -84,12 +72,4 @@ export function createHashingBalancer(config: BalancerConfig, board: LoadBoard, 
   const b = createBalancer(config, { clock, rng: seededRng(seed), board });
   if (!(b instanceof HashingBalancer)) throw new TypeError(`balancer.algorithm is ${config.algorithm}: the demo needs a keyed (hashing) algorithm here`);
   return b;
-}
-
-/** True when `err`, or an error it wraps (the proxy reports SG_ERR_LISTEN with the socket error as cause), is EADDRINUSE. */
-function isAddressInUse(err: unknown): boolean {
-  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === 'EADDRINUSE') return true;
-  }
-  return false;
 }

@@ -11,6 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { entropyRng, seededRng } from '../balancer/rng.js';
 import { showConnectionBalancing } from './connection-balancing.js';
+import { defaultDemoDir } from './demo-files.js';
 import { KEY_HEADER } from './demo-proxy.js';
 import { showHotKey } from './hot-key.js';
 import { showKeyAffinity } from './key-affinity.js';
@@ -21,13 +22,17 @@ import { showRequestBalancing } from './request-balancing.js';
 import { serveUntilStopped } from './serve.js';
 
 export interface DemoOptions {
-  /** Keep the pods and a proxy running after the scenes, until SIGINT or SIGTERM. */
+  /** Keep the pods running behind a proxy and the directory after the scenes, until SIGINT or SIGTERM. */
   readonly serve: boolean;
   readonly out: NodeJS.WritableStream;
   /** Seeds every random choice; a fresh one (printed) when absent. */
   readonly seed?: number;
-  /** Port `serve` tries first; 8080 when absent, an ephemeral one when taken. */
+  /** Port `serve`'s proxy tries first; 8080 when absent, an ephemeral one when taken. */
   readonly port?: number;
+  /** Port `serve`'s admin listener (directory, probes) tries first; 9901 when absent, an ephemeral one when taken. */
+  readonly adminPort?: number;
+  /** Where `serve` writes its endpoints file and demo.json; defaultDemoDir() when absent. */
+  readonly dir?: string;
   /** Ends `serve` as SIGINT does. */
   readonly signal?: AbortSignal;
 }
@@ -35,6 +40,7 @@ export interface DemoOptions {
 const PODS = 4;
 const LOAD_FACTOR = 1.25;
 const SERVE_PORT = 8080;
+const ADMIN_PORT = 9901;
 
 export async function runDemo(options: DemoOptions): Promise<void> {
   const seed = options.seed ?? entropyRng().nextUint32();
@@ -61,7 +67,14 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await showPodLeaves(fleet, report, seed + 2, { accounts: 1000, leaving: 'pod-1', loadFactor: LOAD_FACTOR });
     report.raw(`\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s.\n`);
     if (options.serve) {
-      await serveUntilStopped(fleet, report, { port: options.port ?? SERVE_PORT, loadFactor: LOAD_FACTOR, seed: seed + 2, signal: options.signal });
+      await serveUntilStopped(fleet, report, {
+        port: options.port ?? SERVE_PORT,
+        adminPort: options.adminPort ?? ADMIN_PORT,
+        dir: options.dir ?? defaultDemoDir(),
+        loadFactor: LOAD_FACTOR,
+        seed: seed + 2,
+        signal: options.signal,
+      });
     }
   } finally {
     await fleet.close();

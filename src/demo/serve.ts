@@ -1,58 +1,126 @@
 /**
- * `shardgate demo --serve`: after the scenes, keep the pods and a shardgate proxy running (ring hash,
- * bounded loads, key header `x-account`, p2c for keyless requests) for the reader to try with curl,
- * until SIGINT or SIGTERM. Then print what each pod served meanwhile and close everything.
+ * `shardgate demo --serve`: after the scenes, keep the pods running behind the real pieces of
+ * `shardgate serve --admin`, for the reader to try with curl and the examples in examples/, until
+ * SIGINT or SIGTERM. Then print what each pod served meanwhile and close everything.
+ *
+ * The pods are written to an endpoints file (demo-files.ts) that a data plane follows as
+ * `--endpoints-file` does; the proxy (ring hash, bounded loads, key header `x-account`, p2c for
+ * keyless requests) runs on that plane, and the admin listener answers the directory over it. A
+ * client library, a pod-side helper or `shardgate directory` given the same file and routing
+ * follows the same pods and names the same owners.
  */
-import { createEndpointSet } from '../balancer/endpoint.js';
-import type { BalancerConfig } from '../balancer/factory.js';
-import { DEFAULT_RING } from '../balancer/factory.js';
-import { KEY_HEADER, createHashingBalancer, startDemoProxy } from './demo-proxy.js';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { AdminServer } from '../admin/admin-server.js';
+import { Readiness } from '../admin/readiness.js';
+import { seededRng } from '../balancer/rng.js';
+import type { ShardgateConfig } from '../config/config.js';
+import { parseConfig } from '../config/config.js';
+import { createDataPlane } from '../dataplane/create-data-plane.js';
+import { followSets } from '../dataplane/follow-sets.js';
+import { Directory } from '../directory/directory.js';
+import { DirectoryRoutes } from '../directory/directory-routes.js';
+import { describeEndpoints, openEndpointSource } from '../discovery/configured-source.js';
+import type { ShardingProxy } from '../proxy/proxy.js';
+import { createProxy } from '../proxy/create-proxy.js';
+import { DemoFiles, defaultDemoDir } from './demo-files.js';
+import { KEY_HEADER } from './demo-proxy.js';
 import type { PodFleet } from './pods.js';
+import { listenPreferred } from './preferred-port.js';
+import type { Bound } from './preferred-port.js';
 import type { Report } from './report.js';
 import { renderTable } from './table.js';
 
 export interface ServeOptions {
-  /** Port to try first; an ephemeral one is used when it is taken. */
+  /** The proxy's port to try first; an ephemeral one is used when it is taken. */
   readonly port: number;
+  /** The admin listener's (directory and probes) port to try first; ephemeral when taken. */
+  readonly adminPort: number;
+  /** Where the endpoints file and demo.json go (demo-files.ts). */
+  readonly dir: string;
   readonly loadFactor: number;
   readonly seed: number;
   /** Stops serving as SIGINT would; for callers that embed the demo. */
   readonly signal?: AbortSignal;
 }
 
+const KEYLESS = 'p2c';
+
 export async function serveUntilStopped(fleet: PodFleet, report: Report, options: ServeOptions): Promise<void> {
-  const keyless = 'p2c';
-  const config: BalancerConfig = { algorithm: 'ring-hash', ...DEFAULT_RING, loadFactor: options.loadFactor, keyless: { algorithm: keyless } };
+  const files = new DemoFiles(options.dir);
+  // What decides owners: the proxy, the directory, and every example that follows the demo use it.
+  const routing = {
+    endpointsFile: files.endpointsFile,
+    balancer: { algorithm: 'ring-hash', boundedLoad: options.loadFactor, keyless: KEYLESS },
+    key: `header:${KEY_HEADER}`,
+  };
+  const config = parseConfig({ ...routing, listen: '127.0.0.1:0' }, { file: 'shardgate demo --serve' });
+  const logger = pino({ level: 'silent' });
   const stop = waitForStop(options.signal);
+  /** Everything started, stopped last first. */
+  const started: (() => Promise<void> | void)[] = [() => files.remove(), () => stop.dispose()];
   try {
-    const proxy = await startDemoProxy({
-      balancer: (board, clock) => createHashingBalancer(config, board, clock, options.seed),
-      endpoints: createEndpointSet(fleet.endpointSpecs()),
-      port: options.port,
-      fallbackToEphemeral: true,
-    });
-    try {
-      fleet.reset();
-      const taken = options.port === 0 || proxy.port === options.port ? '' : ` (port ${options.port} is taken)`;
-      report.raw(
-        `\nServing: shardgate on ${proxy.origin}${taken}\n` +
-          `  ring hash, bounded loads c = ${options.loadFactor}, key header ${KEY_HEADER}, requests without a key: ${keyless}\n` +
-          `  pods: ${fleet.pods.map((p) => `${p.name} ${p.address}`).join(', ')}\n\n` +
-          `Try:\n` +
-          `  curl -s -H '${KEY_HEADER}: 42' ${proxy.origin}/\n` +
-          `  for i in 1 2 3 4 5 6; do curl -s -H '${KEY_HEADER}: 42' ${proxy.origin}/; echo; done   # same pod every time\n` +
-          `  for i in 1 2 3 4 5 6; do curl -s ${proxy.origin}/; echo; done                      # no key: spread by ${keyless}\n\n` +
-          `Ctrl-C (SIGINT) or SIGTERM stops the demo.\n`,
-      );
-      const why = await stop.stopped;
-      report.raw(`\n${why}: stopping. Requests served while serving:\n\n`);
-      report.raw(renderTable([{ header: 'pod' }, { header: 'requests', align: 'right' }, { header: 'accounts', align: 'right' }], fleet.pods.map((p) => [p.name, String(p.requestCount), String(p.keys.size)])));
-    } finally {
-      await proxy.close();
-    }
+    await files.writeEndpoints(fleet.endpointSpecs());
+    const served = await serveFile(config, options, logger, started);
+    const info = { proxy: origin(served.proxy.port), admin: origin(served.admin.port), endpointsFile: files.endpointsFile, keyHeader: KEY_HEADER, config: routing };
+    await files.writeInfo(info);
+    fleet.reset();
+    // The examples find demo.json in the default folder by themselves; elsewhere they are told.
+    const exampleArgument = options.dir === defaultDemoDir() ? '' : ` ${files.infoFile}`;
+    const taken = (b: Bound<unknown>, asked: number): string => (b.fellBack ? ` (port ${asked} is taken)` : '');
+    report.raw(
+      `\nServing: shardgate on ${info.proxy}${taken(served.proxy, options.port)}\n` +
+        `  ring hash, bounded loads c = ${options.loadFactor}, key header ${KEY_HEADER}, requests without a key: ${KEYLESS}\n` +
+        `  pods: ${fleet.pods.map((p) => `${p.name} ${p.address}`).join(', ')}\n` +
+        `  directory and probes (admin listener): ${info.admin}${taken(served.admin, options.adminPort)}\n` +
+        `  endpoints file, watched: ${files.endpointsFile}\n` +
+        `  for the examples: ${files.infoFile}\n\n` +
+        `Try:\n` +
+        `  curl -s -H '${KEY_HEADER}: 42' ${info.proxy}/\n` +
+        `  for i in 1 2 3 4 5 6; do curl -s -H '${KEY_HEADER}: 42' ${info.proxy}/; echo; done   # same pod every time\n` +
+        `  for i in 1 2 3 4 5 6; do curl -s ${info.proxy}/; echo; done                      # no key: spread by ${KEYLESS}\n` +
+        `  curl -s '${info.admin}/v1/owner?key=42'                           # the directory: who owns account 42\n` +
+        `  node examples/proxy.mjs${exampleArgument}      # also client.mjs, directory.mjs, owner.mjs: see examples/README.md\n\n` +
+        `Ctrl-C (SIGINT) or SIGTERM stops the demo.\n`,
+    );
+    const why = await stop.stopped;
+    report.raw(`\n${why}: stopping. Requests served while serving:\n\n`);
+    report.raw(renderTable([{ header: 'pod' }, { header: 'requests', align: 'right' }, { header: 'accounts', align: 'right' }], fleet.pods.map((p) => [p.name, String(p.requestCount), String(p.keys.size)])));
   } finally {
-    stop.dispose();
+    for (const release of started.reverse()) await release();
   }
+}
+
+interface Served {
+  readonly proxy: Bound<ShardingProxy>;
+  readonly admin: Bound<AdminServer>;
+}
+
+/**
+ * What `shardgate serve --admin` runs, on loopback: a data plane following the endpoints file,
+ * the proxy on it and the directory over it. Each piece started is pushed onto `started`.
+ */
+async function serveFile(config: ShardgateConfig, options: ServeOptions, logger: Logger, started: (() => Promise<void> | void)[]): Promise<Served> {
+  const configured = await openEndpointSource(config.endpoints, { handoffDelayMs: config.handoffDelayMs });
+  const plane = createDataPlane(config, { logger, rng: seededRng(options.seed) });
+  started.push(() => plane.close());
+  const directory = new Directory({ plane, config, handoff: configured.handoff, logger });
+  started.push(() => directory.close());
+  const readiness = new Readiness(describeEndpoints(config.endpoints));
+  readiness.attach(configured.source);
+  const follower = followSets(configured.source, (set) => plane.apply(set), { logger, readiness });
+  started.push(() => follower.unsubscribe());
+  await follower.first;
+  const admin = await listenPreferred(options.adminPort, () => new AdminServer(readiness, new DirectoryRoutes(directory)));
+  started.push(() => admin.server.close());
+  const proxy = await listenPreferred(options.port, () => createProxy(config, plane, logger));
+  started.push(() => proxy.server.close());
+  readiness.listening();
+  return { proxy, admin };
+}
+
+function origin(port: number): string {
+  return `http://127.0.0.1:${port}`;
 }
 
 interface StopWaiter {

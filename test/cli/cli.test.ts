@@ -56,6 +56,16 @@ test('cli: a malformed --endpoints entry and an unknown flag exit 2', async () =
   assert.doesNotMatch(unknown.stderr + bad.stderr, STACK_FRAME);
 });
 
+test('cli: demo --port and --admin-port take a port from 0 to 65535; another value exits 2 naming the flag', async () => {
+  const port = await runToEnd(['demo', '--serve', '--port', '8o80']);
+  assert.equal(port.code, 2);
+  assert.equal(port.stderr, 'error: --port: is "8o80": give a port from 0 to 65535 (0: any free port)\n');
+  const admin = await runToEnd(['demo', '--serve', '--admin-port', '65536']);
+  assert.equal(admin.code, 2);
+  assert.match(admin.stderr, /^error: --admin-port: is "65536"/);
+  assert.equal(port.stdout + admin.stdout, '', 'refused before the demo starts');
+});
+
 test('cli: serve routes by key to real backends, and exits 0 on SIGTERM', async (t) => {
   const pod0 = await backend(t, 'pod-0');
   const pod1 = await backend(t, 'pod-1');

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
@@ -13,13 +16,16 @@ import { serveUntilStopped } from '../../src/demo/serve.js';
 import { getPod, sendSequential, withDispatcher } from '../../src/demo/traffic.js';
 
 let fleet: PodFleet;
+let dir: string;
 
 before(async () => {
   fleet = await PodFleet.start(4, { keyHeader: 'x-account', rng: seededRng(1) });
+  dir = await mkdtemp(join(tmpdir(), 'shardgate-demo-serve-'));
 });
 
 after(async () => {
   await fleet.close();
+  await rm(dir, { recursive: true, force: true });
 });
 
 function collector(): { out: Writable; text: () => string } {
@@ -46,18 +52,29 @@ test('serve: falls back to an ephemeral port when the preferred one is taken, an
   const { out, text } = collector();
   try {
     const handlersBefore = process.listenerCount('SIGINT');
-    const serving = serveUntilStopped(fleet, new Report(out), { port: taken, loadFactor: 1.25, seed: 1 });
+    const files = join(dir, 'taken');
+    const serving = serveUntilStopped(fleet, new Report(out), { port: taken, adminPort: taken, dir: files, loadFactor: 1.25, seed: 1 });
     await waitFor(text, 'SIGTERM stops the demo');
     const origin = /Serving: shardgate on (http:\/\/127\.0\.0\.1:\d+)/.exec(text())?.[1];
     assert.ok(origin !== undefined, text());
     assert.notEqual(new URL(origin).port, String(taken));
-    assert.ok(text().includes(`(port ${taken} is taken)`), text());
+    assert.equal(text().split(`(port ${taken} is taken)`).length, 3, `the proxy and the admin listener both fell back:\n${text()}`);
     assert.ok(text().includes(`curl -s -H 'x-account: 42' ${origin}/`), text());
+    const admin = /directory and probes \(admin listener\): (http:\/\/127\.0\.0\.1:\d+)/.exec(text())?.[1];
+    assert.ok(admin !== undefined && new URL(admin).port !== String(taken), text());
 
     const keyed = await withDispatcher(new Client(origin), (c) => sendSequential(c, 6, () => ({ 'x-account': '42' })));
     assert.equal(new Set(keyed.map((r) => r.pod)).size, 1, 'one account, one pod');
     const keyless = await withDispatcher(new Client(origin), (c) => getPod(c));
     assert.match(keyless.pod, /^pod-\d$/, 'requests without a key are served (p2c)');
+    const owner = (await (await fetch(`${admin}/v1/owner?key=42`)).json()) as { endpoint: string };
+    assert.equal(owner.endpoint, keyed[0]!.pod, 'the directory names the pod the proxy routed account 42 to');
+
+    const info = JSON.parse(await readFile(join(files, 'demo.json'), 'utf8')) as { proxy: string; admin: string; endpointsFile: string };
+    assert.deepEqual([info.proxy, info.admin, info.endpointsFile], [origin, admin, join(files, 'endpoints.json')]);
+    assert.ok(text().includes(info.endpointsFile) && text().includes(join(files, 'demo.json')), 'both files are named in the Serving text');
+    const pods = JSON.parse(await readFile(info.endpointsFile, 'utf8')) as unknown;
+    assert.deepEqual(pods, fleet.endpointSpecs(), 'the endpoints file lists the pods as --endpoints-file reads them');
 
     process.emit('SIGINT', 'SIGINT');
     await serving;
@@ -65,6 +82,7 @@ test('serve: falls back to an ephemeral port when the preferred one is taken, an
     const served = [...text().matchAll(/^\s*pod-\d\s+(\d+)\s+(\d+)$/gm)].map((m) => Number(m[1]));
     assert.equal(served.reduce((a, b) => a + b, 0), 7, text());
     assert.equal(process.listenerCount('SIGINT'), handlersBefore, 'signal handlers removed after stopping');
+    await assert.rejects(access(files), 'the files and the folder the demo made are gone');
   } finally {
     squatter.close();
   }
@@ -73,13 +91,15 @@ test('serve: falls back to an ephemeral port when the preferred one is taken, an
 test('serve: an abort signal stops it as SIGINT does, and the proxy is closed', async () => {
   const { out, text } = collector();
   const stop = new AbortController();
-  const serving = serveUntilStopped(fleet, new Report(out), { port: 0, loadFactor: 1.25, seed: 1, signal: stop.signal });
+  const serving = serveUntilStopped(fleet, new Report(out), { port: 0, adminPort: 0, dir, loadFactor: 1.25, seed: 1, signal: stop.signal });
   await waitFor(text, 'SIGTERM stops the demo');
   assert.ok(!text().includes('is taken'), 'port 0 asks for an ephemeral port; nothing was taken');
   const origin = /Serving: shardgate on (http:\/\/127\.0\.0\.1:\d+)/.exec(text())![1]!;
   stop.abort();
   await serving;
   assert.match(text(), /aborted: stopping/);
+  await access(dir);
+  await assert.rejects(access(join(dir, 'demo.json')), 'demo.json is removed; the folder, which was there before, is kept');
   const client = new Client(origin);
   try {
     await assert.rejects(getPod(client), 'the proxy no longer listens');
