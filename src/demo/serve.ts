@@ -111,7 +111,7 @@ async function serveFile(config: ShardgateConfig, options: ServeOptions, logger:
   const follower = followSets(configured.source, (set) => plane.apply(set), { logger, readiness });
   started.push(() => follower.unsubscribe());
   await follower.first;
-  const admin = await listenPreferred(options.adminPort, () => new AdminServer(readiness, new DirectoryRoutes(directory)));
+  const admin = await listenPreferred(options.adminPort, () => new AdminServer(readiness, [new DirectoryRoutes(directory)]));
   started.push(() => admin.server.close());
   const proxy = await listenPreferred(options.port, () => createProxy(config, plane, logger));
   started.push(() => proxy.server.close());
