@@ -92,6 +92,30 @@ export async function closeGracefully(backend: Backend): Promise<void> {
   }
 }
 
+/**
+ * Listens again on the backend's own port after a close, as a restarted pod does. Meanwhile the
+ * port is free for anyone: an outgoing connection (even one to this very port) can be given it as
+ * its local port, so EADDRINUSE is tried again every 20 ms, for up to 5 s.
+ */
+export async function relisten(backend: Backend): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        backend.server.once('error', reject);
+        backend.server.listen(backend.port, '127.0.0.1', () => {
+          backend.server.off('error', reject);
+          resolve();
+        });
+      });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 /** Endpoint specs (name and address) for the backends. */
 export function endpointSpecs(backends: readonly Backend[]): EndpointSpec[] {
   return backends.map((b) => ({ name: b.name, address: b.address }));

@@ -11,7 +11,7 @@ import type { HashingBalancer } from '../../src/balancer/hashing-balancer.js';
 import { ConfigError } from '../../src/errors.js';
 import type { RetryBudgetLike, RetryOptions } from '../../src/proxy/retries.js';
 import { DEFAULT_RETRY_OPTIONS, Retrier, parseRetryOn } from '../../src/proxy/retries.js';
-import { closedPort, startBackend, startBackends } from '../helpers/backends.js';
+import { closedPort, closeGracefully, relisten, startBackend, startBackends } from '../helpers/backends.js';
 import { closeH2Backends, h2EndpointSpecs, startH2Backend } from '../helpers/h2-backends.js';
 import { assertNoInflight, recordExchanges, send, startProxy } from './harness.js';
 
@@ -372,7 +372,7 @@ test('a pod that hangs under load costs no GET when timeouts are retried: the bu
   }
 });
 
-test('a pod restarting gracefully three times under POST load costs no request', async () => {
+test('a pod restarting gracefully three times under POST load costs no request', { timeout: 60_000 }, async () => {
   const backends = await startBackends(4, 'pod', (req, res, backend) => {
     req.resume();
     req.on('end', () => res.end(backend.name));
@@ -400,11 +400,11 @@ test('a pod restarting gracefully three times under POST load costs no request',
     );
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 300));
-      // Node's graceful close: no new connections, idle keep-alive connections closed at once,
+      // Node's graceful close: no new connections, keep-alive connections closed once idle,
       // requests under way finish; then the pod listens again on its port.
-      await new Promise<void>((resolve) => restarting.server.close(() => resolve()));
+      await closeGracefully(restarting);
       await new Promise((r) => setTimeout(r, 100));
-      await new Promise<void>((resolve) => restarting.server.listen(restarting.port, '127.0.0.1', resolve));
+      await relisten(restarting);
     }
     await new Promise((r) => setTimeout(r, 300));
     stop = true;
