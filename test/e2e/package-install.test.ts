@@ -84,12 +84,12 @@ test('package: npm pack, then npm install of the tarball into an empty folder gi
   assert.match(license, /Apache License\s+Version 2\.0, January 2004/);
   assert.match(license, /END OF TERMS AND CONDITIONS/);
 
-  const version = ok(await run('npx', ['--no', 'shardgate', '--version'], app, 60_000), 'npx shardgate --version').trim();
+  const version = ok(await run('npx', ['--no', '--', 'shardgate', '--version'], app, 60_000), 'npx shardgate --version').trim();
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   assert.equal(version, pkg.version);
-  const help = ok(await run('npx', ['--no', 'shardgate', '--help'], app, 60_000), 'npx shardgate --help');
+  const help = ok(await run('npx', ['--no', '--', 'shardgate', '--help'], app, 60_000), 'npx shardgate --help');
   assert.match(help, /serve/);
-  const serveHelp = ok(await run('npx', ['--no', 'shardgate', 'serve', '--help'], app, 60_000), 'npx shardgate serve --help');
+  const serveHelp = ok(await run('npx', ['--no', '--', 'shardgate', 'serve', '--help'], app, 60_000), 'npx shardgate serve --help');
   assert.match(serveHelp, /--max-connection-age-ms/);
 
   // Every entry point loads from the installed package, by its public name, and exports what the
