@@ -109,6 +109,14 @@ test('package: npm pack, then npm install of the tarball into an empty folder gi
   assert.deepEqual({ root: loaded.root, client: loaded.client, owner: loaded.owner }, { root: 'function', client: 'function', owner: 'function' });
   assert.ok(['pod-0', 'pod-1'].includes(loaded.pick!), `the embedded balancer picks an endpoint, not ${loaded.pick}`);
 
+  // The README's example of the balancer core, as written, against the installed package.
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const example = /^```js\n(import [^\n]* from 'shardgate\/balancer';\n[\s\S]*?)^```$/m.exec(readme);
+  assert.ok(example !== null, "the README's shardgate/balancer example");
+  await writeFile(join(app, 'readme-balancer.mjs'), example[1]!);
+  const owner = ok(await run(process.execPath, ['readme-balancer.mjs'], app, 60_000), "the README's shardgate/balancer example");
+  assert.match(owner, /^sharded-svc-[01]\n$/);
+
   // The declarations `exports` names resolve for a TypeScript user (NodeNext), and carry real
   // types: a wrong one below must be reported, or the check proves nothing.
   const typed = [
