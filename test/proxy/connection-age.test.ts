@@ -16,8 +16,10 @@ import type { ProxyTimeouts } from '../../src/proxy/proxy.js';
 import { IptablesForwarder } from '../../src/demo/iptables-forwarder.js';
 import type { BackendHandler } from '../helpers/backends.js';
 import { startBackend } from '../helpers/backends.js';
+import WebSocket from 'ws';
 import type { Harness } from './harness.js';
 import { assertNoInflight, send, startProxy } from './harness.js';
+import { closed, nextMessage, startPod } from './websocket-harness.js';
 
 /** Answers with its name after `?ms=N` milliseconds (10 by default). */
 const delayed: BackendHandler = (req, res, backend) => {
@@ -268,4 +270,29 @@ test('connection age, HTTP/2: past the grace period a stream still open is cut w
   t.after(() => client.close());
   await assert.rejects(client.request('/?ms=3000'), /closed before its response ended/);
   await assertOneCut(f);
+});
+
+test('connection age: an HTTP/1.1 connection upgraded to a WebSocket is a tunnel, and outlives age and grace', async (t) => {
+  const pod = await startPod();
+  const h = await startProxy({ endpoints: [{ name: 'pod-0', address: `127.0.0.1:${pod.port}` }], algorithm: 'round-robin', keySource: null, timeouts: { maxConnectionAgeMs: 50, maxConnectionAgeGraceMs: 50 } });
+  t.after(async () => {
+    await h.stop();
+    await pod.close();
+  });
+  const ws = new WebSocket(`ws://127.0.0.1:${h.port}/chat`);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  // Well past age + grace (at most 105 ms): a connection still aged would have been cut by now.
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const done = closed(ws);
+  assert.equal(ws.readyState, WebSocket.OPEN, 'the tunnel was closed');
+  ws.send('still here');
+  const echoed = await Promise.race([nextMessage(ws), done.then((c) => assert.fail(`the tunnel closed: ${JSON.stringify(c)}`))]);
+  assert.equal(echoed.data.toString(), 'still here');
+  assert.equal(h.proxy.connectionAge?.cut, 0);
+  ws.close(1000, 'bye');
+  assert.deepEqual(await done, { code: 1000, reason: 'bye' });
+  await assertNoInflight(h);
 });
