@@ -5,7 +5,7 @@
  */
 import { ALGORITHMS, DEFAULT_KEYLESS, DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_PEAK_EWMA, DEFAULT_RING, KEYLESS_ALGORITHMS } from '../balancer/factory.js';
 import type { FlagLayer } from '../config/config.js';
-import { availableParallelism } from 'node:os';
+import { containerCpus } from '../cluster/container-cpus.js';
 import { DEFAULTS, LOG_LEVELS, MAX_BODY_BUFFER_LIMIT, MAX_WORKERS, MIN_BODY_BUFFER } from '../config/defaults.js';
 import { splitEndpointsFlag } from '../config/endpoints.js';
 import { DEFAULT_OUTLIER } from '../balancer/outlier-detector.js';
@@ -89,8 +89,19 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--subset-fallback <policy>', field: 'subsets.fallback', kind: 'string', description: `a request whose values match no subset: ${SUBSET_FALLBACKS.join(', ')} (every endpoint, 503, or the --subset-default endpoints)`, shownDefault: 'any' },
   { syntax: '--subset-default <labels>', field: 'subsets.default', kind: 'labels', description: 'the default subset for --subset-fallback default, LABEL=VALUE,...; requests without a subset header use it too' },
   { syntax: '--handoff-delay-ms <ms>', field: 'handoffDelayMs', kind: 'number', description: 'planned hand-off: a new ready pod or a pod marked terminating is announced on the directory\'s stream (prepare) and routed by this much later; a pod that is gone switches at once; keep it below the pods\' termination grace period', shownDefault: 0 },
-  { syntax: '--workers <n>', field: 'workers', kind: 'number', description: `worker threads on one listening socket, sharing in-flight counts and round robin (1 to ${MAX_WORKERS})`, shownDefault: availableParallelism() },
+  {
+    syntax: '--workers <n>',
+    field: 'workers',
+    kind: 'number',
+    description: `worker threads on one listening socket, sharing in-flight counts and round robin (1 to ${MAX_WORKERS}); default: the CPUs the container may use (its cgroup CPU limit, rounded up), else the cores`,
+    // Read when --help shows it, not when this module loads.
+    get shownDefault(): number {
+      return containerCpus();
+    },
+  },
   { syntax: '--log-level <level>', field: 'logLevel', kind: 'string', description: `${LOG_LEVELS.join(', ')}`, shownDefault: DEFAULTS.logLevel },
+  { syntax: '--max-connection-age-ms <ms>', field: 'proxy.timeouts.maxConnectionAgeMs', kind: 'number', description: "a client connection is ended gracefully after this, ±10% (HTTP/1.1 Connection: close on its next response, HTTP/2 GOAWAY), so that clients behind a connection-level balancer (a ClusterIP Service) spread over every proxy replica; gRPC's MAX_CONNECTION_AGE; 0 disables", shownDefault: t.maxConnectionAgeMs },
+  { syntax: '--max-connection-age-grace-ms <ms>', field: 'proxy.timeouts.maxConnectionAgeGraceMs', kind: 'number', description: 'after the maximum age, time what is under way gets to finish before the connection is closed; 0: no bound', shownDefault: t.maxConnectionAgeGraceMs },
 ];
 
 /** `--bounded-load <c>` -> `--bounded-load`. */

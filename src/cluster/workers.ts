@@ -23,7 +23,7 @@
  *   stopping gracefully: the orchestrator restarts it whole. Its requests were in flight in the
  *   shared counts and would otherwise stay counted.
  */
-import { availableParallelism } from 'node:os';
+import { containerCpus } from './container-cpus.js';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { specOf } from '../balancer/endpoint.js';
@@ -53,9 +53,9 @@ export const MAX_WORKERS = 1_024;
 /** Extra time past the grace period before a worker that has not ended is terminated. */
 const SHUTDOWN_SLACK_MS = 5_000;
 
-/** The default for `--workers`: one per core the process may use. */
+/** The default for `--workers`: one per CPU the container may use (its cgroup CPU limit, rounded up). */
 export function defaultWorkers(): number {
-  return availableParallelism();
+  return containerCpus();
 }
 
 /**
@@ -64,7 +64,7 @@ export function defaultWorkers(): number {
  */
 export function validateWorkers(raw: unknown, field = 'workers'): number {
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > MAX_WORKERS) {
-    throw new ConfigError('SG_ERR_CONFIG', field, `is ${typeof raw === 'string' ? JSON.stringify(raw) : String(raw)}: use a whole number of threads from 1 to ${MAX_WORKERS}; the default is one per core (${defaultWorkers()} here)`);
+    throw new ConfigError('SG_ERR_CONFIG', field, `is ${typeof raw === 'string' ? JSON.stringify(raw) : String(raw)}: use a whole number of threads from 1 to ${MAX_WORKERS}; the default is one per CPU the container may use (${defaultWorkers()} here)`);
   }
   return raw;
 }

@@ -8,7 +8,6 @@
  * with the flag or file the value came from.
  */
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { specOf } from '../balancer/endpoint.js';
 import type { EndpointSpec } from '../balancer/endpoint.js';
@@ -38,6 +37,7 @@ import { validateHealthCheckOptions } from '../proxy/health-check.js';
 import { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS } from '../proxy/limits.js';
 import type { RetryOptions } from '../proxy/retry-options.js';
 import { DEFAULT_RETRY_OPTIONS, parseRetryOn } from '../proxy/retry-options.js';
+import { containerCpus } from '../cluster/container-cpus.js';
 import { DEFAULTS } from './defaults.js';
 import type { LogLevel } from './defaults.js';
 import { parseEndpointList } from './endpoints.js';
@@ -81,6 +81,10 @@ export interface ProxyTimeouts {
   readonly streamIdleMs: number;
   /** On shutdown, in-flight requests get this long before their connections are cut. */
   readonly shutdownGraceMs: number;
+  /** A client connection is ended gracefully after this (± 10 %); 0: no maximum age. */
+  readonly maxConnectionAgeMs: number;
+  /** After the maximum age, this long for what is under way; then the connection closes. 0: no bound. */
+  readonly maxConnectionAgeGraceMs: number;
 }
 
 export interface ProxyConfig {
@@ -132,7 +136,7 @@ export interface ShardgateConfig {
   /** Subsets chosen by request headers (subsets.ts); null: every request uses every endpoint. */
   readonly subsets: SubsetOptions | null;
   readonly logLevel: LogLevel;
-  /** Worker threads serving requests; default: one per core. 1 serves on the main thread. */
+  /** Worker threads serving requests; default: the container's CPU limit (container-cpus.ts). 1 serves on the main thread. */
   readonly workers: number;
   /**
    * How long a planned membership change (a new ready pod, a pod marked terminating) is announced
@@ -196,13 +200,15 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
         clientBodyMs: t?.clientBodyMs ?? d.clientBodyMs,
         streamIdleMs: t?.streamIdleMs ?? d.streamIdleMs,
         shutdownGraceMs: t?.shutdownGraceMs ?? d.shutdownGraceMs,
+        maxConnectionAgeMs: t?.maxConnectionAgeMs ?? d.maxConnectionAgeMs,
+        maxConnectionAgeGraceMs: t?.maxConnectionAgeGraceMs ?? d.maxConnectionAgeGraceMs,
       },
     },
     zone,
     zoneMinEndpoints: doc.zoneMinEndpoints ?? DEFAULT_ZONE_MIN_ENDPOINTS,
     subsets: toSubsets(doc.subsets, origin),
     logLevel: doc.logLevel ?? DEFAULTS.logLevel,
-    workers: doc.workers ?? availableParallelism(),
+    workers: doc.workers ?? containerCpus(),
     handoffDelayMs: doc.handoffDelayMs ?? 0,
   };
 }

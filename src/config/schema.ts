@@ -128,6 +128,8 @@ const timeouts = z.strictObject({
   clientBodyMs: msOrOff.optional(),
   streamIdleMs: msOrOff.optional(),
   shutdownGraceMs: ms.optional(),
+  maxConnectionAgeMs: msOrOff.optional(),
+  maxConnectionAgeGraceMs: msOrOff.optional(),
 });
 
 const hostPort = z.string().superRefine((text, ctx) => {

@@ -30,6 +30,13 @@ export interface ProxyTimeouts {
   streamIdleMs?: number;
   /** close() waits this long for in-flight requests before cutting them. */
   shutdownGraceMs: number;
+  /**
+   * A client connection is ended gracefully after this, ± 10 % (connection-age.ts): HTTP/1.1
+   * `Connection: close` on its next response, HTTP/2 GOAWAY. Default 0: no maximum age.
+   */
+  maxConnectionAgeMs?: number;
+  /** After the maximum age, this long for what is under way to finish; then the connection is closed. 0: no bound. */
+  maxConnectionAgeGraceMs?: number;
 }
 
 export const DEFAULT_TIMEOUTS: Readonly<Required<ProxyTimeouts>> = Object.freeze({
@@ -51,6 +58,12 @@ export const DEFAULT_TIMEOUTS: Readonly<Required<ProxyTimeouts>> = Object.freeze
   streamIdleMs: 300_000,
   // Leaves room inside Kubernetes' default 30 s termination grace period.
   shutdownGraceMs: 10_000,
+  // Off, as gRPC's MAX_CONNECTION_AGE and Envoy's max_connection_duration are: it helps only where
+  // a connection-level balancer (a ClusterIP Service) spreads clients over several proxies, and it
+  // costs every client a reconnect per age. deploy/proxy sets it.
+  maxConnectionAgeMs: 0,
+  // Bounded, unlike gRPC's default: a connection past its age closes within it, whatever streams.
+  maxConnectionAgeGraceMs: 30_000,
 });
 
 export const DEFAULT_MAX_HEADER_BYTES = 16_384;

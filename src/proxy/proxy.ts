@@ -50,6 +50,9 @@ import { KNOWN_METHODS, authorityOf, isValidAuthority, originForm } from './requ
 import { WaitQueue } from './waiting.js';
 import { BodyTimeouts } from './body-timeout.js';
 import { ClientSessions } from './client-sessions.js';
+import { ConnectionAge } from './connection-age.js';
+import { entropyRng } from '../balancer/rng.js';
+import type { Rng } from '../balancer/rng.js';
 import type { WebSocketClient, WebSocketRouting } from './websocket-routing.js';
 import { routeWebSocket } from './websocket-routing.js';
 import type { KeySource } from './key-source.js';
@@ -96,6 +99,8 @@ export interface ProxyOptions {
   readonly queue?: { readonly max: number; readonly timeoutMs: number };
   /** Default: the plane's logger. */
   readonly logger?: Logger;
+  /** Draws each client connection's maximum-age jitter (`timeouts.maxConnectionAgeMs`); default: seeded from the OS. */
+  readonly rng?: Rng;
 }
 
 export { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS } from './limits.js';
@@ -138,6 +143,8 @@ export class ShardingProxy {
   readonly #server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
   readonly #listener: ProtocolListener;
   readonly #sessions: ClientSessions;
+  /** Ends client connections after their maximum age; null when there is none. */
+  readonly connectionAge: ConnectionAge | null;
   readonly #bodyTimeouts: BodyTimeouts;
   readonly #streamIdleMs: number;
   /** Open WebSocket tunnels' client sides, cut when the shutdown grace period ends. */
@@ -282,6 +289,8 @@ export class ShardingProxy {
     // The compatibility layer hands CONNECT streams here (without a listener it answers 405).
     h2.on('connect', (req: Http2ServerRequest) => this.#onH2Connect(req));
     h2.on('sessionError', (err: Error) => this.#log.debug({ err: err.message }, 'HTTP/2 client session failed'));
+    this.connectionAge = t.maxConnectionAgeMs === 0 ? null : new ConnectionAge({ ageMs: t.maxConnectionAgeMs, graceMs: t.maxConnectionAgeGraceMs, rng: options.rng ?? entropyRng(), log: this.#log });
+    this.connectionAge?.attach(server as unknown as http.Server, h2 as unknown as http2.Http2Server);
     this.#listener = new ProtocolListener(server as unknown as http.Server, h2 as unknown as http2.Http2Server, { tls: options.tls ?? null, maxConnections, firstBytesMs: t.clientHeadersMs });
     this.#listener.server.on('error', (err: Error) => this.#log.error({ err }, 'proxy listener error'));
   }

@@ -129,3 +129,15 @@ test('flags: --pod-labels a, b becomes the podLabels list; an empty entry is ref
   const bad = flagLayer(new Map([['discovery', 'k8s:default/web'], ['podLabels', 'version,']]));
   assert.throws(() => parseConfig(bad.values, { flags: bad.flags }), (e: unknown) => e instanceof ConfigError && /--pod-labels/.test(e.message));
 });
+
+test('flags: --max-connection-age-ms and --max-connection-age-grace-ms reach their config fields; off and 30 s by default; a negative age is refused by flag name', () => {
+  const base: [string, unknown][] = [['endpoints', 'pod-0=127.0.0.1:9000']];
+  const plain = flagLayer(new Map<string, unknown>(base));
+  const d = parseConfig(plain.values, { flags: plain.flags }).proxy.timeouts;
+  assert.deepEqual([d.maxConnectionAgeMs, d.maxConnectionAgeGraceMs], [0, 30_000]);
+  const layer = flagLayer(new Map<string, unknown>([...base, ['maxConnectionAgeMs', '120000'], ['maxConnectionAgeGraceMs', '0']]));
+  const t = parseConfig(layer.values, { flags: layer.flags }).proxy.timeouts;
+  assert.deepEqual([t.maxConnectionAgeMs, t.maxConnectionAgeGraceMs], [120_000, 0]);
+  const bad = flagLayer(new Map<string, unknown>([...base, ['maxConnectionAgeMs', '-5']]));
+  assert.throws(() => parseConfig(bad.values, { flags: bad.flags }), (e: unknown) => e instanceof ConfigError && e.message.startsWith('--max-connection-age-ms (proxy.timeouts.maxConnectionAgeMs): is -5'));
+});

@@ -121,7 +121,8 @@ interface Manifest {
 async function loadManifests(): Promise<{ manifests: Manifest[]; errors: string[] }> {
   const manifests: Manifest[] = [];
   const errors: string[] = [];
-  const files = (await readdir(DEPLOY, { recursive: true })).filter((f) => /\.ya?ml$/.test(f)).sort();
+  // kustomization.yaml files are kustomize's instructions, not objects to apply (kustomization.test.ts reads them).
+  const files = (await readdir(DEPLOY, { recursive: true })).filter((f) => /\.ya?ml$/.test(f) && !/(^|[/\\])kustomization\.ya?ml$/.test(f)).sort();
   for (const file of files) {
     const text = await readFile(join(DEPLOY, file), 'utf8');
     for (const doc of parseAllDocuments(text)) {
@@ -537,19 +538,48 @@ for (const sg of shardgates) {
   });
 }
 
-test('deploy: the proxy Service sends port 80 to the proxy listener and names the admin port', async () => {
+test('deploy: the proxy Service sends port 80 to the proxy listener only; the admin port has a Service of its own', async () => {
   const proxy = shardgates.find((s) => s.dir === 'proxy')!;
   const config = await serveConfig(kubeletView(proxy).args);
-  const svc = ofKind<Service>('Service', 'proxy').find((s) => matchesLabels(s.object.spec.selector ?? {}, proxy.workload.spec.template.metadata.labels));
-  assert.ok(svc !== undefined, 'a Service selects the proxy pods');
-  const port = (name: string): ServicePort | undefined => svc.object.spec.ports.find((p) => p.name === name);
-  const http = port('http');
-  assert.ok(http !== undefined, 'the client port is named http');
+  const selecting = ofKind<Service>('Service', 'proxy').filter((s) => matchesLabels(s.object.spec.selector ?? {}, proxy.workload.spec.template.metadata.labels));
+  const svc = selecting.find((s) => s.object.spec.ports.some((p) => p.name === 'http'));
+  assert.ok(svc !== undefined, 'a Service selects the proxy pods on a port named http');
+  const http = svc.object.spec.ports.find((p) => p.name === 'http')!;
   assert.equal(http.port, 80);
   assert.equal(containerPort(proxy.container, http.targetPort ?? http.port), config.listen.port, 'port 80 reaches --listen');
-  const admin = port('admin');
-  assert.ok(admin !== undefined, 'the admin port is named admin');
+  assert.deepEqual(svc.object.spec.ports.map((p) => p.name), ['http'], `${svc.file}: the Service clients use exposes the client port alone`);
+  const admins = selecting.filter((s) => s.object.spec.ports.some((p) => p.name === 'admin'));
+  assert.equal(admins.length, 1, 'one Service exposes the admin port');
+  const adminSvc = admins[0]!;
+  assert.notEqual(adminSvc.object.metadata.name, svc.object.metadata.name);
+  assert.deepEqual(adminSvc.object.spec.ports.map((p) => p.name), ['admin'], `${adminSvc.file}: the admin Service exposes the admin port alone`);
+  const admin = adminSvc.object.spec.ports[0]!;
   assert.equal(containerPort(proxy.container, admin.targetPort ?? admin.port), config.admin?.port, 'the admin port reaches --admin');
+});
+
+test('deploy: a PodDisruptionBudget keeps all but one proxy pod serving through voluntary disruptions', () => {
+  const proxy = shardgates.find((s) => s.dir === 'proxy')!;
+  interface Pdb extends KubeObject {
+    readonly spec: { readonly maxUnavailable?: number | string; readonly minAvailable?: number | string; readonly selector: { readonly matchLabels: Readonly<Record<string, string>> } };
+  }
+  const pdbs = ofKind<Pdb>('PodDisruptionBudget', 'proxy');
+  assert.equal(pdbs.length, 1);
+  const pdb = pdbs[0]!;
+  assert.equal(pdb.object.apiVersion, 'policy/v1');
+  assert.ok(matchesLabels(pdb.object.spec.selector.matchLabels, proxy.workload.spec.template.metadata.labels), `${pdb.file}: selects the proxy pods`);
+  const selectedElsewhere = workloads().filter((w) => w.object !== proxy.workload && matchesLabels(pdb.object.spec.selector.matchLabels, w.object.spec.template.metadata.labels));
+  assert.deepEqual(selectedElsewhere.map((w) => w.file), [], `${pdb.file}: selects other pods too`);
+  assert.equal(pdb.object.spec.maxUnavailable, 1);
+  assert.ok((proxy.workload.spec.replicas ?? 1) > 1, 'with one replica the budget would block every drain');
+});
+
+test('deploy: the proxy ends client connections after a maximum age, so that clients of the ClusterIP Service spread over its replicas', async () => {
+  const proxy = shardgates.find((s) => s.dir === 'proxy')!;
+  const t = (await serveConfig(kubeletView(proxy).args)).proxy.timeouts;
+  assert.ok(t.maxConnectionAgeMs > 0, '--max-connection-age-ms is set');
+  assert.ok(t.maxConnectionAgeGraceMs > 0, 'with a bounded grace period');
+  const sidecar = shardgates.find((s) => s.dir === 'sidecar')!;
+  assert.equal((await serveConfig(kubeletView(sidecar).args)).proxy.timeouts.maxConnectionAgeMs, 0, 'the sidecar serves its own pod over loopback: nothing to spread');
 });
 
 test('deploy: the proxy drains before it stops: preStop sleep, then --shutdown-grace-ms, within terminationGracePeriodSeconds', async () => {
