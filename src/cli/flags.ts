@@ -91,6 +91,8 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--handoff-delay-ms <ms>', field: 'handoffDelayMs', kind: 'number', description: 'planned hand-off: a new ready pod or a pod marked terminating is announced on the directory\'s stream (prepare) and routed by this much later; a pod that is gone switches at once; keep it below the pods\' termination grace period', shownDefault: 0 },
   { syntax: '--workers <n>', field: 'workers', kind: 'number', description: `worker threads on one listening socket, sharing in-flight counts and round robin (1 to ${MAX_WORKERS})`, shownDefault: availableParallelism() },
   { syntax: '--log-level <level>', field: 'logLevel', kind: 'string', description: `${LOG_LEVELS.join(', ')}`, shownDefault: DEFAULTS.logLevel },
+  { syntax: '--access-log <dest>', field: 'accessLog.destination', kind: 'string', description: 'access log, one JSON line per request: stdout or a file path (appended to); off when absent, switchable at run time with POST /v1/access-log on --admin' },
+  { syntax: '--access-log-sample <rate>', field: 'accessLog.sampleRate', kind: 'number', description: 'the fraction of requests the access log writes, 0 to 1', shownDefault: 1 },
 ];
 
 /** `--bounded-load <c>` -> `--bounded-load`. */
