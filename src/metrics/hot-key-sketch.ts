@@ -13,7 +13,9 @@
  * exp(-(now - t0)/tau), is the key's exponentially decayed count with time constant tau. All
  * counts share the factor, so the order of the counters never changes with time, only with
  * requests; the landmark t0 moves forward (every count rescaled at once) before weights overflow.
- * A steady rate r settles at a decayed count of r x tau, so rate = count / tau.
+ * A steady rate r settles at a decayed count of r x tau, so rate = count / tau; before that, at age
+ * t, the count is r x tau x (1 - exp(-t/tau)), so `windowS` is that effective window (it grows to
+ * tau) and count / windowS reads the rate from the first second, without a ramp.
  *
  * Cost: `offer` is one probe of an open-addressing table over the 64-bit key hash (linear
  * probing, deleted by backward shift: no tombstones), one Math.exp and one sift in a binary min-heap
@@ -72,6 +74,7 @@ export class HotKeySketch {
   #size = 0;
   /** The landmark t0 of forward decay, ms on the clock. */
   #t0: number;
+  readonly #createdMs: number;
   /** Weight of every request offered (undecayed units, as the counts). */
   #total = 0;
 
@@ -97,6 +100,7 @@ export class HotKeySketch {
     this.#table = new Int32Array(cells);
     this.#mask = cells - 1;
     this.#t0 = clock.nowMs();
+    this.#createdMs = this.#t0;
   }
 
   /** Counters in use (at most `counters`). */
@@ -104,9 +108,13 @@ export class HotKeySketch {
     return this.#size;
   }
 
-  /** Seconds over which rates are averaged: the decay's time constant. */
+  /**
+   * Seconds over which rates are averaged: the decay's time constant, or less while the sketch is
+   * younger than a few of them (tau x (1 - exp(-age/tau))). A rate is a count over it.
+   */
   get windowS(): number {
-    return this.#tauMs / 1000;
+    const ageMs = this.#clock.nowMs() - this.#createdMs;
+    return (this.#tauMs * -Math.expm1(-ageMs / this.#tauMs)) / 1000;
   }
 
   /** Counts one request for `key`, routed to `endpoint` (null: not routed). Allocation-free. */

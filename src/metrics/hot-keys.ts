@@ -7,6 +7,12 @@
  * adding up too: Agarwal et al., "Mergeable Summaries", PODS 2012) and the totals, then takes the
  * highest. A rate is a decayed count over the decay's time constant (requests per second over
  * about the last `windowS` seconds); a share is of every keyed request in the same window.
+ *
+ * Rates and shares are the sketch's guaranteed part, count - error: a lower bound of the key's
+ * true decayed count (count alone is an upper bound). Under many cold keys the counters at the
+ * bottom change hands often and inherit counts that were never theirs; reporting the lower bound
+ * keeps them from showing as warm, and keys with nothing guaranteed are left out. A hot key's error
+ * is small beside its count.
  */
 import type { HotKeyCount } from './hot-key-sketch.js';
 
@@ -42,20 +48,26 @@ export const MAX_KEY_LABEL = 64;
 
 /** The `n` hottest keys over every thread's part, highest rate first. */
 export function mergeHotKeys(parts: readonly HotKeysPart[], n: number = MAX_HOT_KEYS): HotKeysReport {
-  const windowS = parts[0]?.windowS ?? 0;
+  let windowS = 0;
   let total = 0;
-  const byKey = new Map<string, { key: string; count: number; endpoint: string | null; best: number }>();
+  const byKey = new Map<string, { key: string; count: number; rate: number; endpoint: string | null; best: number }>();
   for (const part of parts) {
+    windowS = Math.max(windowS, part.windowS);
     total += part.total;
     for (const k of part.keys) {
+      const count = k.count - k.error;
+      if (!(count > 0)) continue;
+      // Each thread's count over its own window: threads started a moment apart.
+      const rate = part.windowS > 0 ? count / part.windowS : 0;
       const id = `${k.hi}:${k.lo}`;
       const e = byKey.get(id);
-      if (e === undefined) byKey.set(id, { key: k.key, count: k.count, endpoint: k.endpoint, best: k.count });
+      if (e === undefined) byKey.set(id, { key: k.key, count, rate, endpoint: k.endpoint, best: count });
       else {
-        e.count += k.count;
+        e.count += count;
+        e.rate += rate;
         // The endpoint seen by the thread that routed the key most.
-        if (k.count > e.best) {
-          e.best = k.count;
+        if (count > e.best) {
+          e.best = count;
           e.endpoint = k.endpoint;
         }
       }
@@ -63,8 +75,8 @@ export function mergeHotKeys(parts: readonly HotKeysPart[], n: number = MAX_HOT_
   }
   const sorted = [...byKey.values()].sort((a, b) => b.count - a.count).slice(0, Math.min(n, MAX_HOT_KEYS));
   return {
-    windowS,
-    keys: sorted.map((e) => ({ key: e.key, rate: round(windowS > 0 ? e.count / windowS : 0), share: round(total > 0 ? e.count / total : 0), endpoint: e.endpoint })),
+    windowS: round(windowS),
+    keys: sorted.map((e) => ({ key: e.key, rate: round(e.rate), share: round(total > 0 ? e.count / total : 0), endpoint: e.endpoint })),
   };
 }
 

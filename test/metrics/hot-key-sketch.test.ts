@@ -105,6 +105,21 @@ test('hot-key sketch: a steady rate settles at rate x tau, so count / windowS re
   assert.ok(Math.abs(faded - rate / Math.E) < 0.5, `after one tau idle: ${faded}, not ${rate / Math.E}`);
 });
 
+test('hot-key sketch: a young sketch reads the rate from the start: its window is what it has seen of tau', () => {
+  const clock = new ManualClock(1_000);
+  const sketch = new HotKeySketch(clock, { counters: 8, decayMs: 60_000 });
+  for (let ms = 0; ms < 5_000; ms += 10) {
+    clock.advance(10);
+    sketch.offer(hashKey('k'), null);
+  }
+  const window = sketch.windowS;
+  assert.ok(window > 4.7 && window < 5, `window ${window} s after 5 s of a 60 s tau`);
+  const rate = sketch.top(1)[0]!.count / window;
+  assert.ok(Math.abs(rate - 100) < 2, `rate ${rate}, not about 100 per second`);
+  clock.advance(600_000);
+  assert.ok(Math.abs(sketch.windowS - 60) < 0.01, 'the window grows to tau');
+});
+
 test('hot-key sketch: hours of traffic move the landmark without losing the counts (weights stay finite)', () => {
   const clock = new ManualClock(0);
   const sketch = new HotKeySketch(clock, { counters: 4, decayMs: 1_000 });

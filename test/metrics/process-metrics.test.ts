@@ -80,11 +80,18 @@ test('process metrics: hot keys from threads merge by key; the metric has at mos
   });
   const a = thread([['a', 1, 600], [long, 2, 300], ...Array.from({ length: 15 }, (_, i): [string, number, number] => [`k${i}`, 100 + i, 6])]);
   const b = thread([['a', 1, 600], ['b', 3, 540]]);
-  const report = metrics.hotKeys([a, b]);
+  // A counter that changed hands and holds nothing of its own key (count = error) is not shown;
+  // one that holds some shows what it is sure of.
+  const c: ThreadSnapshot = {
+    metrics: [],
+    hotKeys: { windowS: 60, total: 1_100, keys: [{ key: 'inherited', hi: 1, lo: 9, count: 700, error: 700, endpoint: 'pod-1' }, { key: 'partly', hi: 1, lo: 10, count: 400, error: 280, endpoint: 'pod-1' }] },
+  };
+  const report = metrics.hotKeys([a, b, c]);
   assert.equal(report.windowS, 60);
-  assert.equal(report.keys.length, 18);
-  assert.deepEqual(report.keys.slice(0, 3).map((k) => [k.key, k.rate]), [['a', 20], ['b', 9], [long, 5]]);
-  const total = 600 + 300 + 90 + 600 + 540;
+  assert.equal(report.keys.length, 19);
+  assert.deepEqual(report.keys.slice(0, 4).map((k) => [k.key, k.rate]), [['a', 20], ['b', 9], [long, 5], ['partly', 2]]);
+  assert.ok(!report.keys.some((k) => k.key === 'inherited'));
+  const total = 600 + 300 + 90 + 600 + 540 + 1_100;
   assert.equal(report.keys[0]!.share, Math.round((1200 / total) * 1e4) / 1e4);
   assert.equal(metrics.hotKeys([a, b], 3).keys.length, 3);
   const m = parsePrometheusText((await metrics.scrape([a, b])).text);
