@@ -15,6 +15,8 @@ import { ThreadMetrics } from './thread-metrics.js';
 
 export function createRequestRecorder(config: AccessLogConfig, plane: DataPlane, logger: Logger): RequestRecorder {
   const destination = config.destination === 'stdout' ? pino.destination({ dest: 1, sync: true }) : pino.destination({ dest: config.destination, append: true, mkdir: true, sync: true });
+  // A log that cannot be written (a full disk) must not end the process: it says so and goes on.
+  destination.on('error', (err: Error) => logger.error({ err }, 'the access log cannot be written'));
   // `log: "access"` tells its lines from the process's own when both go to stdout.
   const accessLogger = pino({ base: { log: 'access' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   const accessLog = new AccessLog(accessLogger, entropyRng(), { enabled: config.enabled, sampleRate: config.sampleRate });
