@@ -28,6 +28,12 @@ import { Readiness } from '../admin/readiness.js';
 import { resolveOwnZone } from '../discovery/own-zone.js';
 import { Directory } from '../directory/directory.js';
 import { DirectoryRoutes } from '../directory/directory-routes.js';
+import { ReloadEvents } from '../config/reload-events.js';
+import { createRequestRecorder } from '../metrics/create-request-recorder.js';
+import { LocalThreads } from '../metrics/local-threads.js';
+import { MembershipMoves } from '../metrics/membership-moves.js';
+import { MetricsRoutes } from '../metrics/metrics-routes.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
 
 /** Extra time past the grace period before a stuck shutdown is abandoned. */
 const SHUTDOWN_SLACK_MS = 5_000;
@@ -54,9 +60,14 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   const { source, file: fileSource } = configured;
   const reresolve = refreshOnConnectFailure(configured, logger);
   const plane = createDataPlane(config, { logger, onConnectFailure: reresolve === null ? null : (e) => reresolve.request(e.name) });
+  // Metrics, the access log and the gateway-error log hear of every request the proxy finishes.
+  const recorder = createRequestRecorder(config.accessLog, plane, logger);
+  const moves = new MembershipMoves(config);
+  plane.onSet((set) => moves.applied(set));
   let proxy: ShardingProxy;
   try {
-    proxy = await createProxy(config, plane, logger);
+    proxy = await createProxy(config, plane, logger, recorder);
+    recorder.metrics.queued = () => proxy.queued;
   } catch (e) {
     reresolve?.close();
     await plane.close();
@@ -93,7 +104,9 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   };
   let address: { host: string; port: number };
   try {
-    admin = await openAdmin(config.admin, readiness, logger, directory === null ? [] : [new DirectoryRoutes(directory)]);
+    const reloads = new ReloadEvents();
+    const metrics = new MetricsRoutes(new ProcessMetrics({ readiness, reloads, moves }), new LocalThreads(recorder));
+    admin = await openAdmin(config.admin, readiness, logger, [...(directory === null ? [] : [new DirectoryRoutes(directory)]), metrics]);
     subscription = followSets(source, (set) => plane.apply(set), { logger, readiness });
     const early = await Promise.race([subscription.first.then(() => null), stopSignal]);
     if (early !== null) return await shutDown(early);

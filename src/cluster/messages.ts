@@ -10,6 +10,8 @@
 import type { EndpointSpec } from '../balancer/endpoint.js';
 import type { ShardgateConfig } from '../config/config.js';
 import type { LogLevel } from '../config/defaults.js';
+import type { AccessLogSettings } from '../metrics/access-log.js';
+import type { ThreadSnapshot } from '../metrics/thread-metrics.js';
 
 export interface EndpointsMessage {
   readonly kind: 'endpoints';
@@ -32,7 +34,18 @@ export interface ReportRequest {
   readonly kind: 'report';
 }
 
-export type ToWorker = EndpointsMessage | StopMessage | ReportRequest;
+/** Asks for a MetricsMessage: the worker's registry (getMetricsAsJSON) and hot keys, for a scrape. */
+export interface MetricsRequest {
+  readonly kind: 'metrics';
+}
+
+/** The access log's settings changed at run time (POST /v1/access-log). */
+export interface AccessLogMessage {
+  readonly kind: 'access-log';
+  readonly settings: AccessLogSettings;
+}
+
+export type ToWorker = EndpointsMessage | StopMessage | ReportRequest | MetricsRequest | AccessLogMessage;
 
 /** The worker listens and routes: its first set is in place. */
 export interface ReadyMessage {
@@ -71,7 +84,13 @@ export interface FailedMessage {
   readonly error: { readonly name: string; readonly code: string | null; readonly field: string | null; readonly message: string };
 }
 
-export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | ConnectFailedMessage | FailedMessage;
+/** Answers a MetricsRequest. */
+export interface MetricsMessage {
+  readonly kind: 'metrics';
+  readonly snapshot: ThreadSnapshot;
+}
+
+export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | ConnectFailedMessage | FailedMessage | MetricsMessage;
 
 /** What a worker thread starts with. */
 export interface WorkerData {

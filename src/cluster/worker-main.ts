@@ -21,6 +21,8 @@ import type { DataPlane } from '../dataplane/data-plane.js';
 import { createProxy } from '../proxy/create-proxy.js';
 import type { ShardingProxy } from '../proxy/proxy.js';
 import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
+import { createRequestRecorder } from '../metrics/create-request-recorder.js';
+import type { RequestRecorder } from '../metrics/request-recorder.js';
 
 function describe(e: unknown): FailedMessage['error'] {
   if (!(e instanceof Error)) return { name: 'Error', code: null, field: null, message: String(e) };
@@ -42,12 +44,16 @@ async function run(data: WorkerData): Promise<void> {
   const shared = new SharedLoads(data.buffer);
   let plane: DataPlane | null = null;
   let proxy: ShardingProxy | null = null;
+  let recorder: RequestRecorder | null = null;
   let listening = false;
   let address: { host: string; port: number };
   try {
     const onConnectFailure = data.reportConnectFailures ? (e: Endpoint) => post({ kind: 'connect-failed', endpoint: e.name }) : null;
     plane = createDataPlane(data.config, { logger, shared, onConnectFailure });
-    proxy = await createProxy(data.config, plane, logger);
+    recorder = createRequestRecorder(data.config.accessLog, plane, logger);
+    proxy = await createProxy(data.config, plane, logger, recorder);
+    const px = proxy;
+    recorder.metrics.queued = () => px.queued;
     apply(plane, shared, data.endpoints);
     listening = true;
     // The listener takes the descriptor as Node's `listen({ fd })` does.
@@ -63,6 +69,7 @@ async function run(data: WorkerData): Promise<void> {
   }
   const p = plane;
   const px = proxy;
+  const rec = recorder;
   let served = data.endpoints.generation;
   post({ kind: 'ready', address });
   port.on('message', (m: ToWorker) => {
@@ -85,6 +92,18 @@ async function run(data: WorkerData): Promise<void> {
         post({ kind: 'report', requests });
         break;
       }
+      case 'metrics':
+        rec.metrics.snapshot().then(
+          (snapshot) => post({ kind: 'metrics', snapshot }),
+          (e: unknown) => {
+            logger.error({ err: e }, 'collecting the metrics failed');
+            post({ kind: 'metrics', snapshot: { metrics: [], hotKeys: { windowS: rec.metrics.hotKeys.windowS, total: 0, keys: [] } } });
+          },
+        );
+        break;
+      case 'access-log':
+        rec.accessLog.configure(m.settings);
+        break;
       case 'stop':
         px.close().then(
           () => p.close(),

@@ -48,6 +48,13 @@ import { openSharedListener } from './shared-listener.js';
 import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
 import { watchSignals } from './signals.js';
 import { followSets } from '../dataplane/follow-sets.js';
+import { ReloadEvents } from '../config/reload-events.js';
+import type { AccessLogSettings } from '../metrics/access-log.js';
+import { MembershipMoves } from '../metrics/membership-moves.js';
+import { MetricsRoutes } from '../metrics/metrics-routes.js';
+import type { RoutingThreads } from '../metrics/metrics-routes.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
+import type { ThreadSnapshot } from '../metrics/thread-metrics.js';
 
 export const MAX_WORKERS = 1_024;
 /** Extra time past the grace period before a worker that has not ended is terminated. */
@@ -103,6 +110,10 @@ export interface WorkerPool {
   refresh(): Promise<void>;
   /** Requests each worker has sent to the endpoints of its current set, by worker. */
   requests(): Promise<number[]>;
+  /** Each live worker's metrics and hot keys, collected now (for one scrape of the whole process). */
+  snapshots(): Promise<ThreadSnapshot[]>;
+  /** Tells every worker the access log's new settings. */
+  setAccessLog(settings: AccessLogSettings): void;
   /**
    * Stops every worker gracefully and waits for their threads to end. Resolves to false when one
    * had to be terminated after shutdownGraceMs and a slack. Idempotent.
@@ -117,6 +128,8 @@ interface Thread {
   gone: boolean;
   /** Waiting answers to report requests, oldest first. */
   readonly reports: ((requests: number) => void)[];
+  /** Waiting answers to metrics requests, oldest first; null when the worker ended first. */
+  readonly scrapes: ((snapshot: ThreadSnapshot | null) => void)[];
 }
 
 /**
@@ -175,7 +188,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
     // Handled where startWorkers awaits it; this keeps a late failure from going unhandled.
     readyP.catch(() => undefined);
     let exited: (code: number) => void = () => undefined;
-    const thread: Thread = { worker, ready: readyP, exited: new Promise((resolve) => (exited = resolve)), gone: false, reports: [] };
+    const thread: Thread = { worker, ready: readyP, exited: new Promise((resolve) => (exited = resolve)), gone: false, reports: [], scrapes: [] };
     table.served(index, endpoints.generation);
     worker.on('message', (m: FromWorker) => {
       switch (m.kind) {
@@ -196,6 +209,9 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
         case 'report':
           thread.reports.shift()?.(m.requests);
           break;
+        case 'metrics':
+          thread.scrapes.shift()?.(m.snapshot);
+          break;
         case 'connect-failed':
           reresolve?.request(m.endpoint);
           break;
@@ -214,6 +230,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
       thread.gone = true;
       table.forget(index);
       for (const answer of thread.reports.splice(0)) answer(0);
+      for (const answer of thread.scrapes.splice(0)) answer(null);
       failed(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended (exit code ${code}) before it listened`));
       if (!stopping) crash(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended unexpectedly (exit code ${code})`));
       exited(code);
@@ -271,6 +288,21 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
             });
           }),
         ),
+      snapshots: async () => {
+        const answers = await Promise.all(
+          threads.map((t) => {
+            if (t.gone) return Promise.resolve(null);
+            return new Promise<ThreadSnapshot | null>((resolve) => {
+              t.scrapes.push(resolve);
+              t.worker.postMessage({ kind: 'metrics' } satisfies ToWorker);
+            });
+          }),
+        );
+        return answers.filter((a): a is ThreadSnapshot => a !== null);
+      },
+      setAccessLog: (settings: AccessLogSettings) => {
+        for (const t of threads) if (!t.gone) t.worker.postMessage({ kind: 'access-log', settings } satisfies ToWorker);
+      },
       stop,
     };
   } catch (e) {
@@ -304,9 +336,24 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
       directory?.close();
       await plane?.close();
     };
+    // One scrape asks every worker for its registry and hot keys over its port and adds what this thread knows.
+    const moves = new MembershipMoves(config);
+    const reloads = new ReloadEvents();
+    let accessLog: AccessLogSettings = { enabled: config.accessLog.enabled, sampleRate: config.accessLog.sampleRate };
+    const routing: RoutingThreads = {
+      snapshots: () => pool?.snapshots() ?? Promise.resolve([]),
+      get accessLog() {
+        return accessLog;
+      },
+      setAccessLog: (settings) => {
+        accessLog = settings;
+        pool?.setAccessLog(settings);
+      },
+    };
+    const metrics = new MetricsRoutes(new ProcessMetrics({ readiness, reloads, moves }), routing);
     let admin: AdminServer | null;
     try {
-      admin = await openAdmin(config.admin, readiness, logger, directory === null ? [] : [new DirectoryRoutes(directory)]);
+      admin = await openAdmin(config.admin, readiness, logger, [...(directory === null ? [] : [new DirectoryRoutes(directory)]), metrics]);
     } catch (e) {
       await closeDirectory();
       throw e;
@@ -323,10 +370,13 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
         logger,
         readiness,
         signal: starting.signal,
+        onSet: (set: EndpointSet) => {
+          moves.applied(set);
+          plane?.apply(set);
+        },
         ...(plane === null
           ? {}
           : {
-              onSet: (set: EndpointSet) => plane.apply(set),
               onOpened: (c: ConfiguredSource) => {
                 if (c.handoff !== null) directory!.followPlans(c.handoff);
               },

@@ -143,6 +143,16 @@ export interface ShardgateConfig {
    * before it is routed by (discovery/planned-handoff.ts); 0: changes apply at once.
    */
   readonly handoffDelayMs: number;
+  /** The access log (src/metrics/access-log.ts); off unless a destination or `enabled` is given. */
+  readonly accessLog: AccessLogConfig;
+}
+
+export interface AccessLogConfig {
+  /** `stdout`, or an absolute file path (appended to). */
+  readonly destination: string;
+  readonly enabled: boolean;
+  /** 0 to 1: the fraction of requests logged. */
+  readonly sampleRate: number;
 }
 
 /** Flag values in the config file's shape, and the flag that set each field path. */
@@ -210,6 +220,7 @@ export function parseConfig(input: unknown, origin: Origin = {}, baseDir = proce
     logLevel: doc.logLevel ?? DEFAULTS.logLevel,
     workers: doc.workers ?? containerCpus(),
     handoffDelayMs: doc.handoffDelayMs ?? 0,
+    accessLog: toAccessLog(doc.accessLog, baseDir),
   };
 }
 
@@ -500,4 +511,11 @@ function checkBalancer(balancer: BalancerConfig, endpoints: EndpointsConfig, ori
       }
     });
   }
+}
+
+/** The access log's settings: a destination turns it on; stdout unless a path is given. */
+function toAccessLog(doc: ConfigDocument['accessLog'], baseDir: string): AccessLogConfig {
+  const given = doc?.destination;
+  const destination = given === undefined || given === 'stdout' ? 'stdout' : resolve(baseDir, given);
+  return { destination, enabled: doc?.enabled ?? given !== undefined, sampleRate: doc?.sampleRate ?? 1 };
 }

@@ -154,6 +154,8 @@ export const documentSchema = z.strictObject({
   logLevel: z.enum(LOG_LEVELS).optional(),
   workers: z.int().min(1).max(MAX_WORKERS).optional(),
   handoffDelayMs: z.int().min(0).max(MAX_HANDOFF_DELAY_MS).optional(),
+  // The access log: `destination` is stdout or a file path, and giving one turns the log on.
+  accessLog: z.strictObject({ destination: z.string().min(1).optional(), enabled: z.boolean().optional(), sampleRate: z.number().min(0).max(1).optional() }).optional(),
   balancer: balancerSchema.optional(),
   // This proxy's zone, for zone-aware routing; `auto` is resolved to a name before the data plane is built.
   zone: z.string().min(1).nullable().optional(),

@@ -10,6 +10,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Exchange } from './exchange.js';
+import type { ErrorReply } from './error-reply.js';
 
 export class ProxyResponse extends ServerResponse<IncomingMessage> {
   readonly h2 = false;
@@ -32,6 +33,10 @@ export class ProxyResponse extends ServerResponse<IncomingMessage> {
   grpc = false;
   /** The client sent `Expect: 100-continue` and has had no `100 Continue` yet (see sendContinue). */
   continuePending = false;
+  /** When the proxy took the request (the clock's ms), for the request's total time. */
+  startedMs = 0;
+  /** The proxy's own answer (a refusal, a failure), if it sent one: its code names the cause. */
+  reply: ErrorReply | null = null;
 }
 
 export class H2ProxyResponse extends Http2ServerResponse {
@@ -40,6 +45,8 @@ export class H2ProxyResponse extends Http2ServerResponse {
   closeSeen = false;
   grpc = false;
   continuePending = false;
+  startedMs = 0;
+  reply: ErrorReply | null = null;
 }
 
 export type ClientResponse = ProxyResponse | H2ProxyResponse;

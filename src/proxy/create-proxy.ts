@@ -8,9 +8,10 @@ import type { ShardgateConfig } from '../config/config.js';
 import { readPem, readUpstreamTls } from '../config/tls-files.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { ShardingProxy } from './proxy.js';
+import type { RequestObserver } from './request-observer.js';
 
 /** @throws ConfigError when a PEM file cannot be read or a limit is out of range */
-export async function createProxy(config: ShardgateConfig, plane: DataPlane, logger: Logger): Promise<ShardingProxy> {
+export async function createProxy(config: ShardgateConfig, plane: DataPlane, logger: Logger, observer: RequestObserver | null = null): Promise<ShardingProxy> {
   const px = config.proxy;
   const tls = px.tls === null ? undefined : { cert: await readPem(px.tls.certFile, 'proxy.tls.cert'), key: await readPem(px.tls.keyFile, 'proxy.tls.key') };
   const upstreamTls = await readUpstreamTls(px.upstreamTls);
@@ -29,5 +30,6 @@ export async function createProxy(config: ShardgateConfig, plane: DataPlane, log
     upstreamTls,
     ...(tls === undefined ? {} : { tls }),
     logger,
+    observer,
   });
 }

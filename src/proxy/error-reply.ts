@@ -96,6 +96,7 @@ export const REPLIES = Object.freeze({
  * (lingering-close.ts); an HTTP/2 stream ends alone.
  */
 export function sendReply(res: ClientResponse, reply: ErrorReply, endpoint: string | null, close: boolean): void {
+  res.reply = reply;
   if (res.h2) {
     if (res.grpc) {
       sendGrpcStatus(res, grpcStatusOf(reply), reply.message, endpoint);

@@ -125,6 +125,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   tried: Set<Endpoint> | null = null;
   /** The subset's balancer the request was picked by, for its retries; null: the proxy's own. */
   balancer: Balancer | null = null;
+  /** Time the last attempt spent at its endpoint, ms (set when its pick ends). */
+  upstreamMs = 0;
+  /** Response body bytes relayed to the client. */
+  bytesOut = 0;
+  /** Why the exchange failed (the proxy answered or cut the response), or null. */
+  failure: UpstreamFailure | null = null;
+  /** The upstream error behind `failure`, when there was one. */
+  error: Error | null = null;
   readonly #ctx: ExchangeContext;
   readonly #req: ClientRequest;
   readonly #res: ClientResponse;
@@ -246,6 +254,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       controller.abort(CLIENT_GONE);
       return;
     }
+    this.bytesOut += chunk.length;
     if (!writeTo(res, chunk)) {
       controller.pause();
       if (!this.#drainHooked) {
@@ -281,6 +290,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const req = this.#req;
     const clientGone = this.#clientGone || responseGone(this.#res) || (req.destroyed && !req.complete);
     const failure = clientGone ? FAILURES.cancelled : classifyUpstreamError(err, this.#controller !== null);
+    this.error = err;
     const log = this.#ctx.log;
     if (log.isLevelEnabled('debug')) {
       log.debug({ endpoint: this.endpoint, attempt: this.attempt, outcome: failure.outcome, code: (err as { code?: unknown }).code, err: err.message }, 'request to endpoint failed');
@@ -349,6 +359,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #fail(failure: UpstreamFailure): void {
+    this.failure = failure;
     this.#finish(failure.outcome);
     const res = this.#res;
     if (res.h2 && res.grpc && failure.reply !== null && !res.writableEnded) {
@@ -381,9 +392,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!this.#pickOpen) return;
     this.#pickOpen = false;
     this.#done(this.#startedMs, outcome);
+    this.upstreamMs = this.#ctx.clock.nowMs() - this.#startedMs;
     this.#ctx.observe?.(this.endpoint, outcome, status);
     if (exchangeChannel.hasSubscribers) {
-      const event: ExchangeEvent = { endpoint: this.endpoint, outcome, status, durationMs: this.#ctx.clock.nowMs() - this.#startedMs, attempt: this.attempt };
+      const event: ExchangeEvent = { endpoint: this.endpoint, outcome, status, durationMs: this.upstreamMs, attempt: this.attempt };
       exchangeChannel.publish(event);
     }
   }

@@ -58,6 +58,7 @@ import { routeWebSocket } from './websocket-routing.js';
 import type { KeySource } from './key-source.js';
 import { keyText } from './key-source.js';
 import { UpstreamPools } from './upstreams.js';
+import type { RequestObserver } from './request-observer.js';
 import type { ProxyTimeouts } from './limits.js';
 import { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS, DEFAULT_MAX_BODY_BUFFER, DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS, MAX_BODY_BUFFER_LIMIT, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_BODY_BUFFER, MIN_HEADER_BYTES } from './limits.js';
 
@@ -101,6 +102,8 @@ export interface ProxyOptions {
   readonly logger?: Logger;
   /** Draws each client connection's maximum-age jitter (`timeouts.maxConnectionAgeMs`); default: seeded from the OS. */
   readonly rng?: Rng;
+  /** Told of every request once its response closes (metrics, access log); null: nobody. */
+  readonly observer?: RequestObserver | null;
 }
 
 export { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS } from './limits.js';
@@ -154,6 +157,7 @@ export class ShardingProxy {
   #drainScheduled = false;
   readonly #drainQueue = (): void => this.#drain();
   readonly #onResponseClose: (this: ClientResponse) => void;
+  readonly #observer: RequestObserver | null;
   /** Requests whose response has not closed yet. */
   #active = 0;
   #onIdle: (() => void) | null = null;
@@ -170,6 +174,7 @@ export class ShardingProxy {
     this.#maxBodyBuffer = checkedInteger(options.maxBodyBuffer ?? DEFAULT_MAX_BODY_BUFFER, 'proxy.maxBodyBuffer', MIN_BODY_BUFFER, MAX_BODY_BUFFER_LIMIT);
     this.#clock = plane.clock;
     this.#log = options.logger ?? plane.log;
+    this.#observer = options.observer ?? null;
     const t = resolveTimeouts(options.timeouts ?? {});
     this.#timeouts = t;
     const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
@@ -389,8 +394,14 @@ export class ShardingProxy {
     });
   }
 
+  /** Requests waiting for an endpoint with room (every candidate was at its in-flight limit). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
   #onRequest(req: IncomingMessage, res: ProxyResponse): void {
     this.#active++;
+    res.startedMs = this.#clock.nowMs();
     res.on('close', this.#onResponseClose);
     res.clientSocket = req.socket;
     (req.socket as TrackedSocket)[kResponses].push(res);
@@ -408,6 +419,7 @@ export class ShardingProxy {
 
   #onH2Request(req: Http2ServerRequest, res: H2ProxyResponse): void {
     this.#active++;
+    res.startedMs = this.#clock.nowMs();
     res.on('close', this.#onResponseClose);
     // HTTP/1.1 has the same bound from the server's socket timeout (`server.timeout`).
     if (this.#streamIdleMs > 0) req.stream.setTimeout(this.#streamIdleMs, onStreamIdle);
@@ -707,6 +719,7 @@ export class ShardingProxy {
     res.closeSeen = true;
     this.#bodyTimeouts.unwatch(res.req);
     const exchange = res.exchange;
+    this.#observer?.ended(res, exchange);
     if (exchange !== null) {
       res.exchange = null;
       exchange.responseClosed();

@@ -172,8 +172,13 @@ export interface Reply {
 
 /** One GET through the proxy on a fresh connection (no pooling to outlive the test). */
 export function get(port: number, headers: Record<string, string> = {}): Promise<Reply> {
+  return send(port, { headers });
+}
+
+/** One request through the proxy on a fresh connection, with an optional body. */
+export function send(port: number, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', headers, agent: false, timeout: 5_000 }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path ?? '/', headers: options.headers ?? {}, agent: false, timeout: 5_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (s: string) => (body += s));
       res.on('end', () => {
@@ -183,5 +188,6 @@ export function get(port: number, headers: Record<string, string> = {}): Promise
     });
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
+    req.end(options.body);
   });
 }

@@ -451,3 +451,12 @@ test('config: podLabels go with k8s discovery, and are refused without it', () =
   refuses(() => parseConfig({ discovery: 'k8s:default/web', podLabels: [] }), 'podLabels');
   refuses(() => parseConfig({ discovery: 'k8s:default/web', podLabels: ['version', ''] }), 'podLabels[1]');
 });
+
+test('config: the access log is off unless a destination or enabled is given; a destination path resolves against the config file; a rate outside 0..1 is refused', () => {
+  assert.deepEqual(parseConfig({ endpoints: TWO }).accessLog, { destination: 'stdout', enabled: false, sampleRate: 1 });
+  assert.deepEqual(parseConfig({ endpoints: TWO, accessLog: { destination: 'stdout', sampleRate: 0.25 } }).accessLog, { destination: 'stdout', enabled: true, sampleRate: 0.25 });
+  assert.deepEqual(parseConfig({ endpoints: TWO, accessLog: { destination: 'logs/access.log' } }, {}, '/etc/shardgate').accessLog, { destination: '/etc/shardgate/logs/access.log', enabled: true, sampleRate: 1 });
+  assert.equal(parseConfig({ endpoints: TWO, accessLog: { enabled: true } }).accessLog.destination, 'stdout');
+  refuses(() => parseConfig({ endpoints: TWO, accessLog: { sampleRate: 2 } }), 'accessLog.sampleRate', '2');
+  refuses(() => parseConfig({ endpoints: TWO, accessLog: { rate: 1 } }), 'accessLog.rate', 'sampleRate');
+});
