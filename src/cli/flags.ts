@@ -102,7 +102,6 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--log-level <level>', field: 'logLevel', kind: 'string', description: `${LOG_LEVELS.join(', ')}`, shownDefault: DEFAULTS.logLevel },
   { syntax: '--max-connection-age-ms <ms>', field: 'proxy.timeouts.maxConnectionAgeMs', kind: 'number', description: "a client connection is ended gracefully after this, ±10% (HTTP/1.1 Connection: close on its next response, HTTP/2 GOAWAY), so that clients behind a connection-level balancer (a ClusterIP Service) spread over every proxy replica; gRPC's MAX_CONNECTION_AGE; 0 disables", shownDefault: t.maxConnectionAgeMs },
   { syntax: '--max-connection-age-grace-ms <ms>', field: 'proxy.timeouts.maxConnectionAgeGraceMs', kind: 'number', description: 'after the maximum age, time what is under way gets to finish before the connection is closed; 0: no bound', shownDefault: t.maxConnectionAgeGraceMs },
-
   { syntax: '--access-log <dest>', field: 'accessLog.destination', kind: 'string', description: 'access log, one JSON line per request: stdout or a file path (appended to); off when absent, switchable at run time with POST /v1/access-log on --admin' },
   { syntax: '--access-log-sample <rate>', field: 'accessLog.sampleRate', kind: 'number', description: 'the fraction of requests the access log writes, 0 to 1', shownDefault: 1 },
 ];
