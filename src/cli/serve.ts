@@ -28,6 +28,9 @@ import { Readiness } from '../admin/readiness.js';
 import { resolveOwnZone } from '../discovery/own-zone.js';
 import { Directory } from '../directory/directory.js';
 import { DirectoryRoutes } from '../directory/directory-routes.js';
+import type { AdminRoutes } from '../admin/admin-server.js';
+import { adminPage, planeStatusSource, rotationOf } from '../admin/status-routes.js';
+import { readThreadStatus } from '../admin/thread-status.js';
 
 /** Extra time past the grace period before a stuck shutdown is abandoned. */
 const SHUTDOWN_SLACK_MS = 5_000;
@@ -93,7 +96,11 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   };
   let address: { host: string; port: number };
   try {
-    admin = await openAdmin(config.admin, readiness, logger, directory === null ? [] : [new DirectoryRoutes(directory)]);
+    const routes: AdminRoutes[] = directory === null ? [] : [new DirectoryRoutes(directory)];
+    // The admin page and its live status, read from this proxy's plane.
+    routes.push(...adminPage(config, planeStatusSource(plane, () => proxy.queued, () => directory?.current?.generation ?? null), routes));
+    readiness.inspect(() => rotationOf(readThreadStatus(plane, 0)));
+    admin = await openAdmin(config.admin, readiness, logger, routes);
     subscription = followSets(source, (set) => plane.apply(set), { logger, readiness });
     const early = await Promise.race([subscription.first.then(() => null), stopSignal]);
     if (early !== null) return await shutDown(early);

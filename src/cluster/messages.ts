@@ -10,6 +10,7 @@
 import type { EndpointSpec } from '../balancer/endpoint.js';
 import type { ShardgateConfig } from '../config/config.js';
 import type { LogLevel } from '../config/defaults.js';
+import type { ThreadStatus } from '../admin/thread-status.js';
 
 export interface EndpointsMessage {
   readonly kind: 'endpoints';
@@ -32,7 +33,7 @@ export interface ReportRequest {
   readonly kind: 'report';
 }
 
-export type ToWorker = EndpointsMessage | StopMessage | ReportRequest;
+export type ToWorker = EndpointsMessage | StopMessage | ReportRequest | StatusRequest;
 
 /** The worker listens and routes: its first set is in place. */
 export interface ReadyMessage {
@@ -71,7 +72,21 @@ export interface FailedMessage {
   readonly error: { readonly name: string; readonly code: string | null; readonly field: string | null; readonly message: string };
 }
 
-export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | ConnectFailedMessage | FailedMessage;
+export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | ConnectFailedMessage | FailedMessage | StatusMessage;
+
+// The admin page's status (src/admin/status-routes.ts): the supervisor asks every worker for its
+// view of the endpoints when `/v1/status` is read, and merges the answers.
+
+/** Asks for a StatusMessage. */
+export interface StatusRequest {
+  readonly kind: 'status';
+}
+
+/** The worker's view of its endpoints, read when asked. */
+export interface StatusMessage {
+  readonly kind: 'status';
+  readonly status: ThreadStatus;
+}
 
 /** What a worker thread starts with. */
 export interface WorkerData {

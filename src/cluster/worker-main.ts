@@ -19,6 +19,7 @@ import { ConfigError } from '../errors.js';
 import { createDataPlane } from '../dataplane/create-data-plane.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { createProxy } from '../proxy/create-proxy.js';
+import { readThreadStatus } from '../admin/thread-status.js';
 import type { ShardingProxy } from '../proxy/proxy.js';
 import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
 
@@ -85,6 +86,9 @@ async function run(data: WorkerData): Promise<void> {
         post({ kind: 'report', requests });
         break;
       }
+      case 'status':
+        post({ kind: 'status', status: readThreadStatus(p, px.queued) });
+        break;
       case 'stop':
         px.close().then(
           () => p.close(),

@@ -39,11 +39,14 @@ import { ConfigError, ShardgateError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { formatHostPort } from '../proxy/address.js';
 import { openAdmin } from '../admin/open-admin.js';
-import type { AdminServer } from '../admin/admin-server.js';
+import type { AdminRoutes, AdminServer } from '../admin/admin-server.js';
+import { adminPage, statusContext } from '../admin/status-routes.js';
+import { WorkerStatusSource } from './worker-status.js';
 import { Directory } from '../directory/directory.js';
 import { DirectoryRoutes } from '../directory/directory-routes.js';
 import { createLookupPlane } from '../directory/lookup-plane.js';
 import { Readiness } from '../admin/readiness.js';
+import type { ThreadStatus } from '../admin/thread-status.js';
 import { openSharedListener } from './shared-listener.js';
 import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
 import { watchSignals } from './signals.js';
@@ -103,6 +106,8 @@ export interface WorkerPool {
   refresh(): Promise<void>;
   /** Requests each worker has sent to the endpoints of its current set, by worker. */
   requests(): Promise<number[]>;
+  /** Every running worker's view of its endpoints (the admin page's status), read now. */
+  status(): Promise<ThreadStatus[]>;
   /**
    * Stops every worker gracefully and waits for their threads to end. Resolves to false when one
    * had to be terminated after shutdownGraceMs and a slack. Idempotent.
@@ -117,6 +122,8 @@ interface Thread {
   gone: boolean;
   /** Waiting answers to report requests, oldest first. */
   readonly reports: ((requests: number) => void)[];
+  /** Waiting answers to status requests, oldest first; null when the worker ended first. */
+  readonly statuses: ((status: ThreadStatus | null) => void)[];
 }
 
 /**
@@ -175,7 +182,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
     // Handled where startWorkers awaits it; this keeps a late failure from going unhandled.
     readyP.catch(() => undefined);
     let exited: (code: number) => void = () => undefined;
-    const thread: Thread = { worker, ready: readyP, exited: new Promise((resolve) => (exited = resolve)), gone: false, reports: [] };
+    const thread: Thread = { worker, ready: readyP, exited: new Promise((resolve) => (exited = resolve)), gone: false, reports: [], statuses: [] };
     table.served(index, endpoints.generation);
     worker.on('message', (m: FromWorker) => {
       switch (m.kind) {
@@ -199,6 +206,9 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
         case 'connect-failed':
           reresolve?.request(m.endpoint);
           break;
+        case 'status':
+          thread.statuses.shift()?.(m.status);
+          break;
         default: {
           const never: never = m;
           log.error({ message: never }, 'unknown message from a worker');
@@ -214,6 +224,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
       thread.gone = true;
       table.forget(index);
       for (const answer of thread.reports.splice(0)) answer(0);
+      for (const answer of thread.statuses.splice(0)) answer(null);
       failed(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended (exit code ${code}) before it listened`));
       if (!stopping) crash(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended unexpectedly (exit code ${code})`));
       exited(code);
@@ -271,6 +282,18 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
             });
           }),
         ),
+      status: async () => {
+        const views = await Promise.all(
+          threads.map((t) => {
+            if (t.gone) return Promise.resolve(null);
+            return new Promise<ThreadStatus | null>((resolve) => {
+              t.statuses.push(resolve);
+              t.worker.postMessage({ kind: 'status' } satisfies ToWorker);
+            });
+          }),
+        );
+        return views.filter((v): v is ThreadStatus => v !== null);
+      },
       stop,
     };
   } catch (e) {
@@ -305,8 +328,13 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
       await plane?.close();
     };
     let admin: AdminServer | null;
+    // The admin page's status: every worker's view, asked when read.
+    const status = new WorkerStatusSource(statusContext(config), () => directory?.current?.generation ?? null, logger);
+    readiness.inspect(() => status.rotation());
     try {
-      admin = await openAdmin(config.admin, readiness, logger, directory === null ? [] : [new DirectoryRoutes(directory)]);
+      const routes: AdminRoutes[] = directory === null ? [] : [new DirectoryRoutes(directory)];
+      routes.push(...adminPage(config, status, routes));
+      admin = await openAdmin(config.admin, readiness, logger, routes);
     } catch (e) {
       await closeDirectory();
       throw e;
@@ -341,6 +369,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
       logger.info('stopped');
       return 0;
     }
+    status.attach(pool);
     readiness.listening();
     logger.info(
       { address: formatHostPort(pool.address), balancer: config.balancer.algorithm, key: config.key, endpoints: describeEndpoints(config.endpoints), workers: pool.workers },

@@ -299,6 +299,11 @@ export class ShardingProxy {
     return lb;
   }
 
+  /** Requests waiting for an endpoint with room (proxy.queue): for the status page. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
   /**
    * Starts accepting connections. `host` defaults to Node's (every interface).
    * @throws ConfigError SG_ERR_LISTEN when the address cannot be bound
