@@ -333,7 +333,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     readiness.inspect(() => status.rotation());
     try {
       const routes: AdminRoutes[] = directory === null ? [] : [new DirectoryRoutes(directory)];
-      routes.push(...adminPage(config, status, routes));
+      if (config.admin !== null) routes.push(...adminPage(config, status, routes));
       admin = await openAdmin(config.admin, readiness, logger, routes);
     } catch (e) {
       await closeDirectory();

@@ -6,11 +6,14 @@
  * proxy agree on, and the key space is drawn with one segment per pod.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Locator } from 'playwright-core';
 import { request } from 'undici';
 import type { OwnerAnswer } from '../../src/directory/owner-answer.js';
 import { PAGE_CSP } from '../../src/admin/page-routes.js';
+import { ROOT } from '../cli/run.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { adminJson, serveFleet, startPods } from '../helpers/page-fleet.js';
 
@@ -42,6 +45,9 @@ test('admin page: serves its files with their types and a strict CSP, uPlot from
     if (path === '/') assert.doesNotMatch(body, /<script>|<style>|\sstyle=|\son\w+=/, 'no inline script or style');
   }
   assert.match(await (await request(fleet.admin + '/uplot.js')).body.text(), /uPlot/);
+  const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { files: string[]; dependencies: Record<string, string> };
+  assert.ok(manifest.files.includes('src/admin/page'), 'the page\'s files are packed');
+  assert.match(manifest.dependencies['uplot'] ?? '', /^\d+\.\d+\.\d+$/, 'uPlot is a pinned dependency');
   const post = await request(fleet.admin + '/', { method: 'POST' });
   await post.body.dump();
   assert.equal(post.statusCode, 405);
