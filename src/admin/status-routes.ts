@@ -7,27 +7,34 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ShardgateConfig } from '../config/config.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
+import type { Directory } from '../directory/directory.js';
 import type { AdminRoutes } from './admin-server.js';
 import { replyJson } from './json-reply.js';
 import { PageRoutes } from './page-routes.js';
 import { PROBE_PATHS } from './probes.js';
 import type { EndpointRotation } from './readiness.js';
+import { ringPicture } from './ring-picture.js';
+import type { RingPicture } from './ring-picture.js';
 import { buildStatus } from './status-snapshot.js';
 import type { StatusContext, StatusSnapshot } from './status-snapshot.js';
 import { readThreadStatus } from './thread-status.js';
 import type { ThreadStatus } from './thread-status.js';
 
 export const STATUS_PATH = '/v1/status';
+/** The ring of a ring-hash balancer, for the page's key-space picture (ring-picture.ts); 404 for other algorithms. */
+export const RING_PATH = '/v1/status/ring';
 
 export interface StatusSource {
   /** Every serving thread's view, read now; rejects when they cannot be read (workers not started yet). */
   views(): Promise<readonly ThreadStatus[]>;
   /** The directory's generation of the set, or null without a directory. */
   generation(): number | null;
+  /** The ring now, or null when there is none (no directory, another algorithm, no set yet). */
+  ring(): RingPicture | null;
 }
 
 export class StatusRoutes implements AdminRoutes {
-  readonly paths: readonly string[] = [STATUS_PATH];
+  readonly paths: readonly string[] = [STATUS_PATH, RING_PATH];
   readonly #context: StatusContext;
   readonly #source: StatusSource;
   readonly #listed: () => readonly AdminRoutes[];
@@ -45,9 +52,16 @@ export class StatusRoutes implements AdminRoutes {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const target = req.url ?? '/';
     const q = target.indexOf('?');
-    if ((q < 0 ? target : target.slice(0, q)) !== STATUS_PATH) return false;
+    const path = q < 0 ? target : target.slice(0, q);
+    if (!this.paths.includes(path)) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      replyJson(res, 405, { error: `${req.method ?? ''} is not allowed on ${STATUS_PATH}: use GET` }, { allow: 'GET, HEAD' });
+      replyJson(res, 405, { error: `${req.method ?? ''} is not allowed on ${path}: use GET` }, { allow: 'GET, HEAD' });
+      return true;
+    }
+    if (path === RING_PATH) {
+      const ring = this.#source.ring();
+      if (ring === null) replyJson(res, 404, { error: `no ring to show: the balancer is ${this.#context.algorithm} (a ring is drawn for ring-hash, with the directory on this listener)` });
+      else replyJson(res, 200, ring);
       return true;
     }
     this.#source.views().then(
@@ -88,9 +102,20 @@ export function rotationOf(view: ThreadStatus): EndpointRotation[] {
   return view.endpoints.map((e) => ({ name: e.name, state: e.out[0] ?? 'ready' }));
 }
 
-/** The status of one thread's plane (`shardgate serve` without workers, the demo). */
-export function planeStatusSource(plane: DataPlane, queued: () => number, generation: () => number | null): StatusSource {
-  return { views: () => Promise.resolve([readThreadStatus(plane, queued())]), generation };
+/** The status of one thread's plane (`shardgate serve` without workers, the demo), with the directory's generation and ring. */
+export function planeStatusSource(plane: DataPlane, queued: () => number, directory: Directory | null): StatusSource {
+  return { views: () => Promise.resolve([readThreadStatus(plane, queued())]), ...directoryParts(directory) };
+}
+
+/** What the directory (null: none on this listener) adds to the status: its generation and ring. */
+export function directoryParts(directory: Directory | null): Pick<StatusSource, 'generation' | 'ring'> {
+  return {
+    generation: () => directory?.current?.generation ?? null,
+    ring: () => {
+      const current = directory?.current ?? null;
+      return current === null ? null : ringPicture(current);
+    },
+  };
 }
 
 /**

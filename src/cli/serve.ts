@@ -98,7 +98,7 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   try {
     const routes: AdminRoutes[] = directory === null ? [] : [new DirectoryRoutes(directory)];
     // The admin page and its live status, read from this proxy's plane.
-    if (config.admin !== null) routes.push(...adminPage(config, planeStatusSource(plane, () => proxy.queued, () => directory?.current?.generation ?? null), routes));
+    if (config.admin !== null) routes.push(...adminPage(config, planeStatusSource(plane, () => proxy.queued, directory), routes));
     readiness.inspect(() => rotationOf(readThreadStatus(plane, 0)));
     admin = await openAdmin(config.admin, readiness, logger, routes);
     subscription = followSets(source, (set) => plane.apply(set), { logger, readiness });

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { EndpointRotation } from '../admin/readiness.js';
 import { buildStatus } from '../admin/status-snapshot.js';
 import type { StatusContext } from '../admin/status-snapshot.js';
+import type { RingPicture } from '../admin/ring-picture.js';
 import type { StatusSource } from '../admin/status-routes.js';
 import type { ThreadStatus } from '../admin/thread-status.js';
 import { ShardgateError } from '../errors.js';
@@ -19,15 +20,16 @@ import type { WorkerPool } from './workers.js';
 
 export class WorkerStatusSource implements StatusSource {
   readonly #context: StatusContext;
-  readonly #generation: () => number | null;
+  readonly #directory: Pick<StatusSource, 'generation' | 'ring'>;
   readonly #log: Logger;
   #pool: WorkerPool | null = null;
   #last: readonly ThreadStatus[] | null = null;
   #reading: Promise<unknown> | null = null;
 
-  constructor(context: StatusContext, generation: () => number | null, log: Logger) {
+  /** `directory`: the directory's generation and ring (status-routes.ts directoryParts). */
+  constructor(context: StatusContext, directory: Pick<StatusSource, 'generation' | 'ring'>, log: Logger) {
     this.#context = context;
-    this.#generation = generation;
+    this.#directory = directory;
     this.#log = log;
   }
 
@@ -46,7 +48,11 @@ export class WorkerStatusSource implements StatusSource {
   }
 
   generation(): number | null {
-    return this.#generation();
+    return this.#directory.generation();
+  }
+
+  ring(): RingPicture | null {
+    return this.#directory.ring();
   }
 
   /** Each endpoint's state as of the last read (null before one), and a new read started. */

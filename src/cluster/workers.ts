@@ -40,7 +40,7 @@ import type { ErrorCode } from '../errors.js';
 import { formatHostPort } from '../proxy/address.js';
 import { openAdmin } from '../admin/open-admin.js';
 import type { AdminRoutes, AdminServer } from '../admin/admin-server.js';
-import { adminPage, statusContext } from '../admin/status-routes.js';
+import { adminPage, directoryParts, statusContext } from '../admin/status-routes.js';
 import { WorkerStatusSource } from './worker-status.js';
 import { Directory } from '../directory/directory.js';
 import { DirectoryRoutes } from '../directory/directory-routes.js';
@@ -329,7 +329,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     };
     let admin: AdminServer | null;
     // The admin page's status: every worker's view, asked when read.
-    const status = new WorkerStatusSource(statusContext(config), () => directory?.current?.generation ?? null, logger);
+    const status = new WorkerStatusSource(statusContext(config), directoryParts(directory), logger);
     readiness.inspect(() => status.rotation());
     try {
       const routes: AdminRoutes[] = directory === null ? [] : [new DirectoryRoutes(directory)];

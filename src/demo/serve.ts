@@ -118,7 +118,7 @@ async function serveFile(config: ShardgateConfig, options: ServeOptions, logger:
   const proxy = await listenPreferred(options.port, () => createProxy(config, plane, logger));
   started.push(() => proxy.server.close());
   const routes: AdminRoutes[] = [new DirectoryRoutes(directory)];
-  routes.push(...adminPage(config, planeStatusSource(plane, () => proxy.server.queued, () => directory.current?.generation ?? null), routes));
+  routes.push(...adminPage(config, planeStatusSource(plane, () => proxy.server.queued, directory), routes));
   readiness.inspect(() => rotationOf(readThreadStatus(plane, 0)));
   const admin = await listenPreferred(options.adminPort, () => new AdminServer(readiness, routes));
   started.push(() => admin.server.close());

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StatusAnswer } from '../../src/admin/status-routes.js';
 import type { ReadinessReport } from '../../src/admin/readiness.js';
+import type { RingPicture } from '../../src/admin/ring-picture.js';
+import type { AssignmentSnapshot } from '../../src/directory/directory.js';
 import { until } from '../helpers/until.js';
 import { adminJson, serveFleet, startPods } from '../helpers/page-fleet.js';
 
@@ -35,7 +37,20 @@ for (const workers of [1, 2]) {
       assert.ok(e.latencySumMs > 0 && e.latencyMs !== null && e.latencyMs > 0, `${e.name} has latency figures`);
       assert.equal(e.bound, 1, 'ceil(1.25 x 1 / 3): the bound a new request meets on an idle fleet');
     }
-    for (const path of ['/healthz', '/readyz', '/v1/status', '/', '/v1/owner', '/v1/assignments']) assert.ok(s.paths.includes(path), `paths has ${path}`);
+    for (const path of ['/healthz', '/readyz', '/v1/status', '/v1/status/ring', '/', '/v1/owner', '/v1/assignments']) assert.ok(s.paths.includes(path), `paths has ${path}`);
+
+    // The ring: runs from 0 to 1 in order, whose lengths per pod are the shares the directory gives.
+    const ring = (await adminJson<RingPicture>(fleet.admin, '/v1/status/ring')).body;
+    assert.deepEqual([ring.generation, ring.endpoints], [1, pods.map((p) => p.name)]);
+    assert.equal(ring.arcs[0]![0], 0);
+    const lengths = new Map<string, number>();
+    ring.arcs.forEach(([start, home], i) => {
+      const end = i + 1 < ring.arcs.length ? ring.arcs[i + 1]![0] : 1;
+      assert.ok(end > start && home >= 0, `arc ${i} runs forward and has a home`);
+      lengths.set(ring.endpoints[home]!, (lengths.get(ring.endpoints[home]!) ?? 0) + end - start);
+    });
+    const shares = (await adminJson<AssignmentSnapshot>(fleet.admin, '/v1/assignments')).body.members;
+    for (const m of shares) assert.ok(Math.abs(lengths.get(m.endpoint)! - m.share) < 0.001, `${m.endpoint}: ring ${lengths.get(m.endpoint)} vs share ${m.share}`);
 
     // Hold every pod's answers: the status counts what is in flight, where.
     let release!: () => void;

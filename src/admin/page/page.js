@@ -211,30 +211,48 @@
       return;
     }
     const a = await res.json();
-    drawKeyspace(a);
+    // Ring hash: the ring itself, arc by arc, around the shares.
+    let arcs = null;
+    if (a.algorithm === 'ring-hash' && paths.includes('/v1/status/ring')) {
+      const r = await fetch('/v1/status/ring', { cache: 'no-store' });
+      if (r.ok) arcs = await r.json();
+    }
+    drawKeyspace(a, arcs);
   }
 
-  function drawKeyspace(a) {
+  /** An arc of a circle around (c, c) of radius r, from turn t0 to t1 (fractions of a turn, 0 at the top). */
+  function arcPath(c, r, t0, t1) {
+    const a0 = -Math.PI / 2 + t0 * 2 * Math.PI;
+    const a1 = -Math.PI / 2 + Math.min(t1, t0 + 0.999999) * 2 * Math.PI;
+    return `M ${c + r * Math.cos(a0)} ${c + r * Math.sin(a0)} A ${r} ${r} 0 ${a1 - a0 > Math.PI ? 1 : 0} 1 ${c + r * Math.cos(a1)} ${c + r * Math.sin(a1)}`;
+  }
+
+  function drawKeyspace(a, arcs) {
     const host = $('keyspace');
     const members = a.members.filter((m) => m.share > 0 || !m.draining);
-    const size = 180;
-    const r = 70;
+    const size = 200;
+    const r = 62;
     const c = size / 2;
     const ring = svg('svg', { width: size, height: size, viewBox: `0 0 ${size} ${size}`, role: 'img', 'aria-label': 'key space by owner' });
-    let angle = -Math.PI / 2;
+    let turn = 0;
     for (const m of members) {
       if (m.share <= 0) continue;
-      const sweep = Math.min(m.share, 0.999999) * 2 * Math.PI;
-      const x1 = c + r * Math.cos(angle);
-      const y1 = c + r * Math.sin(angle);
-      const x2 = c + r * Math.cos(angle + sweep);
-      const y2 = c + r * Math.sin(angle + sweep);
-      const path = svg('path', { d: `M ${x1} ${y1} A ${r} ${r} 0 ${sweep > Math.PI ? 1 : 0} 1 ${x2} ${y2}`, fill: 'none', stroke: colorOf(m.endpoint), 'stroke-width': 26, 'data-segment': m.endpoint });
+      const path = svg('path', { d: arcPath(c, r, turn, turn + m.share), fill: 'none', stroke: colorOf(m.endpoint), 'stroke-width': 24, 'data-segment': m.endpoint });
       const title = svg('title', {});
-      title.textContent = `${m.endpoint}: ${(m.share * 100).toFixed(1)}%`;
+      title.textContent = `${m.endpoint}: ${(m.share * 100).toFixed(1)}% of the keys`;
       path.append(title);
       ring.append(path);
-      angle += sweep;
+      turn += m.share;
+    }
+    if (arcs !== null) {
+      // The ring as picks walk it: where each pod's arcs lie, clockwise from hash 0 at the top.
+      const outer = svg('g', { 'data-ring': String(arcs.arcs.length) });
+      arcs.arcs.forEach(([start, home], i) => {
+        const end = i + 1 < arcs.arcs.length ? arcs.arcs[i + 1][0] : 1;
+        if (home < 0 || end <= start) return;
+        outer.append(svg('path', { d: arcPath(c, 88, start, end), fill: 'none', stroke: colorOf(arcs.endpoints[home]), 'stroke-width': 12, 'data-arc': arcs.endpoints[home] }));
+      });
+      ring.append(outer);
     }
     const label = svg('text', { x: c, y: c + 4, 'text-anchor': 'middle', fill: '#7d8a9c', 'font-size': 12 });
     label.textContent = a.algorithm;
@@ -250,7 +268,8 @@
       sw.style.background = colorOf(m.endpoint);
       legend.append(sw, el('span', null, m.endpoint + (m.draining ? ' (draining)' : '')), el('span', { class: 'num' }, `${(m.share * 100).toFixed(1)}%`));
     }
-    host.replaceChildren(ring, band, legend, el('p', { class: 'muted' }, `generation ${a.generation} · ${members.length} owners · share of the key space each pod is home to`));
+    const caption = arcs === null ? 'share of the key space each pod is home to' : 'inside: each pod\'s share of the keys; outside: the ring itself, arc by arc';
+    host.replaceChildren(ring, band, legend, el('p', { class: 'muted' }, `generation ${a.generation} · ${members.length} owners · ${caption}`));
   }
 
   // ---- owner lookup -------------------------------------------------------------------------
