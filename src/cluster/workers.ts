@@ -55,6 +55,8 @@ import { followSets } from '../dataplane/follow-sets.js';
 export const MAX_WORKERS = 1_024;
 /** Extra time past the grace period before a worker that has not ended is terminated. */
 const SHUTDOWN_SLACK_MS = 5_000;
+/** How long a status read waits for a worker's view; the page polls every second. */
+const STATUS_WAIT_MS = 1_000;
 
 /** The default for `--workers`: one per core the process may use. */
 export function defaultWorkers(): number {
@@ -106,7 +108,7 @@ export interface WorkerPool {
   refresh(): Promise<void>;
   /** Requests each worker has sent to the endpoints of its current set, by worker. */
   requests(): Promise<number[]>;
-  /** Every running worker's view of its endpoints (the admin page's status), read now. */
+  /** Every running worker's view of its endpoints (the admin page's status), read now; a worker that does not answer within a second is left out. */
   status(): Promise<ThreadStatus[]>;
   /**
    * Stops every worker gracefully and waits for their threads to end. Resolves to false when one
@@ -287,7 +289,13 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
           threads.map((t) => {
             if (t.gone) return Promise.resolve(null);
             return new Promise<ThreadStatus | null>((resolve) => {
-              t.statuses.push(resolve);
+              // A worker stuck in a long task answers later, to a resolver already settled: the
+              // read goes on without it rather than waiting.
+              const late = setTimeout(() => resolve(null), STATUS_WAIT_MS);
+              t.statuses.push((status) => {
+                clearTimeout(late);
+                resolve(status);
+              });
               t.worker.postMessage({ kind: 'status' } satisfies ToWorker);
             });
           }),
