@@ -297,8 +297,14 @@
       sw.style.background = colorOf(a.endpoint);
       owner.append(sw, ` ${a.endpoint}`, el('span', { class: 'addr' }, a.address ?? ''));
     } else owner.append(`no owner (${a.reason})`);
-    const pref = el('ol', { class: 'pref' }, ...a.preference.map((p) => el('li', { data: { preference: p } }, p)));
-    out.replaceChildren(el('div', { class: 'muted' }, `key ${JSON.stringify(a.key)} →`), owner, el('div', { class: 'muted' }, 'preference order (where it goes when the owner is full or out):'), pref);
+    // The directory answers the key's home; the proxy walks on past pods out of rotation now.
+    const states = new Map(previous === null ? [] : previous.endpoints.map((e) => [e.name, e.state]));
+    const stateOf = (name) => states.get(name) ?? 'ready';
+    const pref = el('ol', { class: 'pref' }, ...a.preference.map((p) => el('li', { data: { preference: p } }, p, stateOf(p) === 'ready' ? '' : el('span', { class: `state ${stateOf(p)}` }, stateOf(p)))));
+    const parts = [el('div', { class: 'muted' }, `key ${JSON.stringify(a.key)} →`), owner];
+    const routed = a.preference.find((p) => stateOf(p) === 'ready');
+    if (a.endpoint !== null && stateOf(a.endpoint) !== 'ready') parts.push(el('div', { class: 'muted', data: { routed: routed ?? '' } }, `its home is ${stateOf(a.endpoint)} now: requests go to ${routed ?? 'no pod'}`));
+    out.replaceChildren(...parts, el('div', { class: 'muted' }, 'preference order (where it goes when the owner is full or out):'), pref);
   }
 
   // ---- hot keys -----------------------------------------------------------------------------
