@@ -38,6 +38,16 @@ export default tseslint.config(
     },
   },
   {
+    // The admin page's script runs in the browser as it is written: plain JavaScript, no types.
+    files: ['src/admin/page/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'script',
+      parserOptions: { project: false, projectService: false, program: null },
+      globals: Object.fromEntries(['console', 'document', 'window', 'fetch', 'setInterval', 'setTimeout', 'Node', 'uPlot'].map((name) => [name, 'readonly'])),
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-floating-promises': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 [ -d node_modules ] || npm ci
 # Real peers some tests run: the bench checks its HAProxy and nginx configs with the real binaries
-# and drives wrk once.
-bash scripts/ensure-system-deps.sh haproxy nginx wrk dnsmasq
+# and drives wrk once; the admin page is tested in headless Chromium.
+bash scripts/ensure-system-deps.sh haproxy nginx wrk dnsmasq chromium
 
 echo "== typecheck and build"
 rm -rf dist

@@ -119,12 +119,15 @@ export abstract class EndpointLoad {
   /**
    * The latency estimate and the time of its last sample. In a Float64Array rather than fields:
    * a number field that has held both small integers and fractions boxes each new value on the
-   * heap, and the sample in every done() would then allocate.
+   * heap, and the sample in every done() would then allocate. The third cell is the cumulative
+   * latency of every sample, for whoever turns counts into rates (the admin page).
    */
-  readonly #ewma = new Float64Array(2);
+  readonly #ewma = new Float64Array(3);
   hasSample = false;
   picks = 0;
   failures = 0;
+  /** Requests that ended and were timed (every done() but a cancelled one): the count `latencySumMs` sums over. */
+  samples = 0;
   readonly pick: Pick;
   /** Views with a watcher that hold this endpoint; replaced whole when a view syncs. */
   links: readonly ViewLink[] = NO_LINKS;
@@ -150,6 +153,11 @@ export abstract class EndpointLoad {
   /** When the last sample was taken. */
   get ewmaStampMs(): number {
     return this.#ewma[1]!;
+  }
+
+  /** Milliseconds of every timed request summed (failures at their measured time, not the penalty): cumulative, as `samples`. */
+  get latencySumMs(): number {
+    return this.#ewma[2]!;
   }
 
   /** The latency estimate now, decayed toward zero since the last sample. */
@@ -200,6 +208,9 @@ export abstract class EndpointLoad {
     const now = board.clock.nowMs();
     let rtt = now - startedMs;
     if (rtt < 0) rtt = 0;
+    const ewma = this.#ewma;
+    ewma[2] = ewma[2]! + rtt;
+    this.samples++;
     if (outcome !== 'ok') {
       this.failures++;
       const floor = FAILURE_PENALTY * (this.hasSample ? this.#ewma[0]! : board.defaultRttMs);
@@ -208,7 +219,6 @@ export abstract class EndpointLoad {
     // One decay weight w for the time since the last sample serves twice: the estimate decayed to
     // now (what a reader would see), and the blend of a lower sample into it. A sample above the
     // decayed estimate replaces it: the peak.
-    const ewma = this.#ewma;
     const elapsed = now - ewma[1]!;
     const w = elapsed > 0 ? Math.exp(-elapsed / board.decayMs) : 1;
     const current = ewma[0]! * w;

@@ -180,6 +180,8 @@ class HostState {
   ejectedAtMs = 0;
   /** This ejection's length, jitter included. */
   ejectionMs = 0;
+  /** Why it was ejected last. */
+  reason: EjectionReason | null = null;
   /** Envoy's ejectTimeBackoff: ejection time is base x this, at most max. */
   multiplier = 0;
   ejections = 0;
@@ -209,6 +211,9 @@ export interface OutlierHostView {
   readonly multiplier: number;
   readonly consecutive5xx: number;
   readonly consecutiveGatewayFailure: number;
+  /** While ejected: when the ejection ends (the board clock's time; readmission comes at the next tick), and why. */
+  readonly ejectedUntilMs: number | null;
+  readonly reason: EjectionReason | null;
 }
 
 export interface OutlierDetectorDeps {
@@ -249,7 +254,7 @@ export class OutlierDetector {
   view(name: string): OutlierHostView | null {
     const h = this.#host(name);
     if (h === null) return null;
-    return { ejected: h.ejected, ejections: h.ejections, multiplier: h.multiplier, consecutive5xx: h.consecutive5xx, consecutiveGatewayFailure: h.consecutiveGateway };
+    return { ejected: h.ejected, ejections: h.ejections, multiplier: h.multiplier, consecutive5xx: h.consecutive5xx, consecutiveGatewayFailure: h.consecutiveGateway, ejectedUntilMs: h.ejected ? h.ejectedAtMs + h.ejectionMs : null, reason: h.ejected ? h.reason : null };
   }
 
   /**
@@ -362,6 +367,7 @@ export class OutlierDetector {
     if (h.load.available && board.availableCount <= 1) return this.#spare(h, reason, 'last-available');
     if (!this.#enforced(reason)) return this.#spare(h, reason, 'not-enforced');
     h.ejected = true;
+    h.reason = reason;
     this.#ejected++;
     h.ejections++;
     h.ejectedAtMs = nowMs;

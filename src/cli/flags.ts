@@ -34,7 +34,7 @@ const t = DEFAULTS.timeouts;
 
 export const SERVE_FLAGS: readonly FlagSpec[] = [
   { syntax: '--listen <host:port>', field: 'listen', kind: 'string', description: 'address to listen on; port 0 picks a free one (the "listening" log line names it)', shownDefault: DEFAULTS.listen },
-  { syntax: '--admin <host:port>', field: 'admin', kind: 'string', description: 'admin listener: GET /healthz (liveness) and /readyz (readiness, JSON; ?strict also fails while discovery is stale); off when absent' },
+  { syntax: '--admin <host:port>', field: 'admin', kind: 'string', description: 'admin listener: the admin page at /, GET /v1/status (JSON), /healthz (liveness) and /readyz (readiness, JSON; ?strict also fails while discovery is stale or no endpoint is in rotation); off when absent' },
   { syntax: '--endpoints <list>', field: 'endpoints', kind: 'endpoints', description: 'fixed endpoints, NAME=HOST:PORT,... (the name owns keys: use pod names)' },
   { syntax: '--endpoints-file <file>', field: 'endpointsFile', kind: 'string', description: 'YAML or JSON list of endpoints, watched: changes apply without restart' },
   { syntax: '--discovery <source>', field: 'discovery', kind: 'string', description: 'discover endpoints: k8s:NAMESPACE/SERVICE[:PORT_NAME] (EndpointSlices, named by pod), dns:HOST:PORT (A/AAAA, named by address), srv:NAME (SRV, named by pod)' },

@@ -34,6 +34,9 @@ import { LocalThreads } from '../metrics/local-threads.js';
 import { MembershipMoves } from '../metrics/membership-moves.js';
 import { MetricsRoutes } from '../metrics/metrics-routes.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
+import type { AdminRoutes } from '../admin/admin-server.js';
+import { adminPage, planeStatusSource, rotationOf } from '../admin/status-routes.js';
+import { readThreadStatus } from '../admin/thread-status.js';
 
 /** Extra time past the grace period before a stuck shutdown is abandoned. */
 const SHUTDOWN_SLACK_MS = 5_000;
@@ -106,7 +109,11 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   try {
     const reloads = new ReloadEvents();
     const metrics = new MetricsRoutes(new ProcessMetrics({ readiness, reloads, moves }), new LocalThreads(recorder));
-    admin = await openAdmin(config.admin, readiness, logger, [...(directory === null ? [] : [new DirectoryRoutes(directory)]), metrics]);
+    const routes: AdminRoutes[] = [...(directory === null ? [] : [new DirectoryRoutes(directory)]), metrics];
+    // The admin page and its live status, read from this proxy's plane.
+    if (config.admin !== null) routes.push(...adminPage(config, planeStatusSource(plane, () => proxy.queued, directory), routes));
+    readiness.inspect(() => rotationOf(readThreadStatus(plane, 0)));
+    admin = await openAdmin(config.admin, readiness, logger, routes);
     subscription = followSets(source, (set) => plane.apply(set), { logger, readiness });
     const early = await Promise.race([subscription.first.then(() => null), stopSignal]);
     if (early !== null) return await shutDown(early);

@@ -12,6 +12,7 @@ import type { ShardgateConfig } from '../config/config.js';
 import type { LogLevel } from '../config/defaults.js';
 import type { AccessLogSettings } from '../metrics/access-log.js';
 import type { ThreadSnapshot } from '../metrics/thread-metrics.js';
+import type { ThreadStatus } from '../admin/thread-status.js';
 
 export interface EndpointsMessage {
   readonly kind: 'endpoints';
@@ -45,7 +46,7 @@ export interface AccessLogMessage {
   readonly settings: AccessLogSettings;
 }
 
-export type ToWorker = EndpointsMessage | StopMessage | ReportRequest | MetricsRequest | AccessLogMessage;
+export type ToWorker = EndpointsMessage | StopMessage | ReportRequest | MetricsRequest | AccessLogMessage | StatusRequest;
 
 /** The worker listens and routes: its first set is in place. */
 export interface ReadyMessage {
@@ -90,7 +91,21 @@ export interface MetricsMessage {
   readonly snapshot: ThreadSnapshot;
 }
 
-export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | ConnectFailedMessage | FailedMessage | MetricsMessage;
+export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | ConnectFailedMessage | FailedMessage | MetricsMessage | StatusMessage;
+
+// The admin page's status (src/admin/status-routes.ts): the supervisor asks every worker for its
+// view of the endpoints when `/v1/status` is read, and merges the answers.
+
+/** Asks for a StatusMessage. */
+export interface StatusRequest {
+  readonly kind: 'status';
+}
+
+/** The worker's view of its endpoints, read when asked. */
+export interface StatusMessage {
+  readonly kind: 'status';
+  readonly status: ThreadStatus;
+}
 
 /** What a worker thread starts with. */
 export interface WorkerData {

@@ -19,6 +19,7 @@ import { ConfigError } from '../errors.js';
 import { createDataPlane } from '../dataplane/create-data-plane.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { createProxy } from '../proxy/create-proxy.js';
+import { readThreadStatus } from '../admin/thread-status.js';
 import type { ShardingProxy } from '../proxy/proxy.js';
 import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
 import { createRequestRecorder } from '../metrics/create-request-recorder.js';
@@ -103,6 +104,9 @@ async function run(data: WorkerData): Promise<void> {
         break;
       case 'access-log':
         rec.accessLog.configure(m.settings);
+        break;
+      case 'status':
+        post({ kind: 'status', status: readThreadStatus(p, px.queued) });
         break;
       case 'stop':
         px.close().then(

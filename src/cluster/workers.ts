@@ -39,11 +39,14 @@ import { ConfigError, ShardgateError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { formatHostPort } from '../proxy/address.js';
 import { openAdmin } from '../admin/open-admin.js';
-import type { AdminServer } from '../admin/admin-server.js';
+import type { AdminRoutes, AdminServer } from '../admin/admin-server.js';
+import { adminPage, directoryParts, statusContext } from '../admin/status-routes.js';
+import { WorkerStatusSource } from './worker-status.js';
 import { Directory } from '../directory/directory.js';
 import { DirectoryRoutes } from '../directory/directory-routes.js';
 import { createLookupPlane } from '../directory/lookup-plane.js';
 import { Readiness } from '../admin/readiness.js';
+import type { ThreadStatus } from '../admin/thread-status.js';
 import { openSharedListener } from './shared-listener.js';
 import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
 import { watchSignals } from './signals.js';
@@ -59,6 +62,8 @@ import type { ThreadSnapshot } from '../metrics/thread-metrics.js';
 export const MAX_WORKERS = 1_024;
 /** Extra time past the grace period before a worker that has not ended is terminated. */
 const SHUTDOWN_SLACK_MS = 5_000;
+/** How long a status read waits for a worker's view; the page polls every second. */
+const STATUS_WAIT_MS = 1_000;
 
 /** The default for `--workers`: one per CPU the container may use (its cgroup CPU limit, rounded up). */
 export function defaultWorkers(): number {
@@ -114,6 +119,8 @@ export interface WorkerPool {
   snapshots(): Promise<ThreadSnapshot[]>;
   /** Tells every worker the access log's new settings. */
   setAccessLog(settings: AccessLogSettings): void;
+  /** Every running worker's view of its endpoints (the admin page's status), read now; a worker that does not answer within a second is left out. */
+  status(): Promise<ThreadStatus[]>;
   /**
    * Stops every worker gracefully and waits for their threads to end. Resolves to false when one
    * had to be terminated after shutdownGraceMs and a slack. Idempotent.
@@ -130,6 +137,8 @@ interface Thread {
   readonly reports: ((requests: number) => void)[];
   /** Waiting answers to metrics requests, oldest first; null when the worker ended first. */
   readonly scrapes: ((snapshot: ThreadSnapshot | null) => void)[];
+  /** Waiting answers to status requests, oldest first; null when the worker ended first. */
+  readonly statuses: ((status: ThreadStatus | null) => void)[];
 }
 
 /**
@@ -188,7 +197,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
     // Handled where startWorkers awaits it; this keeps a late failure from going unhandled.
     readyP.catch(() => undefined);
     let exited: (code: number) => void = () => undefined;
-    const thread: Thread = { worker, ready: readyP, exited: new Promise((resolve) => (exited = resolve)), gone: false, reports: [], scrapes: [] };
+    const thread: Thread = { worker, ready: readyP, exited: new Promise((resolve) => (exited = resolve)), gone: false, reports: [], scrapes: [], statuses: [] };
     table.served(index, endpoints.generation);
     worker.on('message', (m: FromWorker) => {
       switch (m.kind) {
@@ -215,6 +224,9 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
         case 'connect-failed':
           reresolve?.request(m.endpoint);
           break;
+        case 'status':
+          thread.statuses.shift()?.(m.status);
+          break;
         default: {
           const never: never = m;
           log.error({ message: never }, 'unknown message from a worker');
@@ -231,6 +243,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
       table.forget(index);
       for (const answer of thread.reports.splice(0)) answer(0);
       for (const answer of thread.scrapes.splice(0)) answer(null);
+      for (const answer of thread.statuses.splice(0)) answer(null);
       failed(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended (exit code ${code}) before it listened`));
       if (!stopping) crash(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended unexpectedly (exit code ${code})`));
       exited(code);
@@ -303,6 +316,24 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
       setAccessLog: (settings: AccessLogSettings) => {
         for (const t of threads) if (!t.gone) t.worker.postMessage({ kind: 'access-log', settings } satisfies ToWorker);
       },
+      status: async () => {
+        const views = await Promise.all(
+          threads.map((t) => {
+            if (t.gone) return Promise.resolve(null);
+            return new Promise<ThreadStatus | null>((resolve) => {
+              // A worker stuck in a long task answers later, to a resolver already settled: the
+              // read goes on without it rather than waiting.
+              const late = setTimeout(() => resolve(null), STATUS_WAIT_MS);
+              t.statuses.push((status) => {
+                clearTimeout(late);
+                resolve(status);
+              });
+              t.worker.postMessage({ kind: 'status' } satisfies ToWorker);
+            });
+          }),
+        );
+        return views.filter((v): v is ThreadStatus => v !== null);
+      },
       stop,
     };
   } catch (e) {
@@ -352,8 +383,13 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     };
     const metrics = new MetricsRoutes(new ProcessMetrics({ readiness, reloads, moves }), routing);
     let admin: AdminServer | null;
+    // The admin page's status: every worker's view, asked when read.
+    const status = new WorkerStatusSource(statusContext(config), directoryParts(directory), logger);
+    readiness.inspect(() => status.rotation());
     try {
-      admin = await openAdmin(config.admin, readiness, logger, [...(directory === null ? [] : [new DirectoryRoutes(directory)]), metrics]);
+      const routes: AdminRoutes[] = [...(directory === null ? [] : [new DirectoryRoutes(directory)]), metrics];
+      if (config.admin !== null) routes.push(...adminPage(config, status, routes));
+      admin = await openAdmin(config.admin, readiness, logger, routes);
     } catch (e) {
       await closeDirectory();
       throw e;
@@ -391,6 +427,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
       logger.info('stopped');
       return 0;
     }
+    status.attach(pool);
     readiness.listening();
     logger.info(
       { address: formatHostPort(pool.address), balancer: config.balancer.algorithm, key: config.key, endpoints: describeEndpoints(config.endpoints), workers: pool.workers },

@@ -12,6 +12,9 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { AdminServer } from '../admin/admin-server.js';
+import type { AdminRoutes } from '../admin/admin-server.js';
+import { adminPage, planeStatusSource, rotationOf } from '../admin/status-routes.js';
+import { readThreadStatus } from '../admin/thread-status.js';
 import { Readiness } from '../admin/readiness.js';
 import { seededRng } from '../balancer/rng.js';
 import type { ShardgateConfig } from '../config/config.js';
@@ -73,6 +76,7 @@ export async function serveUntilStopped(fleet: PodFleet, report: Report, options
         `  ring hash, bounded loads c = ${options.loadFactor}, key header ${KEY_HEADER}, requests without a key: ${KEYLESS}\n` +
         `  pods: ${fleet.pods.map((p) => `${p.name} ${p.address}`).join(', ')}\n` +
         `  directory and probes (admin listener): ${info.admin}${taken(served.admin, options.adminPort)}\n` +
+        `  the admin page, live: ${info.admin}/\n` +
         `  endpoints file, watched: ${files.endpointsFile}\n` +
         `  for the examples: ${files.infoFile}\n\n` +
         `Try:\n` +
@@ -111,10 +115,13 @@ async function serveFile(config: ShardgateConfig, options: ServeOptions, logger:
   const follower = followSets(configured.source, (set) => plane.apply(set), { logger, readiness });
   started.push(() => follower.unsubscribe());
   await follower.first;
-  const admin = await listenPreferred(options.adminPort, () => new AdminServer(readiness, [new DirectoryRoutes(directory)]));
-  started.push(() => admin.server.close());
   const proxy = await listenPreferred(options.port, () => createProxy(config, plane, logger));
   started.push(() => proxy.server.close());
+  const routes: AdminRoutes[] = [new DirectoryRoutes(directory)];
+  routes.push(...adminPage(config, planeStatusSource(plane, () => proxy.server.queued, directory), routes));
+  readiness.inspect(() => rotationOf(readThreadStatus(plane, 0)));
+  const admin = await listenPreferred(options.adminPort, () => new AdminServer(readiness, routes));
+  started.push(() => admin.server.close());
   readiness.listening();
   return { proxy, admin };
 }

@@ -394,7 +394,7 @@ export class ShardingProxy {
     });
   }
 
-  /** Requests waiting for an endpoint with room (every candidate was at its in-flight limit). */
+  /** Requests waiting for an endpoint with room (every candidate was at its in-flight limit): for the metrics and the status page. */
   get queued(): number {
     return this.#queue.length;
   }

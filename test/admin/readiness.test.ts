@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createEndpointSet } from '../../src/balancer/endpoint.js';
 import { Readiness } from '../../src/admin/readiness.js';
+import type { EndpointRotation } from '../../src/admin/readiness.js';
 import { StaticFileSource } from '../../src/discovery/static-file.js';
 import { StaticListSource } from '../../src/discovery/static-list.js';
 import { Recorder } from '../discovery/recorder.js';
@@ -30,7 +31,8 @@ test('readiness: a set with nothing in rotation is ready, but not strictly', () 
   r.accepted(source.set);
   r.listening();
   assert.equal(r.report(false).ready, true);
-  assert.deepEqual([r.report(true).ready, r.report(true).reason], [false, 'no endpoint in rotation']);
+  assert.deepEqual([r.report(true).ready, r.report(true).reason], [false, 'no endpoint in rotation: 1 draining']);
+  assert.deepEqual(r.report(true).rotation, { inRotation: 0, states: { a: 'draining' } });
   r.accepted(createEndpointSet([{ name: 'a', address: '127.0.0.1:1' }], 2));
   assert.equal(r.report(true).ready, true);
 });
@@ -64,4 +66,24 @@ test('readiness: a source that cannot be read keeps the proxy ready on its last 
   await writeFile(file, '- {name: a, address: "127.0.0.1:1"}\n- {name: b, address: "127.0.0.1:2"}\n');
   await source.refresh();
   assert.deepEqual(r.report(true).discovery, { source: file, state: 'synced', error: null });
+});
+
+test('readiness: strictly, no endpoint in rotation for any reason fails, naming each state; the plain report is unchanged', () => {
+  const r = new Readiness('inline');
+  const source = new StaticListSource([{ name: 'a', address: '127.0.0.1:1' }, { name: 'b', address: '127.0.0.1:2' }, { name: 'c', address: '127.0.0.1:3', draining: true }]);
+  r.attach(source);
+  r.accepted(source.set);
+  r.listening();
+  let states: EndpointRotation[] | null = null;
+  r.inspect(() => states);
+  assert.deepEqual(r.report(true).rotation, { inRotation: 2, states: { a: 'ready', b: 'ready', c: 'draining' } }, 'before the first inspection: the set alone');
+  states = [{ name: 'a', state: 'ejected' }, { name: 'b', state: 'failing-checks' }, { name: 'c', state: 'draining' }];
+  const strict = r.report(true);
+  assert.deepEqual([strict.ready, strict.reason], [false, 'no endpoint in rotation: 1 ejected, 1 failing-checks, 1 draining']);
+  assert.deepEqual(strict.rotation, { inRotation: 0, states: { a: 'ejected', b: 'failing-checks', c: 'draining' } });
+  assert.deepEqual(r.report(false), { ready: true, reason: null, discovery: { source: 'inline', state: 'synced', error: null }, endpoints: { version: 1, total: 3, draining: 1 } });
+  states = [{ name: 'a', state: 'ejected' }, { name: 'b', state: 'ready' }, { name: 'c', state: 'draining' }];
+  assert.deepEqual([r.report(true).ready, r.report(true).rotation?.inRotation], [true, 1]);
+  states = [];
+  assert.deepEqual([r.report(true).ready, r.report(true).reason], [false, 'no endpoint in rotation: the set is empty']);
 });

@@ -294,7 +294,7 @@ test('outlier: an endpoint back at a new address is a new host: ejection, runs a
   assert.equal(r.board.load('svc-1')!.available, true, 'back in rotation as soon as the set says where it is now');
   assert.equal(r.detector.isEjected('svc-1'), false);
   assert.equal(r.detector.ejectedCount, 0);
-  assert.deepEqual(r.detector.view('svc-1'), { ejected: false, ejections: 0, multiplier: 0, consecutive5xx: 0, consecutiveGatewayFailure: 0 });
+  assert.deepEqual(r.detector.view('svc-1'), { ejected: false, ejections: 0, multiplier: 0, consecutive5xx: 0, consecutiveGatewayFailure: 0, ejectedUntilMs: null, reason: null });
   assert.equal(r.detector.view('svc-2')!.consecutive5xx, 3, 'an endpoint at the same address keeps its record');
   // The new pod fails on its own account: ejected as a first offender.
   repeat(r.detector, 'svc-1', 5, 'connect-failed');
@@ -384,4 +384,13 @@ test('validateOutlierOptions: Envoy\'s defaults; every setting checked and named
   refused({ consecutive_5xx: 3 }, 'proxy.outlierDetection.consecutive_5xx', /not a setting here: the settings are intervalMs, /);
   refused(5, 'proxy.outlierDetection', /give a mapping/);
   assert.throws(() => new OutlierDetector({ board: new LoadBoard(new ManualClock()), rng: seededRng(1), options: { successRateStdevFactor: 1.9 } }), /outlierDetection\.successRateStdevFactor: is 1.9/);
+});
+
+test('outlier: the view of an ejected endpoint says when the ejection ends and why', () => {
+  const r = rig(specs(4), { baseEjectionTimeMs: 30_000, maxEjectionTimeJitterMs: 0 });
+  repeat(r.detector, 'svc-1', 5, 'reset');
+  const view = r.detector.view('svc-1')!;
+  assert.deepEqual([view.ejected, view.ejectedUntilMs, view.reason], [true, r.clock.nowMs() + 30_000, 'consecutive-5xx']);
+  r.detector.readmit('svc-1');
+  assert.deepEqual([r.detector.view('svc-1')!.ejectedUntilMs, r.detector.view('svc-1')!.reason], [null, null]);
 });

@@ -152,6 +152,11 @@ export async function backend(t: TestContext, name: string): Promise<string> {
     res.setHeader('content-type', 'text/plain');
     res.end(name);
   });
+  return listenLoopback(t, server);
+}
+
+/** Listens on an ephemeral port of 127.0.0.1 until the test ends; resolves to `127.0.0.1:PORT`. */
+export async function listenLoopback(t: TestContext, server: http.Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(
     () =>

@@ -69,6 +69,12 @@ test('serve: falls back to an ephemeral port when the preferred one is taken, an
     assert.match(keyless.pod, /^pod-\d$/, 'requests without a key are served (p2c)');
     const owner = (await (await fetch(`${admin}/v1/owner?key=42`)).json()) as { endpoint: string };
     assert.equal(owner.endpoint, keyed[0]!.pod, 'the directory names the pod the proxy routed account 42 to');
+    assert.ok(text().includes(`the admin page, live: ${admin}/`), `the page's address is printed:\n${text()}`);
+    const page = await fetch(`${admin}/`);
+    assert.deepEqual([page.status, page.headers.get('content-type'), (await page.text()).includes('<title>shardgate</title>')], [200, 'text/html; charset=utf-8', true]);
+    const status = (await (await fetch(`${admin}/v1/status`)).json()) as { totals: { requests: number }; endpoints: { name: string }[] };
+    assert.equal(status.totals.requests, keyed.length + 1, 'the status counts the requests the demo proxy routed');
+    assert.deepEqual(status.endpoints.map((e) => e.name), fleet.endpointSpecs().map((e) => e.name));
 
     const info = JSON.parse(await readFile(join(files, 'demo.json'), 'utf8')) as { proxy: string; admin: string; endpointsFile: string };
     assert.deepEqual([info.proxy, info.admin, info.endpointsFile], [origin, admin, join(files, 'endpoints.json')]);
