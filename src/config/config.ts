@@ -41,12 +41,13 @@ import { DEFAULT_RETRY_OPTIONS, parseRetryOn } from '../proxy/retry-options.js';
 import { DEFAULTS } from './defaults.js';
 import type { LogLevel } from './defaults.js';
 import { parseEndpointList } from './endpoints.js';
-import { describeIssue, show, zodErrorMap } from './issues.js';
+import { describeIssue, fieldOf, show, zodErrorMap } from './issues.js';
 import type { Origin } from './origin.js';
 import { attribute, configError, detailOf } from './origin.js';
 import type { BalancerDocument, ConfigDocument } from './schema.js';
 import { documentSchema } from './schema.js';
 import { checkTlsFiles } from './tls-files.js';
+import { unknownKeys } from './unknown-keys.js';
 import { parseYaml } from './yaml.js';
 
 export type EndpointsConfig =
@@ -152,6 +153,12 @@ export interface FlagLayer {
  * @throws ConfigError naming the field, the value and what is allowed
  */
 export function parseConfig(input: unknown, origin: Origin = {}, baseDir = process.cwd()): ShardgateConfig {
+  // Unknown keys first, wherever they are: a misspelt name explains the errors that follow from it.
+  const unknown = unknownKeys(documentSchema, input)[0];
+  if (unknown !== undefined) {
+    const field = fieldOf(unknown.path);
+    throw configError(codeFor(field), field, unknown.detail, origin);
+  }
   const r = documentSchema.safeParse(input, { reportInput: true, error: zodErrorMap });
   if (!r.success) {
     const { field, detail } = describeIssue(r.error.issues[0]!);
@@ -344,7 +351,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function codeFor(field: string): 'SG_ERR_CONFIG' | 'SG_ERR_BALANCER' | 'SG_ERR_ENDPOINTS' | 'SG_ERR_KEY_SOURCE' | 'SG_ERR_KEY_TRANSFORM' | 'SG_ERR_LISTEN' {
+export function codeFor(field: string): 'SG_ERR_CONFIG' | 'SG_ERR_BALANCER' | 'SG_ERR_ENDPOINTS' | 'SG_ERR_KEY_SOURCE' | 'SG_ERR_KEY_TRANSFORM' | 'SG_ERR_LISTEN' {
   if (field.startsWith('balancer')) return 'SG_ERR_BALANCER';
   if (field.startsWith('endpoints')) return 'SG_ERR_ENDPOINTS';
   if (field === 'key') return 'SG_ERR_KEY_SOURCE';
