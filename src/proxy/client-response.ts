@@ -11,6 +11,11 @@ import { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Exchange } from './exchange.js';
 
+/** What routed a request (the proxy's route generation), given back when its response closes. */
+export interface RouteLease {
+  release(): void;
+}
+
 export class ProxyResponse extends ServerResponse<IncomingMessage> {
   readonly h2 = false;
   exchange: Exchange | null = null;
@@ -32,6 +37,8 @@ export class ProxyResponse extends ServerResponse<IncomingMessage> {
   grpc = false;
   /** The client sent `Expect: 100-continue` and has had no `100 Continue` yet (see sendContinue). */
   continuePending = false;
+  /** The route generation the request took (route-generation.ts), until the response closes. */
+  generation: RouteLease | null = null;
 }
 
 export class H2ProxyResponse extends Http2ServerResponse {
@@ -40,6 +47,7 @@ export class H2ProxyResponse extends Http2ServerResponse {
   closeSeen = false;
   grpc = false;
   continuePending = false;
+  generation: RouteLease | null = null;
 }
 
 export type ClientResponse = ProxyResponse | H2ProxyResponse;
