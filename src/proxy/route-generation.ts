@@ -20,20 +20,8 @@ import type { UpstreamPools } from './upstreams.js';
 import type { WaitQueue } from './waiting.js';
 import type { WebSocketRouting } from './websocket-routing.js';
 
-export interface RouteParts {
-  readonly plane: DataPlane;
-  readonly ctx: ExchangeContext;
-  readonly pools: UpstreamPools;
-  readonly queue: WaitQueue;
-  readonly reader: RequestHeadReader;
-  readonly ws: WebSocketRouting;
-  /** Largest request body forwarded; 0: no limit. */
-  readonly maxBodyBytes: number;
-  /** Most bytes of a body read to find a `json:` key. */
-  readonly maxBodyBuffer: number;
-  /** Stops the plane's capacity reports to the proxy's queue. */
-  readonly stopCapacity: () => void;
-}
+/** What the proxy builds a generation from; the rest is read off the plane. */
+export type RouteParts = Pick<RouteGeneration, 'plane' | 'ctx' | 'pools' | 'queue' | 'reader' | 'ws' | 'maxBodyBytes' | 'maxBodyBuffer' | 'stopCapacity'>;
 
 export class RouteGeneration {
   readonly plane: DataPlane;
@@ -48,8 +36,11 @@ export class RouteGeneration {
   readonly queue: WaitQueue;
   readonly reader: RequestHeadReader;
   readonly ws: WebSocketRouting;
+  /** Largest request body forwarded; 0: no limit. */
   readonly maxBodyBytes: number;
+  /** Most bytes of a body read to find a `json:` key. */
   readonly maxBodyBuffer: number;
+  /** Stops the plane's capacity reports to the proxy's queue. */
   readonly stopCapacity: () => void;
   #active = 0;
   #onDrained: (() => void) | null = null;
