@@ -32,7 +32,18 @@ export interface ReportRequest {
   readonly kind: 'report';
 }
 
-export type ToWorker = EndpointsMessage | StopMessage | ReportRequest;
+/**
+ * A reloaded configuration, validated by the supervisor: the worker builds a new data plane from
+ * it, gives it the set it routes with, and swaps it into its proxy (requests under way finish on
+ * the old one). Answered with a ConfiguredMessage of the same id.
+ */
+export interface ConfigMessage {
+  readonly kind: 'config';
+  readonly id: number;
+  readonly config: ShardgateConfig;
+}
+
+export type ToWorker = EndpointsMessage | StopMessage | ReportRequest | ConfigMessage;
 
 /** The worker listens and routes: its first set is in place. */
 export interface ReadyMessage {
@@ -71,7 +82,15 @@ export interface FailedMessage {
   readonly error: { readonly name: string; readonly code: string | null; readonly field: string | null; readonly message: string };
 }
 
-export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | ConnectFailedMessage | FailedMessage;
+/** Sent for every ConfigMessage. */
+export interface ConfiguredMessage {
+  readonly kind: 'configured';
+  readonly id: number;
+  /** Why the worker kept its previous configuration, or null when it applied the new one. */
+  readonly refused: string | null;
+}
+
+export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | ConnectFailedMessage | FailedMessage | ConfiguredMessage;
 
 /** What a worker thread starts with. */
 export interface WorkerData {

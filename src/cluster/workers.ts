@@ -17,6 +17,9 @@
  *   With DNS discovery, workers report failed connects, and this thread re-resolves (limited).
  * - With `--admin`, the directory (src/directory/) answers on this thread, over a lookup plane of
  *   its own built from the same config and given every set the workers are sent.
+ * - Reload: the supervisor validates the new configuration once (it builds a plane from it with the
+ *   current set), then sends it to every worker, which swaps a new plane into its proxy; a worker
+ *   that cannot apply it answers why (messages.ts). The directory's plane here is swapped too.
  * - Stop: every worker's proxy shuts down gracefully (stops accepting, in-flight requests get
  *   shutdownGraceMs), then its thread ends; this thread waits for all of them.
  * - A worker that ends on its own (a crash) ends the process with exit code 1, the others
@@ -48,6 +51,11 @@ import { openSharedListener } from './shared-listener.js';
 import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
 import { watchSignals } from './signals.js';
 import { followSets } from '../dataplane/follow-sets.js';
+import { SwappableRoutes } from '../admin/swappable-routes.js';
+import { ConfigReloader } from '../config/reloader.js';
+import type { ReloadPlan } from '../config/restart-only.js';
+import type { PlannedHandoffSource } from '../discovery/planned-handoff.js';
+import type { Reload } from '../config/reloader.js';
 
 export const MAX_WORKERS = 1_024;
 /** Extra time past the grace period before a worker that has not ended is terminated. */
@@ -104,6 +112,13 @@ export interface WorkerPool {
   /** Requests each worker has sent to the endpoints of its current set, by worker. */
   requests(): Promise<number[]>;
   /**
+   * Sends a validated configuration to every worker; resolves to each one's refusal (null: it
+   * applied it), by worker.
+   */
+  reconfigure(config: ShardgateConfig): Promise<(string | null)[]>;
+  /** The endpoint set the workers were sent last. */
+  readonly latestSet: EndpointSet | null;
+  /**
    * Stops every worker gracefully and waits for their threads to end. Resolves to false when one
    * had to be terminated after shutdownGraceMs and a slack. Idempotent.
    */
@@ -117,6 +132,8 @@ interface Thread {
   gone: boolean;
   /** Waiting answers to report requests, oldest first. */
   readonly reports: ((requests: number) => void)[];
+  /** Waiting answers to config messages, by id. */
+  readonly configs: Map<number, (refused: string | null) => void>;
 }
 
 /**
@@ -134,6 +151,8 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
   const threads: Thread[] = [];
   let stopping = false;
   let latest: EndpointsMessage | null = null;
+  let latestSet: EndpointSet | null = null;
+  let configId = 0;
   const refusals = new Set<number>();
 
   const configured = await openEndpointSource(config.endpoints, { handoffDelayMs: config.handoffDelayMs });
@@ -149,6 +168,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
       const { generation, slots } = table.assign(set);
       const message: EndpointsMessage = { kind: 'endpoints', generation, version: set.version, specs: set.endpoints.map(specOf), slots };
       latest = message;
+      latestSet = set;
       for (const t of threads) if (!t.gone) t.worker.postMessage(message satisfies ToWorker);
       try {
         options.onSet?.(set);
@@ -175,7 +195,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
     // Handled where startWorkers awaits it; this keeps a late failure from going unhandled.
     readyP.catch(() => undefined);
     let exited: (code: number) => void = () => undefined;
-    const thread: Thread = { worker, ready: readyP, exited: new Promise((resolve) => (exited = resolve)), gone: false, reports: [] };
+    const thread: Thread = { worker, ready: readyP, exited: new Promise((resolve) => (exited = resolve)), gone: false, reports: [], configs: new Map() };
     table.served(index, endpoints.generation);
     worker.on('message', (m: FromWorker) => {
       switch (m.kind) {
@@ -196,6 +216,12 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
         case 'report':
           thread.reports.shift()?.(m.requests);
           break;
+        case 'configured': {
+          const answer = thread.configs.get(m.id);
+          thread.configs.delete(m.id);
+          answer?.(m.refused);
+          break;
+        }
         case 'connect-failed':
           reresolve?.request(m.endpoint);
           break;
@@ -214,6 +240,8 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
       thread.gone = true;
       table.forget(index);
       for (const answer of thread.reports.splice(0)) answer(0);
+      for (const answer of thread.configs.values()) answer(`worker thread ${index} ended`);
+      thread.configs.clear();
       failed(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended (exit code ${code}) before it listened`));
       if (!stopping) crash(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended unexpectedly (exit code ${code})`));
       exited(code);
@@ -271,6 +299,21 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
             });
           }),
         ),
+      reconfigure: (next: ShardgateConfig) => {
+        const id = ++configId;
+        return Promise.all(
+          threads.map((t, i) => {
+            if (t.gone) return Promise.resolve(`worker thread ${i} has ended`);
+            return new Promise<string | null>((resolve) => {
+              t.configs.set(id, resolve);
+              t.worker.postMessage({ kind: 'config', id, config: next } satisfies ToWorker);
+            });
+          }),
+        );
+      },
+      get latestSet() {
+        return latestSet;
+      },
       stop,
     };
   } catch (e) {
@@ -286,27 +329,32 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
  * every worker routes; SIGHUP re-reads the endpoints file.
  * @throws what startWorkers throws
  */
-export async function runWorkers(config: ShardgateConfig, workers: number, logger: Logger): Promise<number> {
+export async function runWorkers(config: ShardgateConfig, workers: number, logger: Logger, reload: Reload | null = null): Promise<number> {
   // Watched from the start: the watch also holds the process while the first set is awaited.
   const signals = watchSignals(logger);
   const onHangup = (): void => {
-    if (config.endpoints.kind !== 'file') return;
-    logger.info('SIGHUP: re-reading the endpoints file');
-    pool?.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
+    if (config.endpoints.kind === 'file') {
+      logger.info('SIGHUP: re-reading the endpoints file');
+      pool?.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
+    }
+    if (reloader !== null) void reloader.reload('SIGHUP');
   };
   let pool: WorkerPool | null = null;
+  let reloader: ConfigReloader | null = null;
   try {
     const readiness = new Readiness(describeEndpoints(config.endpoints));
     // The workers' planes live in their threads: the directory gets one of its own here, fed the same sets.
-    const plane = config.admin === null ? null : createLookupPlane(config, logger);
-    const directory = plane === null ? null : new Directory({ plane, config, logger });
+    let plane = config.admin === null ? null : createLookupPlane(config, logger);
+    let directory = plane === null ? null : new Directory({ plane, config, logger });
+    const directoryRoutes = directory === null ? null : new SwappableRoutes(new DirectoryRoutes(directory));
+    let handoff: PlannedHandoffSource | null = null;
     const closeDirectory = async (): Promise<void> => {
       directory?.close();
       await plane?.close();
     };
     let admin: AdminServer | null;
     try {
-      admin = await openAdmin(config.admin, readiness, logger, directory === null ? [] : [new DirectoryRoutes(directory)]);
+      admin = await openAdmin(config.admin, readiness, logger, directoryRoutes === null ? [] : [directoryRoutes]);
     } catch (e) {
       await closeDirectory();
       throw e;
@@ -326,8 +374,9 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
         ...(plane === null
           ? {}
           : {
-              onSet: (set: EndpointSet) => plane.apply(set),
+              onSet: (set: EndpointSet) => plane?.apply(set),
               onOpened: (c: ConfiguredSource) => {
+                handoff = c.handoff;
                 if (c.handoff !== null) directory!.followPlans(c.handoff);
               },
             }),
@@ -340,6 +389,42 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
       shuttingDown(await signals.first);
       logger.info('stopped');
       return 0;
+    }
+    const started = pool;
+    /**
+     * Validates the configuration once, here (a plane built from it takes the workers' current
+     * set), then sends it to every worker; the directory moves to that plane.
+     */
+    const swap = async (plan: ReloadPlan): Promise<void> => {
+      const next = plan.config;
+      const checked = createLookupPlane(next, logger);
+      try {
+        const set = started.latestSet;
+        if (set !== null) checked.apply(set);
+      } catch (e) {
+        await checked.close();
+        throw e;
+      }
+      const answers = await started.reconfigure(next);
+      if (directory !== null && directoryRoutes !== null) {
+        const previous = { directory, plane };
+        plane = checked;
+        directory = new Directory({ plane: checked, config: next, logger, handoff });
+        directoryRoutes.swap(new DirectoryRoutes(directory));
+        previous.directory.close();
+        await previous.plane?.close();
+      } else {
+        await checked.close();
+      }
+      logger.level = next.logLevel;
+      const refusals = answers.flatMap((r, i) => (r === null ? [] : [`worker ${i}: ${r}`]));
+      if (refusals.length > 0) {
+        throw new ShardgateError('SG_ERR_WORKER', `${refusals.length} of ${answers.length} worker threads could not apply it and keep the previous configuration (${refusals.join('; ')})`);
+      }
+    };
+    if (reload !== null) {
+      reloader = new ConfigReloader({ file: reload.file, running: config, load: reload.load, prepare: reload.prepare, apply: swap, events: reload.events, logger });
+      await reloader.watch();
     }
     readiness.listening();
     logger.info(
@@ -359,6 +444,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     logger.info('stopped');
     return 'signal' in why && inTime ? 0 : 1;
   } finally {
+    reloader?.close();
     process.off('SIGHUP', onHangup);
     signals.stop();
   }

@@ -290,6 +290,31 @@ export interface LoadOptions {
  * @throws ConfigError naming the field, the value and its flag or file
  */
 export async function loadConfig(options: LoadOptions): Promise<ShardgateConfig> {
+  const { document, origin, cwd } = await loadDocument(options);
+  const config = parseConfig(document, origin, cwd);
+  try {
+    await checkTlsFiles(config.proxy.tls, config.proxy.upstreamTls.caFile);
+  } catch (e) {
+    if (e instanceof ConfigError) throw attribute(e, origin);
+    throw e;
+  }
+  return config;
+}
+
+/** The config file's document with the flags laid over it, not yet checked: what parseConfig takes. */
+export interface LoadedDocument {
+  readonly document: Record<string, unknown>;
+  readonly origin: Origin;
+  /** Where relative paths given as flags resolve. */
+  readonly cwd: string;
+}
+
+/**
+ * Reads the config file (if any) and lays the flags over it; a relative `endpointsFile` in the
+ * file is made relative to the file.
+ * @throws ConfigError when the file cannot be read, is not YAML, or is not a mapping
+ */
+export async function loadDocument(options: LoadOptions): Promise<LoadedDocument> {
   const cwd = options.cwd ?? process.cwd();
   const flags = options.flags ?? { values: {}, flags: new Map<string, string>() };
   let fileLayer: Record<string, unknown> = {};
@@ -316,15 +341,7 @@ export async function loadConfig(options: LoadOptions): Promise<ShardgateConfig>
     delete fileLayer.endpointsFile;
     delete fileLayer.discovery;
   }
-  const origin: Origin = { file, flags: flags.flags };
-  const config = parseConfig(mergeLayers(fileLayer, flags.values), origin, cwd);
-  try {
-    await checkTlsFiles(config.proxy.tls, config.proxy.upstreamTls.caFile);
-  } catch (e) {
-    if (e instanceof ConfigError) throw attribute(e, origin);
-    throw e;
-  }
-  return config;
+  return { document: mergeLayers(fileLayer, flags.values), origin: { file, flags: flags.flags }, cwd };
 }
 
 /** `over` laid on `base`: mappings merge key by key, anything else (lists included) is replaced. */
