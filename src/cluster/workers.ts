@@ -58,6 +58,8 @@ import type { PlannedHandoffSource } from '../discovery/planned-handoff.js';
 import type { Reload } from '../config/reloader.js';
 
 export const MAX_WORKERS = 1_024;
+/** Longest wait for a worker's answer to a reloaded configuration. */
+const RECONFIGURE_TIMEOUT_MS = 10_000;
 /** Extra time past the grace period before a worker that has not ended is terminated. */
 const SHUTDOWN_SLACK_MS = 5_000;
 
@@ -305,7 +307,15 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
           threads.map((t, i) => {
             if (t.gone) return Promise.resolve(`worker thread ${i} has ended`);
             return new Promise<string | null>((resolve) => {
-              t.configs.set(id, resolve);
+              // A worker that does not answer must not hold every later reload back.
+              const timer = setTimeout(() => {
+                t.configs.delete(id);
+                resolve(`worker thread ${i} did not answer within ${RECONFIGURE_TIMEOUT_MS} ms`);
+              }, RECONFIGURE_TIMEOUT_MS);
+              t.configs.set(id, (refused) => {
+                clearTimeout(timer);
+                resolve(refused);
+              });
               t.worker.postMessage({ kind: 'config', id, config: next } satisfies ToWorker);
             });
           }),
