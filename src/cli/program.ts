@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config/config.js';
-import type { ShardgateConfig } from '../config/config.js';
+import type { LoadOptions, ShardgateConfig } from '../config/config.js';
 import { ConfigError, ShardgateError } from '../errors.js';
 import { attributeName, flagLayer, SERVE_FLAGS } from './flags.js';
 import { algorithmsHelp, DIRECTORY_EXAMPLE, KEY_SOURCES_HELP, LOCALITY_HELP, PLAN_EXAMPLE, SERVE_EXAMPLE } from './help.js';
@@ -60,10 +60,31 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
 
   const serve = configCommand(program, 'serve', 'run the proxy: route every request to an endpoint chosen by the balancer', output);
   serve.addHelpText('after', `\n${algorithmsHelp()}\n\n${KEY_SOURCES_HELP}\n\n${LOCALITY_HELP}\n\nExample:\n  ${SERVE_EXAMPLE}\n`);
+  serve.addOption(new Option('--check', 'validate the configuration, print it resolved, and exit (as shardgate check)'));
   serve.action(async () => {
-    const config = await commandConfig(serve);
+    if (serve.opts<{ check?: boolean }>().check === true) {
+      const { runCheck } = await import('./check.js');
+      setExitCode(await runCheck(commandLoadOptions(serve), io));
+      return;
+    }
+    const options = commandLoadOptions(serve);
+    const config = await loadConfig(options);
     const { runServe } = await import('./serve.js');
-    setExitCode(await runServe(config));
+    // With a config file, the file is read again on change and SIGHUP (hot reload), the same flags over it.
+    const reload = options.configFile === undefined ? null : { file: options.configFile, load: () => loadConfig(options) };
+    setExitCode(await runServe(config, reload));
+  });
+
+  const check = configCommand(program, 'check', 'validate a configuration without starting: print it resolved (YAML), or every error by its path (exit 2); warnings for what is valid but surely wrong', output);
+  check.addHelpText('after', `
+Takes the same --config and flags as serve, and checks what serve would run with.
+
+Example:
+  shardgate check --config shardgate.yaml
+`);
+  check.action(async () => {
+    const { runCheck } = await import('./check.js');
+    setExitCode(await runCheck(commandLoadOptions(check), io));
   });
 
   const directory = configCommand(program, 'directory', 'run the look-aside directory: answer which pod owns a key (GET /v1/owner?key=K), plans and the ownership stream, on --listen', output);
@@ -135,6 +156,11 @@ function configCommand(program: Command, name: string, description: string, outp
 
 /** The config file and the serve flags given on the command line, parsed into one config. */
 async function commandConfig(command: Command, except: readonly string[] = []): Promise<ShardgateConfig> {
+  return loadConfig(commandLoadOptions(command, except));
+}
+
+/** Where the command's configuration comes from: its config file and the flags given. */
+function commandLoadOptions(command: Command, except: readonly string[] = []): LoadOptions {
   const given = new Map<string, unknown>();
   for (const spec of SERVE_FLAGS) {
     if (except.includes(spec.syntax)) continue;
@@ -142,7 +168,7 @@ async function commandConfig(command: Command, except: readonly string[] = []): 
     if (command.getOptionValueSource(attr) === 'cli') given.set(attr, command.getOptionValue(attr));
   }
   const configFile = command.getOptionValue('config') as string | undefined;
-  return loadConfig({ configFile, flags: flagLayer(given) });
+  return { configFile, flags: flagLayer(given) };
 }
 
 function collect(value: string, previous: unknown): string[] {

@@ -8,6 +8,11 @@
  * the contract for whoever started the process: with `--listen host:0` it names the chosen port.
  * SIGTERM or SIGINT closes the proxy (in-flight requests get shutdownGraceMs) and exits 0, also
  * while the first set is still awaited; a second signal exits 1 at once.
+ *
+ * With a --config file, the configuration is reloaded when the file changes and on SIGHUP
+ * (src/config/reloader.ts): a new data plane is built from it, given the current endpoint set, and
+ * swapped into the proxy and the directory; requests under way finish on the old one, which is
+ * closed once they have.
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -35,38 +40,51 @@ import { MembershipMoves } from '../metrics/membership-moves.js';
 import { MetricsRoutes } from '../metrics/metrics-routes.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { AdminRoutes } from '../admin/admin-server.js';
-import { adminPage, planeStatusSource, rotationOf } from '../admin/status-routes.js';
+import { adminPage, directoryParts, rotationOf } from '../admin/status-routes.js';
+import type { StatusSource } from '../admin/status-routes.js';
 import { readThreadStatus } from '../admin/thread-status.js';
+import { SwappableRoutes } from '../admin/swappable-routes.js';
+import { ConfigReloader } from '../config/reloader.js';
+import type { Reload, ReloadSource } from '../config/reloader.js';
+import type { ReloadPlan } from '../config/restart-only.js';
+import { swapPlane } from '../proxy/create-proxy.js';
+import type { DataPlane } from '../dataplane/data-plane.js';
 
 /** Extra time past the grace period before a stuck shutdown is abandoned. */
 const SHUTDOWN_SLACK_MS = 5_000;
 
 /** Runs until SIGTERM or SIGINT; resolves to the exit code. */
-export async function runServe(given: ShardgateConfig): Promise<number> {
+export async function runServe(given: ShardgateConfig, source: ReloadSource | null = null): Promise<number> {
   const logger = pino({ level: given.logLevel, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
   // Every worker builds its data plane from this config: `--zone auto` is resolved once, here.
   const config: ShardgateConfig = { ...given, zone: await resolveOwnZone(given.zone, logger) };
-  if (config.workers > 1) return runWorkers(config, config.workers, logger);
+  const events = source?.events ?? new ReloadEvents();
+  // A reloaded `zone: auto` is the zone resolved at startup; another zone is resolved anew.
+  const reload: Reload | null =
+    source === null ? null : { ...source, events, prepare: async (next) => ({ ...next, zone: next.zone === given.zone ? config.zone : await resolveOwnZone(next.zone, logger) }) };
+  if (config.workers > 1) return runWorkers(config, config.workers, logger, reload);
   // Watched from here on: a signal while the first set is awaited stops the proxy as one after
   // it listens does, and the watch holds the process while nothing else does.
   const signals = watchSignals(logger);
   try {
-    return await serveOne(config, logger, signals.first);
+    return await serveOne(config, logger, signals.first, reload);
   } finally {
     signals.stop();
   }
 }
 
-async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Promise<NodeJS.Signals>): Promise<number> {
+async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Promise<NodeJS.Signals>, reload: Reload | null): Promise<number> {
   // A broken endpoints file fails the start (exit 2, the file's error) rather than serving 503s.
   const configured = await openEndpointSource(config.endpoints, { handoffDelayMs: config.handoffDelayMs });
   const { source, file: fileSource } = configured;
   const reresolve = refreshOnConnectFailure(configured, logger);
-  const plane = createDataPlane(config, { logger, onConnectFailure: reresolve === null ? null : (e) => reresolve.request(e.name) });
+  const onConnectFailure = reresolve === null ? null : (e: { readonly name: string }) => reresolve.request(e.name);
+  // Replaced by a reload; sets from discovery always go to the current one.
+  let plane: DataPlane = createDataPlane(config, { logger, onConnectFailure });
   // Metrics, the access log and the gateway-error log hear of every request the proxy finishes.
   const recorder = createRequestRecorder(config.accessLog, plane, logger);
   const moves = new MembershipMoves(config);
-  plane.onSet((set) => moves.applied(set));
+  let stopMoves = plane.onSet((set) => moves.applied(set));
   let proxy: ShardingProxy;
   try {
     proxy = await createProxy(config, plane, logger, recorder);
@@ -80,11 +98,14 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   const readiness = new Readiness(describeEndpoints(config.endpoints));
   readiness.attach(source);
   // On the admin listener, over the proxy's own plane: its answers are this proxy's routing.
-  const directory = config.admin === null ? null : new Directory({ plane, config, handoff: configured.handoff, logger });
+  let directory = config.admin === null ? null : new Directory({ plane, config, handoff: configured.handoff, logger });
+  const directoryRoutes = directory === null ? null : new SwappableRoutes(new DirectoryRoutes(directory));
   let admin: AdminServer | null = null;
   let subscription: SetFollower | null = null;
+  let reloader: ConfigReloader | null = null;
   /** Everything started, stopped in order: the proxy drains before the probes go. */
   const release = async (): Promise<void> => {
+    reloader?.close();
     subscription?.unsubscribe();
     reresolve?.close();
     await proxy.close();
@@ -107,11 +128,14 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   };
   let address: { host: string; port: number };
   try {
-    const reloads = new ReloadEvents();
+    const reloads = reload?.events ?? new ReloadEvents();
     const metrics = new MetricsRoutes(new ProcessMetrics({ readiness, reloads, moves }), new LocalThreads(recorder));
-    const routes: AdminRoutes[] = [...(directory === null ? [] : [new DirectoryRoutes(directory)]), metrics];
-    // The admin page and its live status, read from this proxy's plane.
-    if (config.admin !== null) routes.push(...adminPage(config, planeStatusSource(plane, () => proxy.queued, directory), routes));
+    const routes: AdminRoutes[] = [...(directoryRoutes === null ? [] : [directoryRoutes]), metrics];
+    // The admin page and its live status, read from this proxy's plane (the current one: a reload swaps it).
+    if (config.admin !== null) {
+      const status: StatusSource = { views: () => Promise.resolve([readThreadStatus(plane, proxy.queued)]), generation: () => directoryParts(directory).generation(), ring: () => directoryParts(directory).ring() };
+      routes.push(...adminPage(config, status, routes));
+    }
     readiness.inspect(() => rotationOf(readThreadStatus(plane, 0)));
     admin = await openAdmin(config.admin, readiness, logger, routes);
     subscription = followSets(source, (set) => plane.apply(set), { logger, readiness });
@@ -130,18 +154,42 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
     const code = cause?.code ?? (e instanceof Error ? e.message : String(e));
     throw new ShardgateError('SG_ERR_LISTEN', `cannot listen on ${formatHostPort(config.listen)} (${code}): choose another --listen address or free the port`, { cause: e });
   }
+
+  /** Swaps a plane built from the new config into the proxy (swapPlane), then the directory. */
+  const swap = async (plan: ReloadPlan): Promise<void> => {
+    const next = plan.config;
+    const fresh = await swapPlane(proxy, plane, next, { logger, onConnectFailure });
+    plane = fresh;
+    recorder.metrics.rebind(fresh);
+    stopMoves();
+    stopMoves = fresh.onSet((set) => moves.applied(set));
+    if (directory !== null && directoryRoutes !== null) {
+      const previous = directory;
+      directory = new Directory({ plane: fresh, config: next, handoff: configured.handoff, logger });
+      directoryRoutes.swap(new DirectoryRoutes(directory));
+      previous.close();
+    }
+    logger.level = next.logLevel;
+  };
+  if (reload !== null) {
+    reloader = new ConfigReloader({ file: reload.file, running: config, load: reload.load, prepare: reload.prepare, apply: swap, events: reload.events, logger });
+    await reloader.watch();
+  }
+  // Listening, routing, and following the config file: "listening" means all three.
   readiness.listening();
   logger.info(
     { address: formatHostPort(address), balancer: config.balancer.algorithm, key: config.key, endpoints: describeEndpoints(config.endpoints) },
     'listening',
   );
 
-  // SIGHUP re-reads the endpoints file now (as nginx and HAProxy reload on it); without a handler
-  // Node's default would end the process without a graceful shutdown.
+  // SIGHUP re-reads the endpoints file now (as nginx and HAProxy reload on it), and the config
+  // file; without a handler Node's default would end the process without a graceful shutdown.
   const onHangup = (): void => {
-    if (fileSource === null) return;
-    logger.info('SIGHUP: re-reading the endpoints file');
-    fileSource.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
+    if (fileSource !== null) {
+      logger.info('SIGHUP: re-reading the endpoints file');
+      fileSource.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
+    }
+    if (reloader !== null) void reloader.reload('SIGHUP');
   };
   process.on('SIGHUP', onHangup);
   const signal = await stopSignal;

@@ -46,7 +46,18 @@ export interface AccessLogMessage {
   readonly settings: AccessLogSettings;
 }
 
-export type ToWorker = EndpointsMessage | StopMessage | ReportRequest | MetricsRequest | AccessLogMessage | StatusRequest;
+/**
+ * A reloaded configuration, validated by the supervisor: the worker builds a new data plane from
+ * it, gives it the set it routes with, and swaps it into its proxy (requests under way finish on
+ * the old one). Answered with a ConfiguredMessage of the same id.
+ */
+export interface ConfigMessage {
+  readonly kind: 'config';
+  readonly id: number;
+  readonly config: ShardgateConfig;
+}
+
+export type ToWorker = EndpointsMessage | StopMessage | ReportRequest | MetricsRequest | AccessLogMessage | StatusRequest | ConfigMessage;
 
 /** The worker listens and routes: its first set is in place. */
 export interface ReadyMessage {
@@ -91,7 +102,7 @@ export interface MetricsMessage {
   readonly snapshot: ThreadSnapshot;
 }
 
-export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | ConnectFailedMessage | FailedMessage | MetricsMessage | StatusMessage;
+export type FromWorker = ReadyMessage | ServedMessage | ReportMessage | ConnectFailedMessage | FailedMessage | MetricsMessage | StatusMessage | ConfiguredMessage;
 
 // The admin page's status (src/admin/status-routes.ts): the supervisor asks every worker for its
 // view of the endpoints when `/v1/status` is read, and merges the answers.
@@ -106,6 +117,15 @@ export interface StatusMessage {
   readonly kind: 'status';
   readonly status: ThreadStatus;
 }
+
+/** Sent for every ConfigMessage. */
+export interface ConfiguredMessage {
+  readonly kind: 'configured';
+  readonly id: number;
+  /** Why the worker kept its previous configuration, or null when it applied the new one. */
+  readonly refused: string | null;
+}
+
 
 /** What a worker thread starts with. */
 export interface WorkerData {

@@ -2,7 +2,8 @@
  * The entry point of a worker thread (workers.ts starts it). The thread builds a request path of
  * its own (data-plane.ts) over the process's shared in-flight counts, routes with the endpoint set
  * it was started with, and listens on its own descriptor of the shared socket. Then it follows the
- * supervisor: new sets (answered with the generation it serves), reports, and stop, on which the
+ * supervisor: new sets (answered with the generation it serves), reloaded configurations (a new
+ * plane swapped into the proxy, answered with the refusal if any), reports, and stop, on which the
  * proxy shuts down gracefully (in-flight requests get the shutdown grace) and the thread ends. It
  * tells the supervisor of failed connects when asked to, since discovery runs there.
  *
@@ -18,10 +19,10 @@ import { SharedLoads } from '../balancer/shared-loads.js';
 import { ConfigError } from '../errors.js';
 import { createDataPlane } from '../dataplane/create-data-plane.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
-import { createProxy } from '../proxy/create-proxy.js';
+import { createProxy, swapPlane } from '../proxy/create-proxy.js';
 import { readThreadStatus } from '../admin/thread-status.js';
 import type { ShardingProxy } from '../proxy/proxy.js';
-import type { EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
+import type { ConfigMessage, EndpointsMessage, FailedMessage, FromWorker, ToWorker, WorkerData } from './messages.js';
 import { createRequestRecorder } from '../metrics/create-request-recorder.js';
 import type { RequestRecorder } from '../metrics/request-recorder.js';
 
@@ -48,8 +49,8 @@ async function run(data: WorkerData): Promise<void> {
   let recorder: RequestRecorder | null = null;
   let listening = false;
   let address: { host: string; port: number };
+  const onConnectFailure = data.reportConnectFailures ? (e: Endpoint) => post({ kind: 'connect-failed', endpoint: e.name }) : null;
   try {
-    const onConnectFailure = data.reportConnectFailures ? (e: Endpoint) => post({ kind: 'connect-failed', endpoint: e.name }) : null;
     plane = createDataPlane(data.config, { logger, shared, onConnectFailure });
     recorder = createRequestRecorder(data.config.accessLog, plane, logger);
     proxy = await createProxy(data.config, plane, logger, recorder);
@@ -68,9 +69,16 @@ async function run(data: WorkerData): Promise<void> {
     port.close();
     return;
   }
-  const p = plane;
+  // Replaced by a reload; sets and reports go to the current one.
+  let p = plane;
   const px = proxy;
   const rec = recorder;
+  /** A new plane over the same shared counts (the slots are set already), swapped in; the metrics read it from then on. */
+  const reconfigure = async (m: ConfigMessage): Promise<void> => {
+    p = await swapPlane(px, p, m.config, { logger, shared, onConnectFailure });
+    rec.metrics.rebind(p);
+    logger.level = m.config.logLevel;
+  };
   let served = data.endpoints.generation;
   post({ kind: 'ready', address });
   port.on('message', (m: ToWorker) => {
@@ -87,6 +95,15 @@ async function run(data: WorkerData): Promise<void> {
         post({ kind: 'served', generation: served, refused });
         break;
       }
+      case 'config':
+        reconfigure(m).then(
+          () => post({ kind: 'configured', id: m.id, refused: null }),
+          (e: unknown) => {
+            logger.error({ err: e }, 'configuration refused; the previous one keeps serving');
+            post({ kind: 'configured', id: m.id, refused: e instanceof Error ? e.message : String(e) });
+          },
+        );
+        break;
       case 'report': {
         let requests = 0;
         for (const l of p.board.loads) requests += l.picks;

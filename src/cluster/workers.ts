@@ -17,6 +17,9 @@
  *   With DNS discovery, workers report failed connects, and this thread re-resolves (limited).
  * - With `--admin`, the directory (src/directory/) answers on this thread, over a lookup plane of
  *   its own built from the same config and given every set the workers are sent.
+ * - Reload: the supervisor validates the new configuration once (it builds a plane from it with the
+ *   current set), then sends it to every worker, which swaps a new plane into its proxy; a worker
+ *   that cannot apply it answers why (messages.ts). The directory's plane here is swapped too.
  * - Stop: every worker's proxy shuts down gracefully (stops accepting, in-flight requests get
  *   shutdownGraceMs), then its thread ends; this thread waits for all of them.
  * - A worker that ends on its own (a crash) ends the process with exit code 1, the others
@@ -58,8 +61,15 @@ import { MetricsRoutes } from '../metrics/metrics-routes.js';
 import type { RoutingThreads } from '../metrics/metrics-routes.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { ThreadSnapshot } from '../metrics/thread-metrics.js';
+import { SwappableRoutes } from '../admin/swappable-routes.js';
+import { ConfigReloader } from '../config/reloader.js';
+import type { ReloadPlan } from '../config/restart-only.js';
+import type { PlannedHandoffSource } from '../discovery/planned-handoff.js';
+import type { Reload } from '../config/reloader.js';
 
 export const MAX_WORKERS = 1_024;
+/** Longest wait for a worker's answer to a reloaded configuration. */
+const RECONFIGURE_TIMEOUT_MS = 10_000;
 /** Extra time past the grace period before a worker that has not ended is terminated. */
 const SHUTDOWN_SLACK_MS = 5_000;
 /** How long a status read waits for a worker's view; the page polls every second. */
@@ -122,6 +132,13 @@ export interface WorkerPool {
   /** Every running worker's view of its endpoints (the admin page's status), read now; a worker that does not answer within a second is left out. */
   status(): Promise<ThreadStatus[]>;
   /**
+   * Sends a validated configuration to every worker; resolves to each one's refusal (null: it
+   * applied it), by worker.
+   */
+  reconfigure(config: ShardgateConfig): Promise<(string | null)[]>;
+  /** The endpoint set the workers were sent last. */
+  readonly latestSet: EndpointSet | null;
+  /**
    * Stops every worker gracefully and waits for their threads to end. Resolves to false when one
    * had to be terminated after shutdownGraceMs and a slack. Idempotent.
    */
@@ -139,6 +156,8 @@ interface Thread {
   readonly scrapes: ((snapshot: ThreadSnapshot | null) => void)[];
   /** Waiting answers to status requests, oldest first; null when the worker ended first. */
   readonly statuses: ((status: ThreadStatus | null) => void)[];
+  /** Waiting answers to config messages, by id. */
+  readonly configs: Map<number, (refused: string | null) => void>;
 }
 
 /**
@@ -156,6 +175,8 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
   const threads: Thread[] = [];
   let stopping = false;
   let latest: EndpointsMessage | null = null;
+  let latestSet: EndpointSet | null = null;
+  let configId = 0;
   const refusals = new Set<number>();
 
   const configured = await openEndpointSource(config.endpoints, { handoffDelayMs: config.handoffDelayMs });
@@ -171,6 +192,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
       const { generation, slots } = table.assign(set);
       const message: EndpointsMessage = { kind: 'endpoints', generation, version: set.version, specs: set.endpoints.map(specOf), slots };
       latest = message;
+      latestSet = set;
       for (const t of threads) if (!t.gone) t.worker.postMessage(message satisfies ToWorker);
       try {
         options.onSet?.(set);
@@ -197,7 +219,7 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
     // Handled where startWorkers awaits it; this keeps a late failure from going unhandled.
     readyP.catch(() => undefined);
     let exited: (code: number) => void = () => undefined;
-    const thread: Thread = { worker, ready: readyP, exited: new Promise((resolve) => (exited = resolve)), gone: false, reports: [], scrapes: [], statuses: [] };
+    const thread: Thread = { worker, ready: readyP, exited: new Promise((resolve) => (exited = resolve)), gone: false, reports: [], scrapes: [], statuses: [], configs: new Map() };
     table.served(index, endpoints.generation);
     worker.on('message', (m: FromWorker) => {
       switch (m.kind) {
@@ -221,6 +243,12 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
         case 'metrics':
           thread.scrapes.shift()?.(m.snapshot);
           break;
+        case 'configured': {
+          const answer = thread.configs.get(m.id);
+          thread.configs.delete(m.id);
+          answer?.(m.refused);
+          break;
+        }
         case 'connect-failed':
           reresolve?.request(m.endpoint);
           break;
@@ -244,6 +272,8 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
       for (const answer of thread.reports.splice(0)) answer(0);
       for (const answer of thread.scrapes.splice(0)) answer(null);
       for (const answer of thread.statuses.splice(0)) answer(null);
+      for (const answer of thread.configs.values()) answer(`worker thread ${index} ended`);
+      thread.configs.clear();
       failed(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended (exit code ${code}) before it listened`));
       if (!stopping) crash(new ShardgateError('SG_ERR_WORKER', `worker thread ${index} ended unexpectedly (exit code ${code})`));
       exited(code);
@@ -334,6 +364,29 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
         );
         return views.filter((v): v is ThreadStatus => v !== null);
       },
+      reconfigure: (next: ShardgateConfig) => {
+        const id = ++configId;
+        return Promise.all(
+          threads.map((t, i) => {
+            if (t.gone) return Promise.resolve(`worker thread ${i} has ended`);
+            return new Promise<string | null>((resolve) => {
+              // A worker that does not answer must not hold every later reload back.
+              const timer = setTimeout(() => {
+                t.configs.delete(id);
+                resolve(`worker thread ${i} did not answer within ${RECONFIGURE_TIMEOUT_MS} ms`);
+              }, RECONFIGURE_TIMEOUT_MS);
+              t.configs.set(id, (refused) => {
+                clearTimeout(timer);
+                resolve(refused);
+              });
+              t.worker.postMessage({ kind: 'config', id, config: next } satisfies ToWorker);
+            });
+          }),
+        );
+      },
+      get latestSet() {
+        return latestSet;
+      },
       stop,
     };
   } catch (e) {
@@ -349,20 +402,25 @@ export async function startWorkers(config: ShardgateConfig, options: WorkersOpti
  * every worker routes; SIGHUP re-reads the endpoints file.
  * @throws what startWorkers throws
  */
-export async function runWorkers(config: ShardgateConfig, workers: number, logger: Logger): Promise<number> {
+export async function runWorkers(config: ShardgateConfig, workers: number, logger: Logger, reload: Reload | null = null): Promise<number> {
   // Watched from the start: the watch also holds the process while the first set is awaited.
   const signals = watchSignals(logger);
   const onHangup = (): void => {
-    if (config.endpoints.kind !== 'file') return;
-    logger.info('SIGHUP: re-reading the endpoints file');
-    pool?.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
+    if (config.endpoints.kind === 'file') {
+      logger.info('SIGHUP: re-reading the endpoints file');
+      pool?.refresh().catch((e: unknown) => logger.error({ err: e }, 'SIGHUP: re-reading the endpoints file failed'));
+    }
+    if (reloader !== null) void reloader.reload('SIGHUP');
   };
   let pool: WorkerPool | null = null;
+  let reloader: ConfigReloader | null = null;
   try {
     const readiness = new Readiness(describeEndpoints(config.endpoints));
     // The workers' planes live in their threads: the directory gets one of its own here, fed the same sets.
-    const plane = config.admin === null ? null : createLookupPlane(config, logger);
-    const directory = plane === null ? null : new Directory({ plane, config, logger });
+    let plane = config.admin === null ? null : createLookupPlane(config, logger);
+    let directory = plane === null ? null : new Directory({ plane, config, logger });
+    const directoryRoutes = directory === null ? null : new SwappableRoutes(new DirectoryRoutes(directory));
+    let handoff: PlannedHandoffSource | null = null;
     const closeDirectory = async (): Promise<void> => {
       directory?.close();
       await plane?.close();
@@ -384,10 +442,11 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     const metrics = new MetricsRoutes(new ProcessMetrics({ readiness, reloads, moves }), routing);
     let admin: AdminServer | null;
     // The admin page's status: every worker's view, asked when read.
-    const status = new WorkerStatusSource(statusContext(config), directoryParts(directory), logger);
+    // The directory's parts read through the variable: a reload swaps in another directory.
+    const status = new WorkerStatusSource(statusContext(config), { generation: () => directoryParts(directory).generation(), ring: () => directoryParts(directory).ring() }, logger);
     readiness.inspect(() => status.rotation());
     try {
-      const routes: AdminRoutes[] = [...(directory === null ? [] : [new DirectoryRoutes(directory)]), metrics];
+      const routes: AdminRoutes[] = [...(directoryRoutes === null ? [] : [directoryRoutes]), metrics];
       if (config.admin !== null) routes.push(...adminPage(config, status, routes));
       admin = await openAdmin(config.admin, readiness, logger, routes);
     } catch (e) {
@@ -414,6 +473,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
           ? {}
           : {
               onOpened: (c: ConfiguredSource) => {
+                handoff = c.handoff;
                 if (c.handoff !== null) directory!.followPlans(c.handoff);
               },
             }),
@@ -428,6 +488,42 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
       return 0;
     }
     status.attach(pool);
+    const started = pool;
+    /**
+     * Validates the configuration once, here (a plane built from it takes the workers' current
+     * set), then sends it to every worker; the directory moves to that plane.
+     */
+    const swap = async (plan: ReloadPlan): Promise<void> => {
+      const next = plan.config;
+      const checked = createLookupPlane(next, logger);
+      try {
+        const set = started.latestSet;
+        if (set !== null) checked.apply(set);
+      } catch (e) {
+        await checked.close();
+        throw e;
+      }
+      const answers = await started.reconfigure(next);
+      if (directory !== null && directoryRoutes !== null) {
+        const previous = { directory, plane };
+        plane = checked;
+        directory = new Directory({ plane: checked, config: next, logger, handoff });
+        directoryRoutes.swap(new DirectoryRoutes(directory));
+        previous.directory.close();
+        await previous.plane?.close();
+      } else {
+        await checked.close();
+      }
+      logger.level = next.logLevel;
+      const refusals = answers.flatMap((r, i) => (r === null ? [] : [`worker ${i}: ${r}`]));
+      if (refusals.length > 0) {
+        throw new ShardgateError('SG_ERR_WORKER', `${refusals.length} of ${answers.length} worker threads could not apply it and keep the previous configuration (${refusals.join('; ')})`);
+      }
+    };
+    if (reload !== null) {
+      reloader = new ConfigReloader({ file: reload.file, running: config, load: reload.load, prepare: reload.prepare, apply: swap, events: reload.events, logger });
+      await reloader.watch();
+    }
     readiness.listening();
     logger.info(
       { address: formatHostPort(pool.address), balancer: config.balancer.algorithm, key: config.key, endpoints: describeEndpoints(config.endpoints), workers: pool.workers },
@@ -446,6 +542,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     logger.info('stopped');
     return 'signal' in why && inTime ? 0 : 1;
   } finally {
+    reloader?.close();
     process.off('SIGHUP', onHangup);
     signals.stop();
   }

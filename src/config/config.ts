@@ -41,12 +41,13 @@ import { containerCpus } from '../cluster/container-cpus.js';
 import { DEFAULTS } from './defaults.js';
 import type { LogLevel } from './defaults.js';
 import { parseEndpointList } from './endpoints.js';
-import { describeIssue, show, zodErrorMap } from './issues.js';
+import { describeIssue, fieldOf, show, zodErrorMap } from './issues.js';
 import type { Origin } from './origin.js';
 import { attribute, configError, detailOf } from './origin.js';
 import type { BalancerDocument, ConfigDocument } from './schema.js';
 import { documentSchema } from './schema.js';
 import { checkTlsFiles } from './tls-files.js';
+import { unknownKeys } from './unknown-keys.js';
 import { parseYaml } from './yaml.js';
 
 export type EndpointsConfig =
@@ -166,6 +167,12 @@ export interface FlagLayer {
  * @throws ConfigError naming the field, the value and what is allowed
  */
 export function parseConfig(input: unknown, origin: Origin = {}, baseDir = process.cwd()): ShardgateConfig {
+  // Unknown keys first, wherever they are: a misspelt name explains the errors that follow from it.
+  const unknown = unknownKeys(documentSchema, input)[0];
+  if (unknown !== undefined) {
+    const field = fieldOf(unknown.path);
+    throw configError(codeFor(field), field, unknown.detail, origin);
+  }
   const r = documentSchema.safeParse(input, { reportInput: true, error: zodErrorMap });
   if (!r.success) {
     const { field, detail } = describeIssue(r.error.issues[0]!);
@@ -300,6 +307,31 @@ export interface LoadOptions {
  * @throws ConfigError naming the field, the value and its flag or file
  */
 export async function loadConfig(options: LoadOptions): Promise<ShardgateConfig> {
+  const { document, origin, cwd } = await loadDocument(options);
+  const config = parseConfig(document, origin, cwd);
+  try {
+    await checkTlsFiles(config.proxy.tls, config.proxy.upstreamTls.caFile);
+  } catch (e) {
+    if (e instanceof ConfigError) throw attribute(e, origin);
+    throw e;
+  }
+  return config;
+}
+
+/** The config file's document with the flags laid over it, not yet checked: what parseConfig takes. */
+export interface LoadedDocument {
+  readonly document: Record<string, unknown>;
+  readonly origin: Origin;
+  /** Where relative paths given as flags resolve. */
+  readonly cwd: string;
+}
+
+/**
+ * Reads the config file (if any) and lays the flags over it; a relative `endpointsFile` in the
+ * file is made relative to the file.
+ * @throws ConfigError when the file cannot be read, is not YAML, or is not a mapping
+ */
+export async function loadDocument(options: LoadOptions): Promise<LoadedDocument> {
   const cwd = options.cwd ?? process.cwd();
   const flags = options.flags ?? { values: {}, flags: new Map<string, string>() };
   let fileLayer: Record<string, unknown> = {};
@@ -326,15 +358,7 @@ export async function loadConfig(options: LoadOptions): Promise<ShardgateConfig>
     delete fileLayer.endpointsFile;
     delete fileLayer.discovery;
   }
-  const origin: Origin = { file, flags: flags.flags };
-  const config = parseConfig(mergeLayers(fileLayer, flags.values), origin, cwd);
-  try {
-    await checkTlsFiles(config.proxy.tls, config.proxy.upstreamTls.caFile);
-  } catch (e) {
-    if (e instanceof ConfigError) throw attribute(e, origin);
-    throw e;
-  }
-  return config;
+  return { document: mergeLayers(fileLayer, flags.values), origin: { file, flags: flags.flags }, cwd };
 }
 
 /** `over` laid on `base`: mappings merge key by key, anything else (lists included) is replaced. */
@@ -361,7 +385,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function codeFor(field: string): 'SG_ERR_CONFIG' | 'SG_ERR_BALANCER' | 'SG_ERR_ENDPOINTS' | 'SG_ERR_KEY_SOURCE' | 'SG_ERR_KEY_TRANSFORM' | 'SG_ERR_LISTEN' {
+export function codeFor(field: string): 'SG_ERR_CONFIG' | 'SG_ERR_BALANCER' | 'SG_ERR_ENDPOINTS' | 'SG_ERR_KEY_SOURCE' | 'SG_ERR_KEY_TRANSFORM' | 'SG_ERR_LISTEN' {
   if (field.startsWith('balancer')) return 'SG_ERR_BALANCER';
   if (field.startsWith('endpoints')) return 'SG_ERR_ENDPOINTS';
   if (field === 'key') return 'SG_ERR_KEY_SOURCE';

@@ -4,6 +4,7 @@
  * string") names neither the value nor the choices, so every kind of issue gets its own sentence.
  */
 import { z } from 'zod';
+import { nearestName } from './nearest-name.js';
 
 /** `['endpoints', 1, 'name']` -> `endpoints[1].name`. */
 export function fieldOf(path: readonly PropertyKey[]): string {
@@ -85,6 +86,8 @@ export function describeIssue(issue: z.core.$ZodIssue): IssueReport {
       const input: unknown = issue.input;
       const record = typeof input === 'object' && input !== null ? (input as Record<string, unknown>) : {};
       const owner = typeof record.algorithm === 'string' ? record.algorithm : null;
+      const near = nearestName(key, issue.message.split(', '));
+      if (near !== null) return { field: fieldOf([...issue.path, key]), detail: `unknown key; did you mean ${fieldOf([...issue.path, near])}?` };
       return {
         field: fieldOf([...issue.path, key]),
         detail:

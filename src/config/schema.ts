@@ -10,6 +10,8 @@ import { KEYLESS_ALGORITHMS } from '../balancer/factory.js';
 import { MAX_WEIGHT } from '../balancer/endpoint.js';
 import { parseKeyTransform } from '../balancer/key-transform.js';
 import { LOOKUP_FALLBACKS } from '../balancer/lookup.js';
+import { DEFAULT_OUTLIER } from '../balancer/outlier-detector.js';
+import { DEFAULT_HEALTH_CHECK } from '../proxy/health-check.js';
 import { MAX_SUBSETS_LIMIT, SUBSET_FALLBACKS } from '../balancer/subsets.js';
 import { MAX_ZONE_MIN_ENDPOINTS } from '../balancer/zone-aware.js';
 import { ConfigError } from '../errors.js';
@@ -32,6 +34,15 @@ function refuseWith(parse: () => unknown, input: string, ctx: z.RefinementCtx): 
 }
 
 const ms = z.int().min(1).max(MAX_MS);
+
+/**
+ * A mapping of exactly the settings `defaults` has, their values left to the owner's own validator
+ * (which names the range and the default): the schema still knows every field, so that an unknown
+ * one is refused with a suggestion and the reference can list them.
+ */
+function settingsOf(defaults: object): z.ZodObject {
+  return z.strictObject(Object.fromEntries(Object.keys(defaults).map((k) => [k, z.unknown().optional()])));
+}
 
 /** Checked in config.ts by the subset router's own validator, which names every field. */
 const subsets = z.strictObject({
@@ -192,9 +203,9 @@ export const documentSchema = z.strictObject({
           budgetWindowMs: z.unknown().optional(),
         })
         .optional(),
-      // Checked by the detectors' own validators, which name every setting.
-      outlier: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
-      healthCheck: z.record(z.string(), z.unknown()).nullable().optional(),
+      // The values are checked by the detectors' own validators, which name every setting.
+      outlier: z.union([z.literal(false), settingsOf(DEFAULT_OUTLIER)]).optional(),
+      healthCheck: settingsOf(DEFAULT_HEALTH_CHECK).nullable().optional(),
     })
     .optional(),
 });

@@ -60,17 +60,18 @@ export interface ThreadMetricsOptions {
 
 export class ThreadMetrics {
   readonly registry = new Registry();
-  readonly plane: DataPlane;
+  /** The plane routed with; a configuration reload swaps another in (rebind). */
+  #plane: DataPlane;
   readonly hotKeys: HotKeySketch;
   /** Reads the proxy's queue length; set once the proxy exists. */
   queued: () => number = () => 0;
   readonly #series = new Map<string, EndpointSeries>();
   readonly #latency: EndpointHistogram;
   readonly #upstream: EndpointHistogram;
-  readonly #stopSets: () => void;
+  #stopSets: () => void;
 
   constructor(plane: DataPlane, options: ThreadMetricsOptions = {}) {
-    this.plane = plane;
+    this.#plane = plane;
     this.hotKeys = new HotKeySketch(plane.clock, options.hotKeys);
     const registry = this.registry;
     this.#latency = new EndpointHistogram('shardgate_response_latency_seconds', 'Time from a request arriving to its response ending, by the endpoint of its last attempt (Linkerd response_latency)', registry);
@@ -101,6 +102,23 @@ export class ThreadMetrics {
   async snapshot(): Promise<ThreadSnapshot> {
     const metrics = await this.registry.getMetricsAsJSON();
     return { metrics, hotKeys: { windowS: this.hotKeys.windowS, total: this.hotKeys.total(), keys: this.hotKeys.top() } };
+  }
+
+  get plane(): DataPlane {
+    return this.#plane;
+  }
+
+  /**
+   * Reads `plane` from now on: a configuration reload swapped it into the proxy. What this thread
+   * counts itself (requests, latencies, hot keys) goes on; what is read from the plane (picks,
+   * retries, ejections) is the new plane's, whose counts start at 0, as a restart's would: rate()
+   * reads the drop as a counter reset.
+   */
+  rebind(plane: DataPlane): void {
+    this.#stopSets();
+    this.#plane = plane;
+    this.#stopSets = plane.onSet((set) => this.#follow(set));
+    if (plane.current !== null) this.#follow(plane.current);
   }
 
   close(): void {

@@ -12,6 +12,11 @@ import type { Socket } from 'node:net';
 import type { Exchange } from './exchange.js';
 import type { ErrorReply } from './error-reply.js';
 
+/** What routed a request (the proxy's route generation), given back when its response closes. */
+export interface RouteLease {
+  release(): void;
+}
+
 export class ProxyResponse extends ServerResponse<IncomingMessage> {
   readonly h2 = false;
   exchange: Exchange | null = null;
@@ -37,6 +42,8 @@ export class ProxyResponse extends ServerResponse<IncomingMessage> {
   startedMs = 0;
   /** The proxy's own answer (a refusal, a failure), if it sent one: its code names the cause. */
   reply: ErrorReply | null = null;
+  /** The route generation the request took (route-generation.ts), until the response closes. */
+  generation: RouteLease | null = null;
 }
 
 export class H2ProxyResponse extends Http2ServerResponse {
@@ -47,6 +54,7 @@ export class H2ProxyResponse extends Http2ServerResponse {
   continuePending = false;
   startedMs = 0;
   reply: ErrorReply | null = null;
+  generation: RouteLease | null = null;
 }
 
 export type ClientResponse = ProxyResponse | H2ProxyResponse;

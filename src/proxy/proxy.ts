@@ -17,8 +17,9 @@
  * indexOf scans (key-source.ts) and hashed by `hashKey()` (R7), one pick, one Map lookup, one
  * Exchange, one dispatch. Injected: the balancer and its load board, the clock, the logger.
  *
- * Contract: `updateEndpoints()` is synchronous and validates before it changes anything;
- * `listen()` once; `close()` is idempotent and resolves when connections and pools are closed.
+ * Contract: `listen()` once; `reconfigure()` swaps the plane and the routing options for requests
+ * that start afterwards (route-generation.ts); `close()` is idempotent and resolves when
+ * connections and pools are closed.
  */
 import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
@@ -32,7 +33,6 @@ import type { Logger } from 'pino';
 import type { Balancer, Pick } from '../balancer/balancer.js';
 import type { Clock } from '../balancer/clock.js';
 import type { RoutingKey } from '../balancer/hash.js';
-import type { SubsetRouter } from '../balancer/subsets.js';
 import { ConfigError } from '../errors.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { NO_ENDPOINT_REPLIES, REPLIES, noSubsetReply, sendReply } from './error-reply.js';
@@ -59,6 +59,7 @@ import type { KeySource } from './key-source.js';
 import { keyText } from './key-source.js';
 import { UpstreamPools } from './upstreams.js';
 import type { RequestObserver } from './request-observer.js';
+import { RouteGeneration } from './route-generation.js';
 import type { ProxyTimeouts } from './limits.js';
 import { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS, DEFAULT_MAX_BODY_BUFFER, DEFAULT_MAX_HEADER_BYTES, DEFAULT_TIMEOUTS, MAX_BODY_BUFFER_LIMIT, MAX_HEADER_BYTES_LIMIT, MAX_MS, MIN_BODY_BUFFER, MIN_HEADER_BYTES } from './limits.js';
 
@@ -108,6 +109,21 @@ export interface ProxyOptions {
 
 export { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS } from './limits.js';
 
+/**
+ * What a reload may change (`reconfigure`): the rest of ProxyOptions shapes the listener and its
+ * client connections, and needs a new proxy. Of the timeouts, the upstream ones (connectMs,
+ * upstreamHeadersMs, upstreamBodyMs, upstreamIdleMs) are taken.
+ */
+export interface RouteOptions {
+  readonly maxBodyBuffer?: ProxyOptions['maxBodyBuffer'];
+  readonly maxBodyBytes?: ProxyOptions['maxBodyBytes'];
+  readonly endpointHeader?: ProxyOptions['endpointHeader'];
+  readonly timeouts?: ProxyOptions['timeouts'];
+  readonly maxUpstreamSessions?: ProxyOptions['maxUpstreamSessions'];
+  readonly upstreamTls?: ProxyOptions['upstreamTls'];
+  readonly queue?: ProxyOptions['queue'];
+}
+
 /** Every duration in milliseconds; 0 disables the ones marked so. */
 
 const SLASH = 47;
@@ -127,22 +143,18 @@ interface TrackedSocket extends Socket {
 }
 
 export class ShardingProxy {
-  readonly #plane: DataPlane;
-  readonly #stopCapacity: () => void;
-  /** The plane's, read on every request. */
-  readonly #balancer: Balancer;
-  readonly #subsets: SubsetRouter | null;
-  readonly #keySource: KeySource | null;
-  readonly #keyField: string | null;
-  readonly #maxBodyBuffer: number;
-  readonly #maxBodyBytes: number;
+  /** What new requests route with; replaced whole by reconfigure(). */
+  #gen: RouteGeneration;
+  /** Generations replaced by reconfigure() whose requests are still under way. */
+  readonly #retiring = new Set<RouteGeneration>();
+  readonly #maxHeaderBytes: number;
   readonly #maxHeaderCount: number;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #timeouts: Readonly<Required<ProxyTimeouts>>;
-  readonly #ctx: ExchangeContext;
-  readonly #pools: UpstreamPools;
-  readonly #reader: RequestHeadReader;
+  readonly #tlsListener: boolean;
+  /** Set once close() starts. */
+  #closing = false;
   readonly #server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
   readonly #listener: ProtocolListener;
   readonly #sessions: ClientSessions;
@@ -152,8 +164,6 @@ export class ShardingProxy {
   readonly #streamIdleMs: number;
   /** Open WebSocket tunnels' client sides, cut when the shutdown grace period ends. */
   readonly #tunnels = new Set<Duplex | ServerHttp2Stream>();
-  readonly #ws: WebSocketRouting;
-  readonly #queue: WaitQueue;
   #drainScheduled = false;
   readonly #drainQueue = (): void => this.#drain();
   readonly #onResponseClose: (this: ClientResponse) => void;
@@ -165,13 +175,6 @@ export class ShardingProxy {
 
   constructor(options: ProxyOptions) {
     const plane = options.plane;
-    this.#plane = plane;
-    this.#balancer = plane.balancer;
-    this.#subsets = plane.subsets;
-    this.#keySource = plane.keySource;
-    this.#keyField = plane.keySource?.header ?? null;
-    this.#maxBodyBytes = checkedInteger(options.maxBodyBytes ?? 0, 'proxy.maxBodyBytes', 0, Number.MAX_SAFE_INTEGER);
-    this.#maxBodyBuffer = checkedInteger(options.maxBodyBuffer ?? DEFAULT_MAX_BODY_BUFFER, 'proxy.maxBodyBuffer', MIN_BODY_BUFFER, MAX_BODY_BUFFER_LIMIT);
     this.#clock = plane.clock;
     this.#log = options.logger ?? plane.log;
     this.#observer = options.observer ?? null;
@@ -181,41 +184,13 @@ export class ShardingProxy {
     if (!Number.isInteger(maxHeaderBytes) || maxHeaderBytes < MIN_HEADER_BYTES || maxHeaderBytes > MAX_HEADER_BYTES_LIMIT) {
       throw new ConfigError('SG_ERR_CONFIG', 'proxy.maxHeaderBytes', `is ${String(maxHeaderBytes)}: use an integer from ${MIN_HEADER_BYTES} to ${MAX_HEADER_BYTES_LIMIT} (Node's default is 16384)`);
     }
+    this.#maxHeaderBytes = maxHeaderBytes;
+    this.#tlsListener = options.tls !== undefined;
     const maxHeaderCount = checkedInteger(options.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT, 'proxy.maxHeaderCount', 1, 10_000);
     this.#maxHeaderCount = maxHeaderCount;
     const maxStreams = checkedInteger(options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS, 'proxy.maxConcurrentStreams', 1, 1_000_000);
     const maxConnections = checkedInteger(options.maxConnections ?? 0, 'proxy.maxConnections', 0, 10_000_000);
-    const maxSessions = checkedInteger(options.maxUpstreamSessions ?? DEFAULT_UPSTREAM_SESSIONS, 'proxy.maxUpstreamSessions', 1, 1_000);
-    this.#ctx = {
-      clock: this.#clock,
-      log: this.#log,
-      endpointHeader: options.endpointHeader ?? true,
-      closing: false,
-      retries: plane.retries,
-      redispatch: (exchange: Exchange, previous: string): boolean => this.#redispatch(exchange, previous),
-      observe: (endpoint, outcome, status) => plane.observe(endpoint, outcome, status),
-    };
-    const q = options.queue ?? DEFAULT_QUEUE;
-    checkedInteger(q.max, 'proxy.queue.max', 0, 1_000_000);
-    checkedInteger(q.timeoutMs, 'proxy.queue.timeoutMs', 1, MAX_MS);
-    this.#queue = new WaitQueue(q.max, q.timeoutMs, (w) => this.#refuse(w.res, NO_ENDPOINT_REPLIES.saturated, w.body !== null && !w.req.complete));
-    // Capacity is reported synchronously from inside done(): serve the queue afterwards.
-    this.#stopCapacity = plane.onCapacity(() => this.#scheduleDrain());
-    this.#pools = new UpstreamPools(
-      {
-        connectMs: t.connectMs,
-        headersMs: t.upstreamHeadersMs,
-        bodyMs: t.upstreamBodyMs,
-        idleMs: t.upstreamIdleMs,
-        maxHeaderBytes,
-        maxH2Sessions: maxSessions,
-        ...(options.upstreamTls === undefined ? {} : { tls: options.upstreamTls }),
-      },
-      this.#log,
-    );
-    this.#reader = new RequestHeadReader(options.tls === undefined ? 'http' : 'https', this.#subsets?.headers ?? []);
-    // Pools follow the plane's sets: checked before anything changes, reconciled after the balancer.
-    plane.attach(this.#pools);
+    this.#gen = this.#generation(plane, options);
 
     // One listener for every response, made once: it finds the exchange through the response.
     const responseClosed = (res: ClientResponse): void => this.#responseClosed(res);
@@ -263,16 +238,6 @@ export class ShardingProxy {
     });
     server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.#onConnectMethod(socket));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
-    this.#ws = {
-      balancer: this.#balancer,
-      pools: this.#pools,
-      clock: this.#clock,
-      options: { connectMs: t.connectMs, handshakeMs: t.upstreamHeadersMs, idleMs: TUNNEL_IDLE_MS, maxHeaderBytes, log: this.#log, endpointHeader: this.#ctx.endpointHeader, ...(options.upstreamTls === undefined ? {} : { tls: options.upstreamTls }) },
-      retries: plane.retries === null ? 0 : plane.retries.maxRetries,
-      observe: this.#ctx.observe,
-      refuse: (client, reply) => refuseWebSocket(client, reply),
-      ended: (client) => this.#tunnelEnded(client),
-    };
     server.on('error', (err: Error) => this.#log.error({ err }, 'proxy server error'));
     this.#server = server;
 
@@ -304,13 +269,103 @@ export class ShardingProxy {
    * The balancer for the request the reader just read: its subset's, or the proxy's own. null
    * when the request was refused (its values match no subset and the fallback is to fail).
    */
-  #balancerFor(res: ClientResponse, close: boolean): Balancer | null {
-    const subsets = this.#subsets;
-    if (subsets === null) return this.#balancer;
-    const values = this.#reader.selectorValues;
+  #balancerFor(g: RouteGeneration, res: ClientResponse, close: boolean): Balancer | null {
+    const subsets = g.subsets;
+    if (subsets === null) return g.balancer;
+    const values = g.reader.selectorValues;
     const lb = subsets.select(values);
     if (lb === null) this.#refuse(res, noSubsetReply(subsets.describeMiss(values)), close);
     return lb;
+  }
+
+  /**
+   * Builds what requests route with over `plane`: pools attached to it (checked and reconciled with
+   * its sets from now on), a waiting queue fed by its capacity reports, the exchange context.
+   * @throws ConfigError for an option out of range, or when the pools cannot take the plane's set
+   */
+  #generation(plane: DataPlane, options: RouteOptions): RouteGeneration {
+    const maxBodyBytes = checkedInteger(options.maxBodyBytes ?? 0, 'proxy.maxBodyBytes', 0, Number.MAX_SAFE_INTEGER);
+    const maxBodyBuffer = checkedInteger(options.maxBodyBuffer ?? DEFAULT_MAX_BODY_BUFFER, 'proxy.maxBodyBuffer', MIN_BODY_BUFFER, MAX_BODY_BUFFER_LIMIT);
+    const maxSessions = checkedInteger(options.maxUpstreamSessions ?? DEFAULT_UPSTREAM_SESSIONS, 'proxy.maxUpstreamSessions', 1, 1_000);
+    const t = resolveTimeouts(options.timeouts ?? {});
+    const q = options.queue ?? DEFAULT_QUEUE;
+    checkedInteger(q.max, 'proxy.queue.max', 0, 1_000_000);
+    checkedInteger(q.timeoutMs, 'proxy.queue.timeoutMs', 1, MAX_MS);
+    let gen: RouteGeneration | null = null;
+    const ctx: ExchangeContext = {
+      clock: this.#clock,
+      log: this.#log,
+      endpointHeader: options.endpointHeader ?? true,
+      closing: this.#closing,
+      retries: plane.retries,
+      redispatch: (exchange: Exchange, previous: string): boolean => this.#redispatch(gen!, exchange, previous),
+      observe: (endpoint, outcome, status) => plane.observe(endpoint, outcome, status),
+    };
+    const pools = new UpstreamPools(
+      {
+        connectMs: t.connectMs,
+        headersMs: t.upstreamHeadersMs,
+        bodyMs: t.upstreamBodyMs,
+        idleMs: t.upstreamIdleMs,
+        maxHeaderBytes: this.#maxHeaderBytes,
+        maxH2Sessions: maxSessions,
+        ...(options.upstreamTls === undefined ? {} : { tls: options.upstreamTls }),
+      },
+      this.#log,
+    );
+    // Pools follow the plane's sets: checked before anything changes, reconciled after the balancer.
+    plane.attach(pools);
+    const ws: WebSocketRouting = {
+      balancer: plane.balancer,
+      pools,
+      clock: this.#clock,
+      options: { connectMs: t.connectMs, handshakeMs: t.upstreamHeadersMs, idleMs: TUNNEL_IDLE_MS, maxHeaderBytes: this.#maxHeaderBytes, log: this.#log, endpointHeader: ctx.endpointHeader, ...(options.upstreamTls === undefined ? {} : { tls: options.upstreamTls }) },
+      retries: plane.retries === null ? 0 : plane.retries.maxRetries,
+      observe: ctx.observe,
+      refuse: (client, reply) => refuseWebSocket(client, reply),
+      ended: (client) => this.#tunnelEnded(client),
+    };
+    const queue = new WaitQueue(q.max, q.timeoutMs, (w) => this.#refuse(w.res, NO_ENDPOINT_REPLIES.saturated, w.body !== null && !w.req.complete));
+    gen = new RouteGeneration({
+      plane,
+      ctx,
+      pools,
+      queue,
+      reader: new RequestHeadReader(this.#tlsListener ? 'https' : 'http', plane.subsets?.headers ?? []),
+      ws,
+      maxBodyBytes,
+      maxBodyBuffer,
+      // Capacity is reported synchronously from inside done(): serve the queue afterwards.
+      stopCapacity: plane.onCapacity(() => this.#scheduleDrain()),
+    });
+    return gen;
+  }
+
+  /**
+   * Routes requests that start from now on with `plane` and `options` (a configuration reload);
+   * requests under way finish with the plane they started on. Resolves once none is left on the
+   * previous plane and its upstream pools are closed: then its owner may close it. The new plane
+   * should hold the current endpoint set already, so that no request finds it empty.
+   * @throws ConfigError for an option out of range, or when the pools cannot take the plane's set
+   *   (the proxy keeps its plane then)
+   */
+  reconfigure(plane: DataPlane, options: RouteOptions): Promise<void> {
+    if (this.#closing) throw new ConfigError('SG_ERR_CONFIG', 'proxy', 'the proxy is closing: a new configuration cannot be applied');
+    const next = this.#generation(plane, options);
+    const old = this.#gen;
+    this.#gen = next;
+    this.#retiring.add(old);
+    return new Promise<void>((resolve) => {
+      old.retire(() => {
+        this.#retiring.delete(old);
+        old.stopCapacity();
+        old.plane.detach(old.pools);
+        old.pools.close(false).then(resolve, (err: unknown) => {
+          this.#log.warn({ err }, 'closing the previous configuration\'s upstream pools failed');
+          resolve();
+        });
+      });
+    });
   }
 
   /**
@@ -354,10 +409,14 @@ export class ShardingProxy {
   }
 
   async #shutdown(): Promise<void> {
-    this.#ctx.closing = true;
-    this.#plane.detach(this.#pools);
-    this.#stopCapacity();
-    this.#queue.drainAll((w) => this.#refuse(w.res, REPLIES.shuttingDown, w.body !== null && !w.req.complete));
+    this.#closing = true;
+    const generations = [this.#gen, ...this.#retiring];
+    for (const g of generations) {
+      g.ctx.closing = true;
+      g.plane.detach(g.pools);
+      g.stopCapacity();
+      g.queue.drainAll((w) => this.#refuse(w.res, REPLIES.shuttingDown, w.body !== null && !w.req.complete));
+    }
     const server = this.#server;
     // Resolves once every connection is gone.
     const serverClosed = this.#listener.close();
@@ -366,7 +425,7 @@ export class ShardingProxy {
     this.#sessions.closeAll();
     const drained = await this.#whenIdle(this.#timeouts.shutdownGraceMs);
     if (!drained) {
-      this.#log.warn({ requests: this.#active, inflight: this.#plane.board.totalInflight }, 'shutdown grace period over: cutting in-flight requests');
+      this.#log.warn({ requests: this.#active, inflight: this.#gen.plane.board.totalInflight }, 'shutdown grace period over: cutting in-flight requests');
     }
     // What is left is idle keep-alive connections, heads still arriving, or (past the grace
     // period) requests that overstayed.
@@ -375,7 +434,7 @@ export class ShardingProxy {
     this.#sessions.destroyAll();
     this.#bodyTimeouts.close();
     await serverClosed;
-    await this.#pools.close(!drained);
+    await Promise.all(generations.map((g) => g.pools.close(!drained)));
     this.#log.info('proxy closed');
   }
 
@@ -396,7 +455,7 @@ export class ShardingProxy {
 
   /** Requests waiting for an endpoint with room (every candidate was at its in-flight limit): for the metrics and the status page. */
   get queued(): number {
-    return this.#queue.length;
+    return this.#gen.queue.length;
   }
 
   #onRequest(req: IncomingMessage, res: ProxyResponse): void {
@@ -428,7 +487,7 @@ export class ShardingProxy {
 
   #onSession(session: ServerHttp2Session): void {
     session.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'HTTP/2 client session error'));
-    this.#sessions.add(session, this.#ctx.closing);
+    this.#sessions.add(session, this.#closing);
   }
 
   #dispatch(req: ClientRequest, res: ClientResponse): void {
@@ -443,12 +502,16 @@ export class ShardingProxy {
   }
 
   #route(req: ClientRequest, res: ClientResponse): void {
+    // The generation the request routes with to its end, whatever a reload does meanwhile.
+    const g = this.#gen;
+    g.take();
+    res.generation = g;
     if (!res.h2 && req.rawHeaders.length > 2 * this.#maxHeaderCount) {
       this.#refuse(res, REPLIES.tooManyHeaders, true);
       return;
     }
-    const reader = this.#reader;
-    reader.read(req.rawHeaders, this.#keyField, req.socket.remoteAddress);
+    const reader = g.reader;
+    reader.read(req.rawHeaders, g.keyField, req.socket.remoteAddress);
     // An HTTP/2 request has a body unless its HEADERS frame ended the stream.
     const hasBody = res.h2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : reader.hasBody;
     if (res.h2) res.grpc = reader.grpc;
@@ -486,25 +549,25 @@ export class ShardingProxy {
       reader.useAuthority(authority);
       path = origin;
     }
-    const lb = this.#balancerFor(res, hasBody);
+    const lb = this.#balancerFor(g, res, hasBody);
     if (lb === null) return;
     let body: Readable | null = hasBody ? req : null;
-    if (body !== null && this.#maxBodyBytes > 0) {
-      body = this.#limitedBody(req, res);
+    if (body !== null && g.maxBodyBytes > 0) {
+      body = this.#limitedBody(g.maxBodyBytes, req, res);
       if (body === null) return;
     }
     const deadlineMs = res.grpc ? parseGrpcTimeout(reader.grpcTimeout) : null;
-    const source = this.#keySource;
+    const source = g.keySource;
     if (source !== null && source.kind === 'json' && hasBody) {
-      this.#bufferBody(lb, req, res, source, null, this.#maxBodyBuffer, path, reader.out, deadlineMs);
+      this.#bufferBody(g, lb, req, res, source, null, g.maxBodyBuffer, path, reader.out, deadlineMs);
       return;
     }
-    const key = source === null ? null : this.#plane.key(keyText(source, path, reader.key));
-    if (body === req && this.#ctx.retries !== null && this.#replayable(req)) {
-      this.#bufferBody(lb, req, res, null, key, REPLAY_BUFFER_BYTES, path, reader.out, deadlineMs);
+    const key = source === null ? null : g.plane.key(keyText(source, path, reader.key));
+    if (body === req && g.ctx.retries !== null && this.#replayable(req)) {
+      this.#bufferBody(g, lb, req, res, null, key, REPLAY_BUFFER_BYTES, path, reader.out, deadlineMs);
       return;
     }
-    this.#pickAndForward(lb, req, res, key, path, reader.out, body, deadlineMs);
+    this.#pickAndForward(g, lb, req, res, key, path, reader.out, body, deadlineMs);
   }
 
   /**
@@ -523,8 +586,7 @@ export class ShardingProxy {
    * (null); a body without one is counted as it streams through a BodyLimit, which answers 413
    * when it passes the limit. Only when a limit is set: otherwise the request stream itself.
    */
-  #limitedBody(req: ClientRequest, res: ClientResponse): Readable | null {
-    const limit = this.#maxBodyBytes;
+  #limitedBody(limit: number, req: ClientRequest, res: ClientResponse): Readable | null {
     const declared = req.headers['content-length'];
     if (declared === undefined) return req.pipe(new BodyLimit(limit, res));
     if (Number(declared) <= limit) return req;
@@ -539,7 +601,7 @@ export class ShardingProxy {
    * limit is never half forwarded: it gets 413 and, over HTTP/1.1, the connection closes. Closures
    * per request, but only for bodies read whole.
    */
-  #bufferBody(lb: Balancer, req: ClientRequest, res: ClientResponse, source: (KeySource & { kind: 'json' }) | null, key: RoutingKey | null, limit: number, path: string, headers: string[], deadlineMs: number | null): void {
+  #bufferBody(g: RouteGeneration, lb: Balancer, req: ClientRequest, res: ClientResponse, source: (KeySource & { kind: 'json' }) | null, key: RoutingKey | null, limit: number, path: string, headers: string[], deadlineMs: number | null): void {
     const declared = Number(req.headers['content-length'] ?? -1);
     if (declared > limit) {
       this.#refuse(res, REPLIES.bodyTooLarge, true);
@@ -571,30 +633,30 @@ export class ShardingProxy {
     const onEnd = (): void => {
       if (res.closeSeen || res.headersSent) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      this.#pickAndForward(lb, req, res, source === null ? key : this.#plane.key(keyText(source, path, undefined, body)), path, headers, body, deadlineMs);
+      this.#pickAndForward(g, lb, req, res, source === null ? key : g.plane.key(keyText(source, path, undefined, body)), path, headers, body, deadlineMs);
     };
     req.on('data', onData);
     req.on('end', onEnd);
   }
 
   /** Picks an endpoint for the request with `lb` (its subset's, or the proxy's) and forwards it, waits for capacity, or refuses it. */
-  #pickAndForward(lb: Balancer, req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], body: Readable | Buffer | null, deadlineMs: number | null): void {
+  #pickAndForward(g: RouteGeneration, lb: Balancer, req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], body: Readable | Buffer | null, deadlineMs: number | null): void {
     const pick = lb.pick(key, null);
     if (pick.kind === 'none') {
-      if (pick.reason === 'saturated' && this.#queue.offer({ balancer: lb, req, res, key, path, headers, body, deadlineMs, sinceMs: this.#clock.nowMs(), timer: null })) return;
+      if (pick.reason === 'saturated' && g.queue.offer({ balancer: lb, req, res, key, path, headers, body, deadlineMs, sinceMs: this.#clock.nowMs(), timer: null })) return;
       this.#refuse(res, NO_ENDPOINT_REPLIES[pick.reason], body !== null && !req.complete);
       return;
     }
-    this.#forward(lb, pick, req, res, key, path, headers, body, deadlineMs);
+    this.#forward(g, lb, pick, req, res, key, path, headers, body, deadlineMs);
   }
 
   /** Sends a picked request to its endpoint. */
-  #forward(lb: Balancer, pick: Pick, req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], body: Readable | Buffer | null, deadlineMs: number | null): void {
+  #forward(g: RouteGeneration, lb: Balancer, pick: Pick, req: ClientRequest, res: ClientResponse, key: RoutingKey | null, path: string, headers: string[], body: Readable | Buffer | null, deadlineMs: number | null): void {
     const hasBody = body !== null;
     const startedMs = this.#clock.nowMs();
     // Read at once: Pick objects are shared and rebound when the set changes.
     const endpoint = pick.endpoint.name;
-    const upstream = this.#pools.get(endpoint);
+    const upstream = g.pools.get(endpoint);
     if (upstream === undefined) {
       // The balancer and the pools are updated together; an endpoint without a pool is a bug.
       pick.done(startedMs, 'cancelled');
@@ -603,10 +665,10 @@ export class ShardingProxy {
       return;
     }
     const request = { path, method: req.method ?? 'GET', headers, body };
-    const exchange = new Exchange(this.#ctx, req, res, request, key, endpoint, pick.done, startedMs, hasBody);
-    this.#ctx.retries?.requested();
+    const exchange = new Exchange(g.ctx, req, res, request, key, endpoint, pick.done, startedMs, hasBody);
+    g.ctx.retries?.requested();
     // A retry picks from the same subset.
-    if (lb !== this.#balancer) exchange.balancer = lb;
+    if (lb !== g.balancer) exchange.balancer = lb;
     res.exchange = exchange;
     if (!res.h2 && res.closeWhenDone) exchange.closeAfter();
     if (deadlineMs !== null) exchange.setDeadline(deadlineMs);
@@ -627,14 +689,19 @@ export class ShardingProxy {
    * `done()` that reported it.
    */
   #scheduleDrain(): void {
-    if (this.#drainScheduled || this.#queue.length === 0) return;
+    if (this.#drainScheduled) return;
     this.#drainScheduled = true;
     queueMicrotask(this.#drainQueue);
   }
 
   #drain(): void {
     this.#drainScheduled = false;
-    const queue = this.#queue;
+    this.#drainGeneration(this.#gen);
+    for (const g of this.#retiring) this.#drainGeneration(g);
+  }
+
+  #drainGeneration(g: RouteGeneration): void {
+    const queue = g.queue;
     for (let w = queue.peek(); w !== undefined; w = queue.peek()) {
       if (w.res.closeSeen) {
         // The client left while waiting.
@@ -649,7 +716,7 @@ export class ShardingProxy {
         continue;
       }
       const waited = this.#clock.nowMs() - w.sinceMs;
-      this.#forward(w.balancer, pick, w.req, w.res, w.key, w.path, w.headers, w.body, w.deadlineMs === null ? null : Math.max(1, w.deadlineMs - waited));
+      this.#forward(g, w.balancer, pick, w.req, w.res, w.key, w.path, w.headers, w.body, w.deadlineMs === null ? null : Math.max(1, w.deadlineMs - waited));
     }
   }
 
@@ -658,13 +725,13 @@ export class ShardingProxy {
    * order (the endpoints tried are excluded), or any other endpoint for a keyless request.
    * Returns false, changing nothing, when no other endpoint can take it.
    */
-  #redispatch(exchange: Exchange, previous: string): boolean {
+  #redispatch(g: RouteGeneration, exchange: Exchange, previous: string): boolean {
     const tried = (exchange.tried ??= new Set());
-    const prev = this.#plane.board.load(previous);
+    const prev = g.plane.board.load(previous);
     if (prev !== undefined) tried.add(prev.endpoint);
-    const pick = (exchange.balancer ?? this.#balancer).pick(exchange.key, tried);
+    const pick = (exchange.balancer ?? g.balancer).pick(exchange.key, tried);
     if (pick.kind === 'none') return false;
-    const upstream = this.#pools.get(pick.endpoint.name);
+    const upstream = g.pools.get(pick.endpoint.name);
     if (upstream === undefined) {
       pick.done(this.#clock.nowMs(), 'cancelled');
       return false;
@@ -681,7 +748,7 @@ export class ShardingProxy {
    * content.
    */
   #answerOptionsAsterisk(res: ClientResponse, hasBody: boolean): void {
-    const close = hasBody || this.#ctx.closing || (!res.h2 && res.closeWhenDone);
+    const close = hasBody || this.#closing || (!res.h2 && res.closeWhenDone);
     writeHeadTo(res, 200, close && !res.h2 ? OPTIONS_ASTERISK_CLOSE : OPTIONS_ASTERISK);
     res.end();
   }
@@ -710,7 +777,7 @@ export class ShardingProxy {
    * and for an unread body, which Node would otherwise read to the end for nothing.
    */
   #refuse(res: ClientResponse, reply: ErrorReply, close: boolean): void {
-    sendReply(res, reply, null, close || this.#ctx.closing || (!res.h2 && res.closeWhenDone));
+    sendReply(res, reply, null, close || this.#closing || (!res.h2 && res.closeWhenDone));
   }
 
   /** Once per response: from its 'close', or from its connection's 'close' if Node queued it. */
@@ -723,6 +790,11 @@ export class ShardingProxy {
     if (exchange !== null) {
       res.exchange = null;
       exchange.responseClosed();
+    }
+    const generation = res.generation;
+    if (generation !== null) {
+      res.generation = null;
+      generation.release();
     }
     const socket = res.h2 ? null : (res.clientSocket as TrackedSocket | null);
     if (socket !== null && !res.h2) {
@@ -798,23 +870,25 @@ export class ShardingProxy {
   }
 
   #openTunnel(client: WebSocketClient, req: ClientRequest, path: string): void {
-    if (this.#ctx.closing) {
+    if (this.#closing) {
       refuseWebSocket(client, REPLIES.shuttingDown);
       return;
     }
-    const reader = this.#reader;
-    reader.read(req.rawHeaders, this.#keyField, req.socket.remoteAddress);
-    const subsets = this.#subsets;
-    const lb = subsets === null ? this.#balancer : subsets.select(reader.selectorValues);
+    // A tunnel keeps its connection to the pod through reloads; it does not hold its generation.
+    const g = this.#gen;
+    const reader = g.reader;
+    reader.read(req.rawHeaders, g.keyField, req.socket.remoteAddress);
+    const subsets = g.subsets;
+    const lb = subsets === null ? g.balancer : subsets.select(reader.selectorValues);
     if (lb === null) {
       refuseWebSocket(client, noSubsetReply(subsets!.describeMiss(reader.selectorValues)));
       return;
     }
-    const source = this.#keySource;
-    const key = source === null ? null : this.#plane.key(keyText(source, path, reader.key));
+    const source = g.keySource;
+    const key = source === null ? null : g.plane.key(keyText(source, path, reader.key));
     this.#active++;
     this.#tunnels.add(client.kind === 'h1' ? client.socket : client.stream);
-    routeWebSocket(this.#ws, client, key, reader.out, lb);
+    routeWebSocket(g.ws, client, key, reader.out, lb);
   }
 
   #tunnelEnded(client: WebSocketClient): void {

@@ -52,7 +52,8 @@ test('service options: the config parser\'s own refusals, prefixed with the serv
   refuses({ endpoints: ENDPOINTS, balancer: { algorithm: 'ring-hash', boundedLoad: 0.9 }, key: 'header:x' }, 'balancer.boundedLoad');
   refuses({ balancer: { algorithm: 'ring-hash' }, key: 'header:x' }, 'endpoints', 'is missing');
   refuses({ endpoints: ENDPOINTS, proxy: { retries: { retryOn: 'sometimes' } } }, 'proxy.retries.retryOn', 'sometimes');
-  refuses({ endpoints: ENDPOINTS, balancers: {} }, 'balancers', 'no such setting');
+  refuses({ endpoints: ENDPOINTS, balancers: {} }, 'balancers', 'did you mean balancer?');
+  refuses({ endpoints: ENDPOINTS, colour: 'blue' }, 'colour', 'no such setting');
 });
 
 test('service options: the proxy\'s listener settings, json keys and non-objects are refused by name', () => {

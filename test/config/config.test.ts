@@ -151,12 +151,21 @@ test('config error: bounded-load factor that is not a number', () => {
 });
 
 test('config error: an option of another algorithm names the algorithm and its options', () => {
-  refuses(() => parseConfig(ringHash({ tableSize: 65537 })), 'balancer.tableSize', '65537', 'ring-hash has no such option', 'minRingSize');
-  refuses(() => parseConfig({ endpoints: TWO, balancer: { algorithm: 'p2c', boundedLoad: 1.25 } }), 'balancer.boundedLoad', 'p2c has no such option');
+  refuses(() => parseConfig(ringHash({ tableSize: 65537 })), 'balancer.tableSize', 'unknown key', 'ring-hash has no such option (maglev has it)', 'minRingSize');
+  refuses(() => parseConfig({ endpoints: TWO, balancer: { algorithm: 'p2c', boundedLoad: 1.25 } }), 'balancer.boundedLoad', 'p2c has no such option', 'ring-hash, maglev');
 });
 
-test('config error: a misspelt field is refused, with the known ones', () => {
-  refuses(() => parseConfig({ endpoints: TWO, lissten: '0.0.0.0:80' }), 'lissten', 'no such setting', 'listen');
+test('config error: a misspelt field is refused by name at every level, with the nearest valid name', () => {
+  refuses(() => parseConfig({ endpoints: TWO, lissten: '0.0.0.0:80' }), 'lissten', 'unknown key; did you mean listen?');
+  // Not "algorithm is missing": the misspelling is what the user has to fix.
+  refuses(() => parseConfig({ endpoints: TWO, balancer: { algoritm: 'maglev' } }), 'balancer.algoritm', 'unknown key; did you mean balancer.algorithm?');
+  refuses(() => parseConfig({ endpoints: [{ name: 'a', adress: '127.0.0.1:1' }] }), 'endpoints[0].adress', 'did you mean endpoints[0].address?');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { outlier: { intervalMS: 5 } } }), 'proxy.outlier.intervalMS', 'did you mean proxy.outlier.intervalMs?');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { healthCheck: { paht: '/' } } }), 'proxy.healthCheck.paht', 'did you mean proxy.healthCheck.path?');
+  refuses(() => parseConfig({ endpoints: TWO, proxy: { retries: { retrys: 2 } } }), 'proxy.retries.retrys', 'did you mean proxy.retries.retries?');
+  refuses(() => parseConfig({ endpoints: TWO, zonee: 'a' }), 'zonee', 'did you mean zone?');
+  // Nothing near: the known names instead.
+  refuses(() => parseConfig({ endpoints: TWO, colour: 'blue' }), 'colour', 'no such setting', 'listen, admin');
   refuses(() => parseConfig({ endpoints: TWO, proxy: { timeouts: { connectTimeout: 5 } } }), 'proxy.timeouts.connectTimeout', 'connectMs');
 });
 
@@ -388,7 +397,7 @@ test('loadConfig: a bad value in the file names the file and the field, even whe
     // The file's ring-hash option no longer fits the algorithm the flag chose: the file is at fault.
     assert.ok(e instanceof ConfigError);
     assert.equal(e.field, 'balancer.minRingSize');
-    assert.ok(e.message.startsWith(`${file}: balancer.minRingSize: is 512, but maglev has no such option`), e.message);
+    assert.ok(e.message.startsWith(`${file}: balancer.minRingSize: unknown key: maglev has no such option (ring-hash has it)`), e.message);
     return true;
   });
 });

@@ -67,7 +67,10 @@ test('package: npm pack, then npm install of the tarball into an empty folder gi
   const tarball = join(dir, packed[0]!.filename);
   const files = new Set(packed[0]!.files.map((f) => f.path));
   for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/shardgate.js']) assert.ok(files.has(f), `the tarball holds ${f}`);
-  assert.ok(![...files].some((f) => f.startsWith('dist/test/') || f.startsWith('dist/bench/') || f.startsWith('src/')), 'the tarball holds the built library only, not tests, benchmarks or sources');
+  // The admin page's HTML, CSS and JS are shipped as written (src/admin/page/): no build step makes them.
+  const shipped = (f: string): boolean => f.startsWith('dist/test/') || f.startsWith('dist/bench/') || (f.startsWith('src/') && !f.startsWith('src/admin/page/'));
+  assert.ok(![...files].some(shipped), 'the tarball holds the built library and the page only, not tests, benchmarks or sources');
+  for (const f of ['src/admin/page/index.html', 'src/admin/page/page.js', 'src/admin/page/page.css']) assert.ok(files.has(f), `the tarball holds ${f}`);
   const entries = await entryPoints();
   for (const path of ['.', './client', './balancer', './owner', './grpc']) assert.ok(entries.has(path), `package.json exports ${path}`);
   for (const [path, target] of entries) {
