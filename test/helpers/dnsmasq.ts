@@ -143,7 +143,20 @@ export async function startDnsmasq(t: TestContext, records: DnsRecords, options:
     },
     stop,
     async start() {
-      if (child === null) await launch();
+      if (child !== null) return;
+      // The port was free while the server was down: a connection may have been given it as its
+      // local port meanwhile. It is released soon; try again for a while.
+      const deadline = Date.now() + READY_TIMEOUT_MS;
+      for (;;) {
+        try {
+          await launch();
+          return;
+        } catch (e) {
+          await stop();
+          if (!String(e).includes('Address already in use') || Date.now() > deadline) throw e;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
     },
     queries(type, name) {
       if (options.logQueries !== true) throw new Error('dnsmasq: queries() needs logQueries: true');
