@@ -35,7 +35,7 @@ export interface StatusSource {
 
 export class StatusRoutes implements AdminRoutes {
   readonly paths: readonly string[] = [STATUS_PATH, RING_PATH];
-  readonly #context: StatusContext;
+  #context: StatusContext;
   readonly #source: StatusSource;
   readonly #listed: () => readonly AdminRoutes[];
 
@@ -47,6 +47,11 @@ export class StatusRoutes implements AdminRoutes {
     this.#context = context;
     this.#source = source;
     this.#listed = listed;
+  }
+
+  /** A reload applied `config`: the status names its balancer and key from now on. */
+  reconfigure(config: ShardgateConfig): void {
+    this.#context = statusContext(config);
   }
 
   handle(req: IncomingMessage, res: ServerResponse): boolean {

@@ -40,7 +40,7 @@ import { MembershipMoves } from '../metrics/membership-moves.js';
 import { MetricsRoutes } from '../metrics/metrics-routes.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { AdminRoutes } from '../admin/admin-server.js';
-import { adminPage, directoryParts, rotationOf } from '../admin/status-routes.js';
+import { StatusRoutes, adminPage, directoryParts, rotationOf } from '../admin/status-routes.js';
 import type { StatusSource } from '../admin/status-routes.js';
 import { readThreadStatus } from '../admin/thread-status.js';
 import { SwappableRoutes } from '../admin/swappable-routes.js';
@@ -103,6 +103,8 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
   let admin: AdminServer | null = null;
   let subscription: SetFollower | null = null;
   let reloader: ConfigReloader | null = null;
+  /** The admin page's status, told of each reload. */
+  let statusRoutes: StatusRoutes | null = null;
   /** Everything started, stopped in order: the proxy drains before the probes go. */
   const release = async (): Promise<void> => {
     reloader?.close();
@@ -137,6 +139,7 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
       routes.push(...adminPage(config, status, routes));
     }
     readiness.inspect(() => rotationOf(readThreadStatus(plane, 0)));
+    for (const r of routes) if (r instanceof StatusRoutes) statusRoutes = r;
     admin = await openAdmin(config.admin, readiness, logger, routes);
     subscription = followSets(source, (set) => plane.apply(set), { logger, readiness });
     const early = await Promise.race([subscription.first.then(() => null), stopSignal]);
@@ -169,6 +172,7 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
       directoryRoutes.swap(new DirectoryRoutes(directory));
       previous.close();
     }
+    statusRoutes?.reconfigure(next);
     logger.level = next.logLevel;
   };
   if (reload !== null) {

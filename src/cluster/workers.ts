@@ -43,7 +43,7 @@ import type { ErrorCode } from '../errors.js';
 import { formatHostPort } from '../proxy/address.js';
 import { openAdmin } from '../admin/open-admin.js';
 import type { AdminRoutes, AdminServer } from '../admin/admin-server.js';
-import { adminPage, directoryParts, statusContext } from '../admin/status-routes.js';
+import { StatusRoutes, adminPage, directoryParts, statusContext } from '../admin/status-routes.js';
 import { WorkerStatusSource } from './worker-status.js';
 import { Directory } from '../directory/directory.js';
 import { DirectoryRoutes } from '../directory/directory-routes.js';
@@ -441,6 +441,8 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     };
     const metrics = new MetricsRoutes(new ProcessMetrics({ readiness, reloads, moves }), routing);
     let admin: AdminServer | null;
+    /** The admin page's status, told of each reload. */
+    let statusRoutes: StatusRoutes | null = null;
     // The admin page's status: every worker's view, asked when read.
     // The directory's parts read through the variable: a reload swaps in another directory.
     const status = new WorkerStatusSource(statusContext(config), { generation: () => directoryParts(directory).generation(), ring: () => directoryParts(directory).ring() }, logger);
@@ -448,6 +450,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     try {
       const routes: AdminRoutes[] = [...(directoryRoutes === null ? [] : [directoryRoutes]), metrics];
       if (config.admin !== null) routes.push(...adminPage(config, status, routes));
+      for (const r of routes) if (r instanceof StatusRoutes) statusRoutes = r;
       admin = await openAdmin(config.admin, readiness, logger, routes);
     } catch (e) {
       await closeDirectory();
@@ -514,6 +517,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
       } else {
         await checked.close();
       }
+      statusRoutes?.reconfigure(next);
       logger.level = next.logLevel;
       const refusals = answers.flatMap((r, i) => (r === null ? [] : [`worker ${i}: ${r}`]));
       if (refusals.length > 0) {

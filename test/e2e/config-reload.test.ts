@@ -110,6 +110,14 @@ for (const workers of [1, 2]) {
     assert.deepEqual(after, await directoryOwners(s.adminPort), 'proxy and directory agree after: both on the new plane');
     const moved = KEYS.filter((k) => before.get(k) !== after.get(k)).length;
     assert.ok(moved > KEYS.length / 4, `ring-hash to maglev moves many keys; moved ${moved} of ${KEYS.length}`);
+    // The admin page's status and the metrics read the new plane too.
+    const status = JSON.parse((await get(s.adminPort, {}, '/v1/status')).body) as { balancer: { algorithm: string }; key: { source: string }; totals: { requests: number } };
+    assert.deepEqual([status.balancer.algorithm, status.key.source], ['maglev', 'header:x-b']);
+    assert.ok(status.totals.requests >= KEYS.length, `the new plane counted the requests since the reload: ${status.totals.requests}`);
+    const scrape = (await get(s.adminPort, {}, '/metrics')).body;
+    assert.match(scrape, /^shardgate_config_reloads_total\{result="ok"\} 1$/m);
+    const picks = [...scrape.matchAll(/^shardgate_loadbalanced_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    assert.ok(picks >= KEYS.length, `the metrics read the new plane's picks: ${picks}`);
 
     // SIGHUP re-reads the file even when it did not change; here it changes back first, unwatched by the test's timing.
     await writeFile(s.file, `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nworkers: ${workers}\nbalancer: {algorithm: ring-hash}\nkey: header:x-a\n${s.endpoints}`);
