@@ -427,7 +427,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     };
     // One scrape asks every worker for its registry and hot keys over its port and adds what this thread knows.
     const moves = new MembershipMoves(config);
-    const reloads = new ReloadEvents();
+    const reloads = reload?.events ?? new ReloadEvents();
     let accessLog: AccessLogSettings = { enabled: config.accessLog.enabled, sampleRate: config.accessLog.sampleRate };
     const routing: RoutingThreads = {
       snapshots: () => pool?.snapshots() ?? Promise.resolve([]),
