@@ -26,6 +26,12 @@ import { DirectoryRoutes } from '../directory/directory-routes.js';
 import { describeEndpoints, openEndpointSource } from '../discovery/configured-source.js';
 import type { ShardingProxy } from '../proxy/proxy.js';
 import { createProxy } from '../proxy/create-proxy.js';
+import { ReloadEvents } from '../config/reload-events.js';
+import { createRequestRecorder } from '../metrics/create-request-recorder.js';
+import { LocalThreads } from '../metrics/local-threads.js';
+import { MembershipMoves } from '../metrics/membership-moves.js';
+import { MetricsRoutes } from '../metrics/metrics-routes.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { DemoFiles, defaultDemoDir } from './demo-files.js';
 import { KEY_HEADER } from './demo-proxy.js';
 import type { PodFleet } from './pods.js';
@@ -102,7 +108,7 @@ interface Served {
 
 /**
  * What `shardgate serve --admin` runs, on loopback: a data plane following the endpoints file,
- * the proxy on it and the directory over it. Each piece started is pushed onto `started`.
+ * the proxy on it, the directory over it, the metrics and the admin page. Each piece started is pushed onto `started`.
  */
 async function serveFile(config: ShardgateConfig, options: ServeOptions, logger: Logger, started: (() => Promise<void> | void)[]): Promise<Served> {
   const configured = await openEndpointSource(config.endpoints, { handoffDelayMs: config.handoffDelayMs });
@@ -115,9 +121,16 @@ async function serveFile(config: ShardgateConfig, options: ServeOptions, logger:
   const follower = followSets(configured.source, (set) => plane.apply(set), { logger, readiness });
   started.push(() => follower.unsubscribe());
   await follower.first;
-  const proxy = await listenPreferred(options.port, () => createProxy(config, plane, logger));
+  // The metrics and hot keys, as serve --admin has them, so that the page shows the hot keys too.
+  const recorder = createRequestRecorder(config.accessLog, plane, logger);
+  started.push(() => recorder.metrics.close());
+  const moves = new MembershipMoves(config);
+  started.push(plane.onSet((set) => moves.applied(set)));
+  const proxy = await listenPreferred(options.port, () => createProxy(config, plane, logger, recorder));
   started.push(() => proxy.server.close());
-  const routes: AdminRoutes[] = [new DirectoryRoutes(directory)];
+  recorder.metrics.queued = () => proxy.server.queued;
+  const metrics = new MetricsRoutes(new ProcessMetrics({ readiness, reloads: new ReloadEvents(), moves }), new LocalThreads(recorder));
+  const routes: AdminRoutes[] = [new DirectoryRoutes(directory), metrics];
   routes.push(...adminPage(config, planeStatusSource(plane, () => proxy.server.queued, directory), routes));
   readiness.inspect(() => rotationOf(readThreadStatus(plane, 0)));
   const admin = await listenPreferred(options.adminPort, () => new AdminServer(readiness, routes));

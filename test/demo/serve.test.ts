@@ -75,6 +75,11 @@ test('serve: falls back to an ephemeral port when the preferred one is taken, an
     const status = (await (await fetch(`${admin}/v1/status`)).json()) as { totals: { requests: number }; endpoints: { name: string }[] };
     assert.equal(status.totals.requests, keyed.length + 1, 'the status counts the requests the demo proxy routed');
     assert.deepEqual(status.endpoints.map((e) => e.name), fleet.endpointSpecs().map((e) => e.name));
+    // The page's hot-keys panel and Prometheus have what serve --admin gives them.
+    const hot = (await (await fetch(`${admin}/v1/hot-keys`)).json()) as { keys: { key: string; endpoint: string }[] };
+    assert.deepEqual(hot.keys.map((k) => [k.key, k.endpoint]), [['42', keyed[0]!.pod]], 'account 42 is the one hot key, at its pod');
+    const scrape = await (await fetch(`${admin}/metrics`)).text();
+    assert.match(scrape, new RegExp(`^shardgate_keyed_rq_total\\{endpoint="${keyed[0]!.pod}"\\} 6$`, 'm'));
 
     const info = JSON.parse(await readFile(join(files, 'demo.json'), 'utf8')) as { proxy: string; admin: string; endpointsFile: string };
     assert.deepEqual([info.proxy, info.admin, info.endpointsFile], [origin, admin, join(files, 'endpoints.json')]);
