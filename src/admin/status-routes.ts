@@ -107,17 +107,20 @@ export function rotationOf(view: ThreadStatus): EndpointRotation[] {
   return view.endpoints.map((e) => ({ name: e.name, state: e.out[0] ?? 'ready' }));
 }
 
-/** The status of one thread's plane (`shardgate serve` without workers, the demo), with the directory's generation and ring. */
-export function planeStatusSource(plane: DataPlane, queued: () => number, directory: Directory | null): StatusSource {
-  return { views: () => Promise.resolve([readThreadStatus(plane, queued())]), ...directoryParts(directory) };
+/**
+ * The status of one thread's plane (`shardgate serve` without workers, the demo), with the
+ * directory's generation and ring. Both are read through getters: a reload swaps them.
+ */
+export function planeStatusSource(plane: () => DataPlane, queued: () => number, directory: () => Directory | null): StatusSource {
+  return { views: () => Promise.resolve([readThreadStatus(plane(), queued())]), ...directoryParts(directory) };
 }
 
 /** What the directory (null: none on this listener) adds to the status: its generation and ring. */
-export function directoryParts(directory: Directory | null): Pick<StatusSource, 'generation' | 'ring'> {
+export function directoryParts(directory: () => Directory | null): Pick<StatusSource, 'generation' | 'ring'> {
   return {
-    generation: () => directory?.current?.generation ?? null,
+    generation: () => directory()?.current?.generation ?? null,
     ring: () => {
-      const current = directory?.current ?? null;
+      const current = directory()?.current ?? null;
       return current === null ? null : ringPicture(current);
     },
   };

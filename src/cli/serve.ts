@@ -40,8 +40,7 @@ import { MembershipMoves } from '../metrics/membership-moves.js';
 import { MetricsRoutes } from '../metrics/metrics-routes.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { AdminRoutes } from '../admin/admin-server.js';
-import { StatusRoutes, adminPage, directoryParts, rotationOf } from '../admin/status-routes.js';
-import type { StatusSource } from '../admin/status-routes.js';
+import { StatusRoutes, adminPage, planeStatusSource, rotationOf } from '../admin/status-routes.js';
 import { readThreadStatus } from '../admin/thread-status.js';
 import { SwappableRoutes } from '../admin/swappable-routes.js';
 import { ConfigReloader } from '../config/reloader.js';
@@ -134,10 +133,7 @@ async function serveOne(config: ShardgateConfig, logger: Logger, stopSignal: Pro
     const metrics = new MetricsRoutes(new ProcessMetrics({ readiness, reloads, moves }), new LocalThreads(recorder));
     const routes: AdminRoutes[] = [...(directoryRoutes === null ? [] : [directoryRoutes]), metrics];
     // The admin page and its live status, read from this proxy's plane (the current one: a reload swaps it).
-    if (config.admin !== null) {
-      const status: StatusSource = { views: () => Promise.resolve([readThreadStatus(plane, proxy.queued)]), generation: () => directoryParts(directory).generation(), ring: () => directoryParts(directory).ring() };
-      routes.push(...adminPage(config, status, routes));
-    }
+    if (config.admin !== null) routes.push(...adminPage(config, planeStatusSource(() => plane, () => proxy.queued, () => directory), routes));
     readiness.inspect(() => rotationOf(readThreadStatus(plane, 0)));
     for (const r of routes) if (r instanceof StatusRoutes) statusRoutes = r;
     admin = await openAdmin(config.admin, readiness, logger, routes);

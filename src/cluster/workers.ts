@@ -445,7 +445,7 @@ export async function runWorkers(config: ShardgateConfig, workers: number, logge
     let statusRoutes: StatusRoutes | null = null;
     // The admin page's status: every worker's view, asked when read.
     // The directory's parts read through the variable: a reload swaps in another directory.
-    const status = new WorkerStatusSource(statusContext(config), { generation: () => directoryParts(directory).generation(), ring: () => directoryParts(directory).ring() }, logger);
+    const status = new WorkerStatusSource(statusContext(config), directoryParts(() => directory), logger);
     readiness.inspect(() => status.rotation());
     try {
       const routes: AdminRoutes[] = [...(directoryRoutes === null ? [] : [directoryRoutes]), metrics];

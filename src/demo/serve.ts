@@ -131,7 +131,7 @@ async function serveFile(config: ShardgateConfig, options: ServeOptions, logger:
   recorder.metrics.queued = () => proxy.server.queued;
   const metrics = new MetricsRoutes(new ProcessMetrics({ readiness, reloads: new ReloadEvents(), moves }), new LocalThreads(recorder));
   const routes: AdminRoutes[] = [new DirectoryRoutes(directory), metrics];
-  routes.push(...adminPage(config, planeStatusSource(plane, () => proxy.server.queued, directory), routes));
+  routes.push(...adminPage(config, planeStatusSource(() => plane, () => proxy.server.queued, () => directory), routes));
   readiness.inspect(() => rotationOf(readThreadStatus(plane, 0)));
   const admin = await listenPreferred(options.adminPort, () => new AdminServer(readiness, routes));
   started.push(() => admin.server.close());
