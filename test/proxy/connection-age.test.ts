@@ -194,7 +194,8 @@ test('connection age, HTTP/1.1: one keep-alive client (an undici Pool of 1 conne
     assert.equal(r.status, 200, `request ${i}: ${r.text}`);
     const e = String(r.headers['x-shardgate-endpoint']);
     seen.set(e, (seen.get(e) ?? 0) + 1);
-    if (r.headers.connection === 'close') closes++;
+    // The last response may say close too, but no request follows it to reconnect.
+    if (r.headers.connection === 'close' && i < 79) closes++;
   }
   assert.deepEqual([...seen.keys()].sort(), ['a', 'b'], `requests per proxy: ${JSON.stringify([...seen])}`);
   assert.ok(closes >= 3, `${closes} responses said Connection: close`);
