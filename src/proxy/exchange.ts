@@ -87,13 +87,18 @@ export interface ExchangeContext {
   readonly observe: ((endpoint: string, outcome: Outcome, status: number) => void) | null;
 }
 
-/** What the exchange sends to the pod, kept for a retry. */
+/** What the exchange sends to the pod, kept for a retry (routed-request.ts is the proxy's). */
 export interface ExchangeRequest {
   readonly path: string;
   readonly method: string;
   readonly headers: string[];
   /** The client's request stream, a buffered body, or null. */
   readonly body: Readable | Buffer | null;
+  readonly req: ClientRequest;
+  readonly res: ClientResponse;
+  readonly key: RoutingKey | null;
+  /** The balancer the request was picked by (its subset's, or the plane's): its retries pick from it too. */
+  readonly balancer: Balancer;
 }
 
 /** What subscribers of the `shardgate:proxy:exchange` diagnostics channel receive, once per pick. */
@@ -123,8 +128,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
   attempt = 1;
   /** Endpoints tried so far, once there is a retry (null before: no allocation on the common path). */
   tried: Set<Endpoint> | null = null;
-  /** The subset's balancer the request was picked by, for its retries; null: the proxy's own. */
-  balancer: Balancer | null = null;
   /** Time the last attempt spent at its endpoint, ms (set when its pick ends). */
   upstreamMs = 0;
   /** Response body bytes relayed to the client. */
@@ -156,16 +159,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #drainHooked = false;
   #deadline: NodeJS.Timeout | null = null;
 
-  constructor(ctx: ExchangeContext, req: ClientRequest, res: ClientResponse, request: ExchangeRequest, key: RoutingKey | null, endpoint: string, done: Pick['done'], startedMs: number, hasBody: boolean) {
+  /** `request` is sent to `endpoint`, whose pick `done` ends. */
+  constructor(ctx: ExchangeContext, request: ExchangeRequest, endpoint: string, done: Pick['done'], startedMs: number) {
     this.#ctx = ctx;
-    this.#req = req;
-    this.#res = res;
+    this.#req = request.req;
+    this.#res = request.res;
     this.request = request;
-    this.key = key;
+    this.key = request.key;
     this.endpoint = endpoint;
     this.#done = done;
     this.#startedMs = startedMs;
-    this.#hasBody = hasBody;
+    this.#hasBody = request.body !== null;
   }
 
   /** The client request's body stream (for a retry's replay check). */

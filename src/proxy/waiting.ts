@@ -6,37 +6,18 @@
  * time: past either, the request gets 503.
  *
  * The proxy retries the head of the queue whenever the load board reports capacity; the queue
- * itself only keeps order and time. Off the common path: an entry and a timer per waiting request.
+ * itself only keeps order and time, on the routed request's own `sinceMs` and `timer` fields. Off
+ * the common path: a timer per waiting request.
  */
-import type { Readable } from 'node:stream';
-import type { Balancer } from '../balancer/balancer.js';
-import type { RoutingKey } from '../balancer/hash.js';
-import type { ClientRequest, ClientResponse } from './client-response.js';
-
-export interface Waiting {
-  /** The balancer it waits on: its subset's, or the proxy's own. */
-  readonly balancer: Balancer;
-  readonly req: ClientRequest;
-  readonly res: ClientResponse;
-  readonly key: RoutingKey | null;
-  readonly path: string;
-  readonly headers: string[];
-  /** The request stream, the buffered body, or null. */
-  readonly body: Readable | Buffer | null;
-  /** A gRPC call's deadline in ms from its arrival, or null. */
-  readonly deadlineMs: number | null;
-  /** The proxy clock's time on arrival. */
-  readonly sinceMs: number;
-  timer: NodeJS.Timeout | null;
-}
+import type { RoutedRequest } from './routed-request.js';
 
 export class WaitQueue {
   readonly max: number;
   readonly timeoutMs: number;
-  readonly #onTimeout: (w: Waiting) => void;
-  #items: Waiting[] = [];
+  readonly #onTimeout: (w: RoutedRequest) => void;
+  #items: RoutedRequest[] = [];
 
-  constructor(max: number, timeoutMs: number, onTimeout: (w: Waiting) => void) {
+  constructor(max: number, timeoutMs: number, onTimeout: (w: RoutedRequest) => void) {
     this.max = max;
     this.timeoutMs = timeoutMs;
     this.#onTimeout = onTimeout;
@@ -47,8 +28,9 @@ export class WaitQueue {
   }
 
   /** Queues `w` unless the queue is full; its timer answers it when its time is up. */
-  offer(w: Waiting): boolean {
+  offer(w: RoutedRequest, nowMs: number): boolean {
     if (this.#items.length >= this.max) return false;
+    w.sinceMs = nowMs;
     w.timer = setTimeout(() => {
       w.timer = null;
       this.remove(w);
@@ -58,12 +40,12 @@ export class WaitQueue {
     return true;
   }
 
-  peek(): Waiting | undefined {
+  peek(): RoutedRequest | undefined {
     return this.#items[0];
   }
 
   /** Takes the head off the queue and stops its timer. */
-  shift(): Waiting | undefined {
+  shift(): RoutedRequest | undefined {
     const w = this.#items.shift();
     if (w?.timer != null) {
       clearTimeout(w.timer);
@@ -72,7 +54,7 @@ export class WaitQueue {
     return w;
   }
 
-  remove(w: Waiting): void {
+  remove(w: RoutedRequest): void {
     const i = this.#items.indexOf(w);
     if (i >= 0) this.#items.splice(i, 1);
     if (w.timer !== null) {
@@ -82,7 +64,7 @@ export class WaitQueue {
   }
 
   /** Empties the queue, handing every entry to `each` (shutdown). */
-  drainAll(each: (w: Waiting) => void): void {
+  drainAll(each: (w: RoutedRequest) => void): void {
     const items = this.#items;
     this.#items = [];
     for (const w of items) {

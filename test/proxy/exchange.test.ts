@@ -10,6 +10,7 @@ import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import type { Dispatcher } from 'undici';
 import { seededRng } from '../../src/balancer/rng.js';
+import type { Balancer } from '../../src/balancer/balancer.js';
 import { Exchange } from '../../src/proxy/exchange.js';
 import type { ProxyResponse } from '../../src/proxy/exchange.js';
 import { closedPort, startBackend } from '../helpers/backends.js';
@@ -404,8 +405,8 @@ test('Exchange: a pod request failing because the client destroyed its request m
   const req = { destroyed: true, complete: false } as unknown as IncomingMessage;
   let resDestroyed = 0;
   const res = { destroyed: false, headersSent: false, destroy: () => resDestroyed++ } as unknown as ProxyResponse;
-  const request = { path: '/', method: 'POST', headers: [], body: null };
-  const exchange = new Exchange(ctx, req, res, request, null, 'pod-0', (_t: number, outcome: string) => outcomes.push(outcome), 0, true);
+  const request = { path: '/', method: 'POST', headers: [], body: req, req, res, key: null, balancer: null as unknown as Balancer };
+  const exchange = new Exchange(ctx, request, 'pod-0', (_t: number, outcome: string) => outcomes.push(outcome), 0);
   const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined } as unknown as Dispatcher.DispatchController;
   exchange.onRequestStart(controller);
   // What undici reports when the body stream it was writing breaks.
