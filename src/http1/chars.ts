@@ -30,6 +30,14 @@ export const FIELD_VALUE: Uint8Array = table((b) => b === 0x09 || (b >= 0x20 && 
  */
 export const TARGET: Uint8Array = table((b) => b > 0x20 && b < 0x7f);
 
+/**
+ * The bytes of the authority in an absolute-form target (RFC 3986 section 3.2): unreserved,
+ * pct-encoded, sub-delims, and the `:`, `@`, `[` and `]` of user info, ports and IP literals.
+ */
+export const AUTHORITY: Uint8Array = table(
+  (b) => (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || "-._~%!$&'()*+,;=:@[]".includes(String.fromCharCode(b)),
+);
+
 /** The reason phrase of a status line: HTAB, SP, VCHAR, obs-text (RFC 9112 section 4). */
 export const REASON: Uint8Array = FIELD_VALUE;
 

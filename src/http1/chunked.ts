@@ -4,12 +4,12 @@
  * from where the last one stopped, so every split of a message decodes to the same spans, the
  * same trailers and the same refusal.
  *
- * Strict where a lax reading is a smuggling tool: a chunk-size is 1 to 16 hex digits and below
- * 2^53 (no sign, no `0x`, no whitespace, no overflow wrapping to a small size); the size line ends
- * in CRLF or in chunk extensions `;name[=token|quoted-string]` without whitespace (the BWS that
- * RFC 9112 section 7.1.1 tolerates is refused, as llhttp refuses it), at most
- * MAX_EXTENSION_BYTES of them per chunk; chunk data is followed by CRLF exactly; no bare CR or LF
- * anywhere; trailer lines are checked as header lines are, and bounded.
+ * Strict where a lax reading is a smuggling tool: a chunk-size is hex digits only, below 2^53 (no
+ * sign, no `0x`, no whitespace, no overflow wrapping to a small size); the size line ends in CRLF
+ * or in chunk extensions `;name[=token|quoted-string]` without whitespace (the BWS that RFC 9112
+ * section 7.1.1 tolerates is refused, as llhttp refuses it), the whole line at most
+ * MAX_SIZE_LINE_BYTES; chunk data is followed by CRLF exactly; no bare CR or LF anywhere; trailer
+ * lines are checked as header lines are, and bounded.
  *
  * Pure and allocation-free per push: data goes to the sink as ranges of the caller's buffer. Only
  * a trailer section allocates: a buffer of maxTrailerBytes, made on the first trailer and kept
@@ -33,14 +33,12 @@ export interface ChunkedLimits {
 }
 
 /**
- * Chunk-extension bytes allowed on one chunk-size line: Node's own bound (its parser refuses more
- * than 16 KiB of extensions since CVE-2024-22019), so that the extensions nobody reads cannot make
- * a body of tiny chunks cost unbounded work.
+ * Bytes of one chunk-size line, its digits and extensions: Node's own bound on extensions (its
+ * parser refuses more than 16 KiB of them since CVE-2024-22019), so that bytes nobody reads, and
+ * no body limit counts, cannot be sent without end. Leading zeros count too.
  */
-export const MAX_EXTENSION_BYTES = 16_384;
+export const MAX_SIZE_LINE_BYTES = 16_384;
 
-/** Hex digits in a chunk-size: 16 is 2^64, and the value must stay below 2^53 anyway. */
-const MAX_SIZE_DIGITS = 16;
 /** Chunk sizes stay exact in a Number: below 2^53. */
 const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 
@@ -75,8 +73,8 @@ export class ChunkedDecoder {
   #state = SIZE_START;
   /** The chunk-size being read, then the data bytes of the chunk still to come. */
   #size = 0;
-  #digits = 0;
-  #extensionBytes = 0;
+  /** Bytes of the chunk-size line so far. */
+  #lineBytes = 0;
   #error: Http1Error | null = null;
   #trailers: string[] = NO_TRAILERS;
   /** The trailer section as it arrives (made on the first trailer, kept for the next messages). */
@@ -108,8 +106,7 @@ export class ChunkedDecoder {
   reset(): void {
     this.#state = SIZE_START;
     this.#size = 0;
-    this.#digits = 0;
-    this.#extensionBytes = 0;
+    this.#lineBytes = 0;
     this.#error = null;
     this.#trailers = NO_TRAILERS;
     this.#trailerLength = 0;
@@ -149,7 +146,9 @@ export class ChunkedDecoder {
         case SIZE: {
           const d = HEX_VALUE[b]!;
           if (d !== 255) {
-            if (++this.#digits > MAX_SIZE_DIGITS || this.#size > (MAX_SIZE - d) / 16) return this.#fail('chunk-too-large');
+            if (++this.#lineBytes > MAX_SIZE_LINE_BYTES) return this.#fail('bad-chunk-size');
+            // Checked before it grows: a size never wraps round to a small one.
+            if (this.#size > (MAX_SIZE - d) / 16) return this.#fail('chunk-too-large');
             this.#size = this.#size * 16 + d;
             state = SIZE;
           } else if (state === SIZE_START) {
@@ -166,8 +165,7 @@ export class ChunkedDecoder {
         case SIZE_LF:
           if (b !== LF) return this.#fail('bare-cr');
           state = this.#size === 0 ? TRAILER_START : DATA;
-          this.#digits = 0;
-          this.#extensionBytes = 0;
+          this.#lineBytes = 0;
           break;
         case DATA_CR:
           if (b !== CR) return this.#fail('bad-chunk-end');
@@ -192,7 +190,7 @@ export class ChunkedDecoder {
           break;
         default: {
           // A chunk extension (RFC 9112 section 7.1.1): chunk-ext = *( ";" ext-name [ "=" ext-val ] ).
-          if (++this.#extensionBytes > MAX_EXTENSION_BYTES) return this.#fail('bad-chunk-extension');
+          if (++this.#lineBytes > MAX_SIZE_LINE_BYTES) return this.#fail('bad-chunk-extension');
           const next = extensionStep(state, b);
           if (next < 0) return this.#fail(next === BARE_LF ? 'bare-lf' : 'bad-chunk-extension');
           state = next;
@@ -248,7 +246,8 @@ function extensionStep(state: number, b: number): number {
       return extensionEnd(b);
     case EXT_VALUE_START:
       if (b === DQUOTE) return EXT_QUOTED;
-      return TCHAR[b] === 1 ? EXT_TOKEN : -1;
+      // An empty value (`;name=`) passes, as llhttp lets it: nothing here reads extensions.
+      return TCHAR[b] === 1 ? EXT_TOKEN : extensionEnd(b);
     case EXT_TOKEN:
       return TCHAR[b] === 1 ? EXT_TOKEN : extensionEnd(b);
     case EXT_QUOTED:

@@ -42,9 +42,9 @@ export type Http1ErrorCode =
   | 'length-and-chunked'
   /** Transfer-Encoding is malformed, applies chunked more than once or not last in a request (RFC 9112 sections 6.1, 6.3 point 4 and 7). */
   | 'bad-transfer-encoding'
-  /** A chunk-size is not 1*HEXDIG, or is followed by something other than `;` or CRLF (RFC 9112 section 7.1). */
+  /** A chunk-size is not 1*HEXDIG, is followed by something other than `;` or CRLF, or its line is too long (RFC 9112 section 7.1). */
   | 'bad-chunk-size'
-  /** A chunk-size has more than 16 digits or is not below 2^53 (RFC 9112 section 7.1: guard against overflow). */
+  /** A chunk-size is not below 2^53 (RFC 9112 section 7.1: guard against overflow). */
   | 'chunk-too-large'
   /** A chunk extension is not `;name[=token|quoted-string]`, or the extensions are too long (RFC 9112 section 7.1.1). */
   | 'bad-chunk-extension'
@@ -79,8 +79,8 @@ const REASONS: Readonly<Record<Http1ErrorCode, string>> = {
   'conflicting-content-length': 'Content-Length is given more than once (RFC 9110 section 8.6, RFC 9112 section 6.3).',
   'length-and-chunked': 'The request has both Transfer-Encoding and Content-Length, a request smuggling shape (RFC 9112 section 6.1).',
   'bad-transfer-encoding': 'Transfer-Encoding is malformed, applies chunked more than once, or does not end in chunked on a request (RFC 9112 sections 6.1 and 7).',
-  'bad-chunk-size': 'A chunk size is not hexadecimal digits followed by an extension or CRLF (RFC 9112 section 7.1).',
-  'chunk-too-large': 'A chunk size has more than 16 digits or is not below 2^53 (RFC 9112 section 7.1).',
+  'bad-chunk-size': 'A chunk size is not hexadecimal digits followed by an extension or CRLF, or its line is too long (RFC 9112 section 7.1).',
+  'chunk-too-large': 'A chunk size is not below 2^53 (RFC 9112 section 7.1).',
   'bad-chunk-extension': 'A chunk extension is not ";name[=value]" with a token or quoted-string value, or the extensions are too long (RFC 9112 section 7.1.1).',
   'bad-chunk-end': 'Chunk data is not followed by CRLF (RFC 9112 section 7.1).',
   'bad-trailer': 'A trailer field line is malformed (RFC 9112 section 7.1.2).',

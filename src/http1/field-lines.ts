@@ -73,6 +73,8 @@ export class FieldLines {
   #marks = new Int32Array(4 * 32);
   /** Field lines found by the last scan(). */
   count = 0;
+  /** Where the section found by the last successful scan() ends: after its empty line. */
+  sectionEnd = 0;
   /** Why the last scan() or read() failed. */
   error: Http1ErrorCode = 'bad-field-name';
 
@@ -108,7 +110,7 @@ export class FieldLines {
         if (p + 1 >= end) return SCAN_PARTIAL;
         if (buf[p + 1] !== LF) return this.#fail('bare-cr');
         this.count = count;
-        return p + 2;
+        return (this.sectionEnd = p + 2);
       }
       // A name: tokens up to the colon, nothing between (RFC 9112 section 5.1).
       let i = p;
@@ -222,19 +224,17 @@ export class FieldLines {
 
   /**
    * Transfer-Encoding = #transfer-coding, transfer-coding = token *( OWS ";" OWS token "="
-   * ( token / quoted-string ) ) (RFC 9112 section 7, RFC 9110 section 5.6). Lines add to one list.
-   * Chunked must not be applied twice nor take parameters (RFC 9112 section 7.1); whether it ends
-   * the list is recorded for the message's framing rules.
+   * ( token / quoted-string ) ) (RFC 9112 section 7, RFC 9110 section 5.6). Lines add to one list;
+   * an empty value or member is refused. Chunked must not be applied twice nor take parameters
+   * (RFC 9112 section 7.1); whether it ends the list is recorded for the framing rules.
    */
   #transferCodings(buf: Uint8Array, start: number, end: number): boolean {
     let i = start;
-    let codings = 0;
     for (;;) {
-      // Empty list elements are allowed and skipped (RFC 9110 section 5.6.1).
-      while (i < end && (buf[i] === COMMA || buf[i] === SP || buf[i] === HTAB)) i++;
-      if (i >= end) break;
       const nameStart = i;
       while (i < end && TCHAR[buf[i]!] === 1) i++;
+      // An empty member, or a byte that is no token: refused, since two parsers could read a
+      // coding list with holes two ways (llhttp takes `, chunked` but not `chunked,`).
       if (i === nameStart) return this.#badCoding();
       const chunked = equalsLower(buf, nameStart, i, CHUNKED);
       let params = false;
@@ -261,15 +261,14 @@ export class FieldLines {
         i = j;
         params = true;
       }
-      if (i < end && buf[i] !== COMMA) return this.#badCoding();
       if (chunked && (params || this.#chunked)) return this.#badCoding();
       if (chunked) this.#chunked = true;
       this.transferEncoding = chunked ? TE_CHUNKED : TE_OTHER;
-      codings++;
+      if (i >= end) return true;
+      if (buf[i] !== COMMA) return this.#badCoding();
+      i++;
+      while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
     }
-    // A Transfer-Encoding line that names no coding at all frames nothing: refused, not ignored.
-    if (codings === 0) return this.#badCoding();
-    return true;
   }
 
   #badCoding(): boolean {

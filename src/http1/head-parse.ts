@@ -8,6 +8,8 @@
  */
 import type { Http1Error, Http1ErrorCode } from './errors.js';
 import { HTTP1_ERRORS } from './errors.js';
+import type { FieldLines } from './field-lines.js';
+import { SCAN_FAILED, SCAN_PARTIAL } from './field-lines.js';
 
 export interface HeadLimits {
   /** Bytes of the whole head, start line to the final CRLF CRLF included. */
@@ -43,4 +45,17 @@ export function headInvalid(code: Http1ErrorCode): HeadInvalid {
  */
 export function headIncomplete(start: number, end: number, limits: HeadLimits): HeadParse<never> {
   return end - start >= limits.maxHeaderBytes ? INVALID['head-too-large'] : HEAD_PARTIAL;
+}
+
+/**
+ * The field lines of a head, from `from` (just after the start line) to the empty line, with the
+ * framing fields read into `fields`: their flat list, or the result to hand back when they are
+ * incomplete or invalid. On a list, `fields.sectionEnd` is where the head ends.
+ * @param stop where the bytes end, or the limit does
+ */
+export function headFields(fields: FieldLines, buf: Uint8Array, from: number, stop: number, start: number, end: number, limits: HeadLimits): string[] | HeadParse<never> {
+  const sectionEnd = fields.scan(buf, from, stop, limits.maxHeaderCount);
+  if (sectionEnd === SCAN_PARTIAL) return headIncomplete(start, end, limits);
+  if (sectionEnd === SCAN_FAILED) return INVALID[fields.error];
+  return fields.read(buf, true) ?? INVALID[fields.error];
 }

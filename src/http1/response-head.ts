@@ -16,9 +16,9 @@
  * some servers send and llhttp takes, is accepted with an empty reason.
  */
 import { CR, LF, REASON, SP } from './chars.js';
-import { FieldLines, SCAN_FAILED, SCAN_PARTIAL, TE_CHUNKED, TE_NONE, latin1 } from './field-lines.js';
+import { FieldLines, TE_CHUNKED, TE_NONE, latin1 } from './field-lines.js';
 import type { HeadLimits, HeadParse } from './head-parse.js';
-import { headIncomplete, headInvalid } from './head-parse.js';
+import { headFields, headIncomplete, headInvalid } from './head-parse.js';
 import { VERSION_BAD, VERSION_PARTIAL, readHttpVersion } from './http-version.js';
 
 export interface ResponseHead {
@@ -83,11 +83,8 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, limit
   if (buf[i + 1] !== LF) return headInvalid('bare-cr');
 
   const fields = FIELDS;
-  const headEnd = fields.scan(buf, i + 2, stop, limits.maxHeaderCount);
-  if (headEnd === SCAN_PARTIAL) return headIncomplete(start, end, limits);
-  if (headEnd === SCAN_FAILED) return headInvalid(fields.error);
-  const headers = fields.read(buf, true);
-  if (headers === null) return headInvalid(fields.error);
+  const headers = headFields(fields, buf, i + 2, stop, start, end, limits);
+  if (!Array.isArray(headers)) return headers;
 
   const minor = version as 0 | 1;
   const te = fields.transferEncoding;
@@ -114,5 +111,5 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, limit
   }
   const reason = reasonEnd - reasonStart === 2 && buf[reasonStart] === 0x4f && buf[reasonStart + 1] === 0x4b ? OK : latin1(buf, reasonStart, reasonEnd);
   const head: ResponseHead = { status, reason, minor, headers, body, contentLength: body === 'length' ? length : -1, keepAlive };
-  return { kind: 'done', head, length: headEnd - start };
+  return { kind: 'done', head, length: fields.sectionEnd - start };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChunkSink } from '../../src/http1/chunked.js';
-import { ChunkedDecoder, MAX_EXTENSION_BYTES } from '../../src/http1/chunked.js';
+import { ChunkedDecoder, MAX_SIZE_LINE_BYTES } from '../../src/http1/chunked.js';
 import type { Http1ErrorCode } from '../../src/http1/errors.js';
 
 const LIMITS = { maxTrailerBytes: 1024, maxTrailerCount: 8 };
@@ -60,9 +60,11 @@ test('decodes chunks with extensions, stops at the end of the message, no traile
   assert.deepEqual(r, { body: 'hello world0123456789', consumed: message.length, done: true, trailers: [], error: null });
 });
 
-test('sizes: any case of hex, leading zeros, up to 16 digits and below 2^53', () => {
+test('sizes: any case of hex, leading zeros, below 2^53; empty extension values pass as llhttp passes them', () => {
   assert.equal(decode('a\r\n0123456789\r\nB\r\n0123456789a\r\n0\r\n\r\n').body, '01234567890123456789a');
-  assert.equal(decode('0000000000000003\r\nabc\r\n000\r\n\r\n').body, 'abc');
+  assert.equal(decode('00000000000000000000003\r\nabc\r\n000\r\n\r\n').body, 'abc');
+  assert.equal(decode(`${'0'.repeat(MAX_SIZE_LINE_BYTES - 1)}3\r\nabc\r\n0\r\n\r\n`).body, 'abc');
+  assert.equal(decode('3;a=\r\nabc\r\n0;b=;c\r\n\r\n').body, 'abc');
   // The largest size is taken: the decoder waits for its data.
   const big = decode('1fffffffffffff\r\nabc');
   assert.deepEqual([big.error, big.done, big.body], [null, false, 'abc']);
@@ -86,13 +88,14 @@ test('every refusal a chunked body can earn, with its code', () => {
     ['5\r\nhello\r\n\r\n', 'bad-chunk-size'],
     ['5\r\nhello\r\nzz\r\n', 'bad-chunk-size'],
     ['5\t;a\r\nhello\r\n0\r\n\r\n', 'bad-chunk-size'],
-    ['00000000000000001\r\nx\r\n0\r\n\r\n', 'chunk-too-large'],
+    [`${'0'.repeat(MAX_SIZE_LINE_BYTES)}3\r\nabc\r\n0\r\n\r\n`, 'bad-chunk-size'],
     ['20000000000000\r\n', 'chunk-too-large'],
     ['ffffffffffffffffff\r\n', 'chunk-too-large'],
     ['10000000000000005\r\nhello\r\n0\r\n\r\n', 'chunk-too-large'],
     ['5;\r\nhello\r\n0\r\n\r\n', 'bad-chunk-extension'],
     ['5;=x\r\nhello\r\n0\r\n\r\n', 'bad-chunk-extension'],
-    ['5;a=\r\nhello\r\n0\r\n\r\n', 'bad-chunk-extension'],
+    ['5;a==\r\nhello\r\n0\r\n\r\n', 'bad-chunk-extension'],
+    ['5;a=b=c\r\nhello\r\n0\r\n\r\n', 'bad-chunk-extension'],
     ['5; a\r\nhello\r\n0\r\n\r\n', 'bad-chunk-extension'],
     ['5;a =b\r\nhello\r\n0\r\n\r\n', 'bad-chunk-extension'],
     ['5;a= b\r\nhello\r\n0\r\n\r\n', 'bad-chunk-extension'],
@@ -102,7 +105,7 @@ test('every refusal a chunked body can earn, with its code', () => {
     ['5;a="\x01"\r\nhello\r\n0\r\n\r\n', 'bad-chunk-extension'],
     ['5;a="\\\x00"\r\nhello\r\n0\r\n\r\n', 'bad-chunk-extension'],
     ['5;a=(b)\r\nhello\r\n0\r\n\r\n', 'bad-chunk-extension'],
-    [`5;a=${'x'.repeat(MAX_EXTENSION_BYTES)}\r\nhello\r\n0\r\n\r\n`, 'bad-chunk-extension'],
+    [`5;a=${'x'.repeat(MAX_SIZE_LINE_BYTES)}\r\nhello\r\n0\r\n\r\n`, 'bad-chunk-extension'],
     ['5\nhello\r\n0\r\n\r\n', 'bare-lf'],
     ['5;a\nhello\r\n0\r\n\r\n', 'bare-lf'],
     ['5;a=b\nhello\r\n0\r\n\r\n', 'bare-lf'],

@@ -200,8 +200,9 @@ test('every prefix of a head is partial until the whole head is there, then the 
     let firstFinal = -1;
     for (let k = 0; k <= text.length; k++) {
       // Inside a larger buffer, with junk before the start and after the end that must not be read.
-      const buf = Buffer.from(`\r\n\n junk ${text.slice(0, k)}\r\n\r\nHTTP/1.1 500 X\r\n\r\n`, 'latin1');
-      const r = parseResponseHead(buf, 9, 9 + k, LIMITS, 'GET');
+      const junk = '\r\n\n junk ';
+      const buf = Buffer.from(`${junk}${text.slice(0, k)}\r\n\r\nHTTP/1.1 500 X\r\n\r\n`, 'latin1');
+      const r = parseResponseHead(buf, junk.length, junk.length + k, LIMITS, 'GET');
       if (r.kind === 'partial') {
         assert.equal(firstFinal, -1, `${JSON.stringify(text)}: partial at ${k} after a result at ${firstFinal}`);
         continue;
