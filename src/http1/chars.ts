@@ -30,8 +30,22 @@ export const FIELD_VALUE: Uint8Array = table((b) => b === 0x09 || (b >= 0x20 && 
  */
 export const TARGET: Uint8Array = table((b) => b > 0x20 && b < 0x7f);
 
+/**
+ * The bytes of the authority in an absolute-form target (RFC 3986 section 3.2): unreserved,
+ * pct-encoded, sub-delims, and the `:`, `@`, `[` and `]` of user info, ports and IP literals.
+ */
+export const AUTHORITY: Uint8Array = table(
+  (b) => (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || "-._~%!$&'()*+,;=:@[]".includes(String.fromCharCode(b)),
+);
+
 /** The reason phrase of a status line: HTAB, SP, VCHAR, obs-text (RFC 9112 section 4). */
 export const REASON: Uint8Array = FIELD_VALUE;
+
+/**
+ * qdtext, the bytes of a quoted-string other than its escapes (RFC 9110 section 5.6.4): HTAB, SP,
+ * VCHAR except DQUOTE and backslash, obs-text. After a backslash any FIELD_VALUE byte may follow.
+ */
+export const QDTEXT: Uint8Array = table((b) => b === 0x09 || (b >= 0x20 && b !== 0x7f && b !== 0x22 && b !== 0x5c));
 
 /** HEXDIG, for chunk sizes: its value, or 255 for a byte that is not one. */
 export const HEX_VALUE: Uint8Array = (() => {
@@ -50,6 +64,10 @@ export const SP = 0x20;
 export const HTAB = 0x09;
 export const COLON = 0x3a;
 export const SEMICOLON = 0x3b;
+export const COMMA = 0x2c;
+export const EQUALS = 0x3d;
+export const DQUOTE = 0x22;
+export const BACKSLASH = 0x5c;
 
 /** Optional whitespace (OWS): SP or HTAB. */
 export function isOws(b: number): boolean {
