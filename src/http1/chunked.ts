@@ -7,7 +7,8 @@
  * Strict where a lax reading is a smuggling tool: a chunk-size is hex digits only, below 2^53 (no
  * sign, no `0x`, no whitespace, no overflow wrapping to a small size); the size line ends in CRLF
  * or in chunk extensions `;name[=token|quoted-string]` without whitespace (the BWS that RFC 9112
- * section 7.1.1 tolerates is refused, as llhttp refuses it), the whole line at most
+ * section 7.1.1 tolerates is refused, as llhttp refuses it; an empty name or value before or
+ * after `=` passes, as llhttp lets it, since no one reads extensions), the whole line at most
  * MAX_SIZE_LINE_BYTES; chunk data is followed by CRLF exactly; no bare CR or LF anywhere; trailer
  * lines are checked as header lines are, and bounded.
  *
@@ -239,6 +240,9 @@ const BARE_LF = -2;
 function extensionStep(state: number, b: number): number {
   switch (state) {
     case EXT_NAME_START:
+      // An empty name before `=` (`;=v`) passes, as llhttp lets it: nothing here reads extensions,
+      // and both of the proxy's paths then take the same bodies.
+      if (b === EQUALS) return EXT_VALUE_START;
       return TCHAR[b] === 1 ? EXT_NAME : -1;
     case EXT_NAME:
       if (TCHAR[b] === 1) return EXT_NAME;
