@@ -31,6 +31,29 @@ export interface ListenerOptions {
   readonly maxConnections: number;
   /** A plain connection that sends nothing for this long is closed (the first bytes decide). */
   readonly firstBytesMs: number;
+  /**
+   * Takes each HTTP/1.1 connection, with the bytes read from it already (paused); absent: Node's
+   * HTTP/1.1 server takes them.
+   */
+  readonly http1?: (socket: Socket, bytes: Buffer | null) => void;
+}
+
+/**
+ * Hands a connection to Node's HTTP/1.1 server, with `bytes` read from it already put back first.
+ * Node's HTTP/1.1 server would "consume" the socket's handle (its parser reading in C++) and stop
+ * that reading, when a request body is not read, by listening to the socket's 'pause'. On a socket
+ * that JavaScript has read already that pause never holds: the bytes put back make the stream
+ * read again, and an upload nobody reads piles up in memory (150 MB sent, 150 MB held). Marking
+ * the handle consumed keeps the parser on the socket's 'data' events, where pausing is ordinary
+ * stream back-pressure: an unread body stays in the client's TCP window.
+ */
+export function handToHttp1(h1: http.Server, socket: Socket, bytes: Buffer | null): void {
+  socket.pause();
+  if (bytes !== null && bytes.length > 0) socket.unshift(bytes);
+  const handle = (socket as Socket & { _handle?: { _consumed?: boolean } | null })._handle;
+  if (handle != null) handle._consumed = true;
+  h1.emit('connection', socket);
+  socket.resume();
 }
 
 export class ProtocolListener {
@@ -38,15 +61,19 @@ export class ProtocolListener {
   readonly secure: boolean;
   readonly #h1: http.Server;
   readonly #h2: Http2Server;
+  readonly #http1: ((socket: Socket, bytes: Buffer | null) => void) | null;
 
   constructor(h1: http.Server, h2: Http2Server, options: ListenerOptions) {
     this.#h1 = h1;
     this.#h2 = h2;
+    this.#http1 = options.http1 ?? null;
     this.secure = options.tls !== null;
     if (options.tls !== null) {
       const server = tls.createServer({ cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ['h2', 'http/1.1'] });
       server.on('secureConnection', (socket: TLSSocket) => {
-        (socket.alpnProtocol === 'h2' ? h2 : h1).emit('connection', socket);
+        if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
+        else if (this.#http1 !== null) this.#http1(socket, null);
+        else h1.emit('connection', socket);
       });
       // A failed handshake concerns only that client.
       server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy());
@@ -98,21 +125,13 @@ export class ProtocolListener {
       socket.off('data', onData);
       socket.off('error', onError);
       socket.pause();
-      socket.unshift(seen);
       if (h2) {
+        socket.unshift(seen);
         this.#h2.emit('connection', socket);
+      } else if (this.#http1 !== null) {
+        this.#http1(socket, seen);
       } else {
-        // Node's HTTP/1.1 server would "consume" the socket's handle (its parser reading in C++)
-        // and stop that reading, when a request body is not read, by listening to the socket's
-        // 'pause'. On a socket that JavaScript has read already that pause never holds: the bytes
-        // put back make the stream read again, and an upload nobody reads piles up in memory
-        // (150 MB sent, 150 MB held). Marking the handle consumed keeps the parser on the socket's
-        // 'data' events, where pausing is ordinary stream back-pressure: an unread body stays in
-        // the client's TCP window.
-        const handle = (socket as Socket & { _handle?: { _consumed?: boolean } | null })._handle;
-        if (handle != null) handle._consumed = true;
-        this.#h1.emit('connection', socket);
-        socket.resume();
+        handToHttp1(this.#h1, socket, seen);
       }
     };
     const onError = (): void => {

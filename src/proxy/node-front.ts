@@ -27,6 +27,10 @@ import type { ListenTarget } from './listener.js';
 import { ProtocolListener } from './listener.js';
 import type { ProxyState } from './proxy-state.js';
 import type { RequestObserver } from './request-observer.js';
+import type { Http1Error } from '../http1/errors.js';
+import { RawFront } from './raw-front.js';
+import type { RawRequest } from './raw-request.js';
+import type { RawResponse } from './raw-response.js';
 import type { RequestRouter } from './route.js';
 import { TCHAR } from '../http1/chars.js';
 import type { WebSocketClient } from './websocket-routing.js';
@@ -55,6 +59,8 @@ export interface NodeFrontOptions {
   readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer } | null;
   readonly rng: Rng;
   readonly observer: RequestObserver | null;
+  /** Serve HTTP/1.1 requests on the raw path where it can (raw-front.ts); false: Node's server serves them all. */
+  readonly rawPath: boolean;
 }
 
 export class NodeFront {
@@ -62,6 +68,8 @@ export class NodeFront {
   #router: RequestRouter | null = null;
   readonly #server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
   readonly #listener: ProtocolListener;
+  /** The raw HTTP/1.1 path, or null when Node's server serves every HTTP/1.1 request. */
+  readonly #raw: RawFront | null;
   readonly #sessions: ClientSessions;
   /** Ends client connections after their maximum age; null when there is none. */
   readonly connectionAge: ConnectionAge | null;
@@ -147,7 +155,26 @@ export class NodeFront {
     h2.on('sessionError', (err: Error) => state.log.debug({ err: err.message }, 'HTTP/2 client session failed'));
     this.connectionAge = t.maxConnectionAgeMs === 0 ? null : new ConnectionAge({ ageMs: t.maxConnectionAgeMs, graceMs: t.maxConnectionAgeGraceMs, rng: options.rng, log: state.log });
     this.connectionAge?.attach(server as unknown as http.Server, h2 as unknown as http2.Http2Server);
-    this.#listener = new ProtocolListener(server as unknown as http.Server, h2 as unknown as http2.Http2Server, { tls: options.tls, maxConnections: options.maxConnections, firstBytesMs: t.clientHeadersMs });
+    const raw = options.rawPath
+      ? new RawFront({
+          // One more field than allowed, as for Node's server above: the route stage refuses the head.
+          limits: { maxHeaderBytes: options.maxHeaderBytes, maxHeaderCount: options.maxHeaderCount + 1 },
+          idleMs: t.clientIdleMs,
+          headersMs: t.clientHeadersMs,
+          streamIdleMs: t.streamIdleMs,
+          http1: server as unknown as http.Server,
+          request: (req, res) => this.#onRawRequest(req, res),
+          malformed: (res, error) => this.#onRawMalformed(res, error),
+          closing: () => state.closing,
+        })
+      : null;
+    this.#raw = raw;
+    this.#listener = new ProtocolListener(server as unknown as http.Server, h2 as unknown as http2.Http2Server, {
+      tls: options.tls,
+      maxConnections: options.maxConnections,
+      firstBytesMs: t.clientHeadersMs,
+      ...(raw === null ? {} : { http1: (socket: Socket, bytes: Buffer | null) => raw.accept(socket, bytes) }),
+    });
     this.#listener.server.on('error', (err: Error) => state.log.error({ err }, 'proxy listener error'));
   }
 
@@ -179,6 +206,7 @@ export class NodeFront {
     // Resolves once every connection is gone.
     const serverClosed = this.#listener.close();
     server.closeIdleConnections();
+    this.#raw?.closeIdle();
     // GOAWAY: HTTP/2 clients open no new streams here; the ones under way finish.
     this.#sessions.closeAll();
     const drained = await this.#whenIdle(graceMs);
@@ -186,6 +214,7 @@ export class NodeFront {
     // What is left is idle keep-alive connections, heads still arriving, or (past the grace
     // period) requests that overstayed.
     server.closeAllConnections();
+    this.#raw?.destroyAll();
     for (const tunnel of this.#tunnels) tunnel.destroy();
     this.#sessions.destroyAll();
     this.#state.bodyTimeouts.close();
@@ -224,6 +253,22 @@ export class NodeFront {
       return;
     }
     this.#route(req, res);
+  }
+
+  /** A request on the raw HTTP/1.1 path: one at a time per connection, so never queued behind another. */
+  #onRawRequest(req: RawRequest, res: RawResponse): void {
+    this.#active++;
+    res.startedMs = this.#state.clock.nowMs();
+    res.on('close', this.#onResponseClose);
+    this.#route(req, res);
+  }
+
+  /** As #onClientError for a request pipelined behind a complete one: the complete one is served, then the connection closes. */
+  #onRawMalformed(res: RawResponse, error: Http1Error): void {
+    const log = this.#state.log;
+    if (log.isLevelEnabled('debug')) log.debug({ code: error.code, err: error.reason }, 'malformed request');
+    if (res.exchange !== null) res.exchange.closeAfter();
+    else res.closeWhenDone = true;
   }
 
   #onH2Request(req: Http2ServerRequest, res: H2ProxyResponse): void {
@@ -286,11 +331,12 @@ export class NodeFront {
       res.generation = null;
       generation.release();
     }
+    // Only Node's HTTP/1.1 responses have one (the raw path never queues a response).
     const socket = res.h2 ? null : (res.clientSocket as TrackedSocket | null);
     if (socket !== null && !res.h2) {
       res.clientSocket = null;
       // Responses close in order: the one closing is nearly always the first.
-      const list = socket[kResponses];
+      const list = socket[kResponses] as ClientResponse[];
       if (list[0] === res) list.shift();
       else {
         const i = list.indexOf(res);

@@ -85,6 +85,27 @@ export interface ProxyOptions {
   readonly rng?: Rng;
   /** Told of every request once its response closes (metrics, access log); null: nobody. */
   readonly observer?: RequestObserver | null;
+  /**
+   * `raw` (default): HTTP/1.1 requests the raw path serves skip Node's HTTP server objects
+   * (raw-front.ts: requests without a body); `node`: Node's server takes every HTTP/1.1 request.
+   * The environment variable SHARDGATE_HTTP1_PATH sets the default. With a maximum connection
+   * age, Node's server serves every HTTP/1.1 connection (the age follows its events).
+   */
+  readonly http1Path?: Http1Path;
+}
+
+export type Http1Path = 'raw' | 'node';
+
+/**
+ * The HTTP/1.1 path when the options name none: SHARDGATE_HTTP1_PATH, read here only, so that the
+ * whole test suite can run against either path.
+ * @throws ConfigError for a value other than raw or node
+ */
+export function defaultHttp1Path(env: NodeJS.ProcessEnv = process.env): Http1Path {
+  const v = env.SHARDGATE_HTTP1_PATH;
+  if (v === undefined || v === '' || v === 'raw') return 'raw';
+  if (v === 'node') return 'node';
+  throw new ConfigError('SG_ERR_CONFIG', 'SHARDGATE_HTTP1_PATH', `is ${JSON.stringify(v)}: use raw or node`);
 }
 
 export { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_COUNT, DEFAULT_QUEUE, DEFAULT_UPSTREAM_SESSIONS } from './limits.js';
@@ -141,6 +162,7 @@ export class ShardingProxy {
       tls: options.tls ?? null,
       rng: options.rng ?? entropyRng(),
       observer: options.observer ?? null,
+      rawPath: (options.http1Path ?? defaultHttp1Path()) === 'raw' && t.maxConnectionAgeMs === 0,
     });
     this.#front = front;
     front.router = new RequestRouter(state, this.#dispatch, maxHeaderCount, (client) => front.tunnelOpening(client));
