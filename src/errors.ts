@@ -39,6 +39,7 @@ export const PROXY_ERROR_CODES = {
   SG_ERR_UNKNOWN_METHOD: '501: the request method is none of those the proxy forwards (the methods of node:http, over HTTP/1.1 and HTTP/2 alike)',
   SG_ERR_UPGRADE: '501: an Upgrade to something other than websocket (h2c, say): use HTTP/2 with prior knowledge or TLS with ALPN instead',
   SG_ERR_TRANSFER_CODING: '501: the request has a Transfer-Encoding other than exactly chunked, which the proxy cannot forward (RFC 9112 section 6.1)',
+  SG_ERR_HTTP_VERSION: '505: an HTTP/1 request line names a version other than HTTP/1.0 or HTTP/1.1 (HTTP/2.0, HTTP/0.9), which the proxy does not forward (RFC 9112 section 2.3)',
   SG_ERR_INTERNAL: '500: the proxy failed on this request (a bug; it keeps serving others)',
 } as const;
 

@@ -36,6 +36,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
 };
 
 export function errorReply(status: number, code: ProxyErrorCode, message: string): ErrorReply {
@@ -85,6 +86,7 @@ export const REPLIES = Object.freeze({
   bodyTimeout: errorReply(408, 'SG_ERR_REQUEST_TIMEOUT', 'the request body stopped arriving (client body timeout)'),
   connectMethod: errorReply(405, 'SG_ERR_METHOD', 'CONNECT is not supported'),
   upgradeRefused: errorReply(501, 'SG_ERR_UPGRADE', 'the only protocol upgrade proxied is a GET with Upgrade: websocket'),
+  versionNotSupported: errorReply(505, 'SG_ERR_HTTP_VERSION', 'an HTTP/1 connection carries HTTP/1.0 and HTTP/1.1 requests only (RFC 9112 section 2.3)'),
   transferCoding: errorReply(501, 'SG_ERR_TRANSFER_CODING', 'the only request transfer coding supported is chunked (RFC 9112 section 6.1)'),
   internal: errorReply(500, 'SG_ERR_INTERNAL', 'internal proxy error'),
 });

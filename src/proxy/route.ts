@@ -60,6 +60,12 @@ export class RequestRouter {
       state.refuse(res, REPLIES.tooManyHeaders, true);
       return;
     }
+    // llhttp takes `HTTP/2.0` and HTTP/0.9 request lines; the raw path's parser refuses them, and
+    // so does this, so that neither path forwards them.
+    if (!res.h2 && (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1)) {
+      state.refuse(res, REPLIES.versionNotSupported, true);
+      return;
+    }
     const reader = g.reader;
     reader.read(req.rawHeaders, g.keyField, req.socket.remoteAddress);
     // An HTTP/2 request has a body unless its HEADERS frame ended the stream.

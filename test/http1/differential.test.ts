@@ -41,7 +41,7 @@ const EXCEPTIONS: readonly Exception[] = [
     cases: ['request line "GET / HTTP/2.0"', 'request line "GET / HTTP/0.9"', 'request line "GET /"'],
     refusedBy: 'shardgate',
     reason: 'HTTP/1.0 and HTTP/1.1 only (RFC 9112 section 2.3): HTTP/2 has no request line (RFC 9113 section 3) and HTTP/0.9 no version or fields; llhttp takes both',
-    nodeProxy: 'forwards',
+    nodeProxy: 'refuses',
   },
   {
     cases: ['request line "GET *x HTTP/1.1"', 'request line "GET ** HTTP/1.1"'],
