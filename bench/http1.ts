@@ -28,8 +28,8 @@ if (typeof globalThis.gc !== 'function') {
 }
 const gc = globalThis.gc as () => void;
 
-const ROUNDS = 5;
-const PER_ROUND = 200_000;
+const ROUNDS = 15;
+const PER_ROUND = 50_000;
 /** Operations per allocation probe: a few MiB at most, so that no scavenge runs during it. */
 const PROBE = 5_000;
 const LIMITS: HeadLimits = { maxHeaderBytes: 16_384, maxHeaderCount: 100 };
