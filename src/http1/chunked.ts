@@ -221,7 +221,7 @@ export class ChunkedDecoder {
       return copied;
     }
     if (sectionEnd === SCAN_FAILED) return this.#fail(lines.error === 'too-many-fields' ? 'trailer-too-large' : 'bad-trailer');
-    this.#trailers = lines.read(section, false)!;
+    this.#trailers = lines.read(section, 0, false)!;
     this.#trailerLength = SECTION_COMPLETE;
     return sectionEnd - before;
   }

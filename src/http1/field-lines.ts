@@ -7,12 +7,16 @@
  * (`name ":" OWS value OWS CRLF`: token name, no whitespace before the colon, field-vchar value, no
  * obs-fold, no bare CR or LF) and recording where each name and value lies in an Int32Array; it
  * allocates nothing, so a head that is still arriving costs no garbage however often it is
- * rescanned. Only once the section is complete does `read()` make the strings (one latin1 slice
- * per name and per value) and, for a head, work out the framing fields in place from the bytes:
- * Content-Length, Transfer-Encoding, Connection, Expect and Upgrade.
+ * rescanned. Only once the section is complete does `read()` make the strings and, for a head,
+ * work out the framing fields in place from the bytes: Content-Length, Transfer-Encoding,
+ * Connection, Expect and Upgrade. The strings are cut from one latin1 string of the whole message
+ * head: each Buffer slice is a call into C++ (about 90 ns), a substring of a string is not (about
+ * 15 ns), so one slice and 2n substrings cost a fifth of 2n slices. Common names are not cut at
+ * all but interned (field-names.ts): a fifth less garbage per head, at the same speed.
  */
 import { BACKSLASH, COLON, COMMA, CR, DQUOTE, EQUALS, FIELD_VALUE, HTAB, LF, QDTEXT, SEMICOLON, SP, TCHAR } from './chars.js';
 import type { Http1ErrorCode } from './errors.js';
+import { commonFieldName } from './field-names.js';
 
 /** scan(): the bytes ran out before the empty line that ends the section. */
 export const SCAN_PARTIAL = -1;
@@ -75,6 +79,11 @@ export class FieldLines {
   count = 0;
   /** Where the section found by the last successful scan() ends: after its empty line. */
   sectionEnd = 0;
+  /**
+   * After read(): the bytes from read()'s `base` to sectionEnd as one latin1 string, so that the
+   * start line's parts can be cut from it as well.
+   */
+  text = '';
   /** Why the last scan() or read() failed. */
   error: Http1ErrorCode = 'bad-field-name';
 
@@ -126,6 +135,8 @@ export class FieldLines {
       const nameEnd = i++;
       while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
       const valueStart = i;
+      // Four bytes a step while they last: one branch for the common run of plain text.
+      while (i + 4 <= end && (FIELD_VALUE[buf[i]!]! & FIELD_VALUE[buf[i + 1]!]! & FIELD_VALUE[buf[i + 2]!]! & FIELD_VALUE[buf[i + 3]!]!) === 1) i += 4;
       while (i < end && FIELD_VALUE[buf[i]!] === 1) i++;
       if (i >= end) return SCAN_PARTIAL;
       const stop = buf[i];
@@ -154,10 +165,12 @@ export class FieldLines {
    * The fields of the last successful scan() as a flat [name, value, ...] list, names as sent.
    * With `framing`, reads the framing fields too, and fails (null, `error` set) on a
    * Content-Length given twice or malformed, or a malformed Transfer-Encoding.
+   * @param base where the message head starts (at or before the section): `text` starts there
    */
-  read(buf: Uint8Array, framing: boolean): string[] | null {
+  read(buf: Uint8Array, base: number, framing: boolean): string[] | null {
     const marks = this.#marks;
     const count = this.count;
+    const text = (this.text = latin1(buf, base, this.sectionEnd));
     const list = new Array<string>(count * 2);
     if (framing) {
       this.contentLength = -1;
@@ -171,8 +184,8 @@ export class FieldLines {
       const nameEnd = marks[m + 1]!;
       const valueStart = marks[m + 2]!;
       const valueEnd = marks[m + 3]!;
-      list[2 * f] = latin1(buf, nameStart, nameEnd);
-      list[2 * f + 1] = latin1(buf, valueStart, valueEnd);
+      list[2 * f] = commonFieldName(buf, nameStart, nameEnd) ?? text.substring(nameStart - base, nameEnd - base);
+      list[2 * f + 1] = text.substring(valueStart - base, valueEnd - base);
       if (framing && !this.#framingField(buf, nameStart, nameEnd, valueStart, valueEnd)) return null;
     }
     return list;

@@ -50,12 +50,13 @@ export function headIncomplete(start: number, end: number, limits: HeadLimits): 
 /**
  * The field lines of a head, from `from` (just after the start line) to the empty line, with the
  * framing fields read into `fields`: their flat list, or the result to hand back when they are
- * incomplete or invalid. On a list, `fields.sectionEnd` is where the head ends.
+ * incomplete or invalid. On a list, `fields.sectionEnd` is where the head ends and `fields.text`
+ * is the whole head, from `start`, as a string.
  * @param stop where the bytes end, or the limit does
  */
 export function headFields(fields: FieldLines, buf: Uint8Array, from: number, stop: number, start: number, end: number, limits: HeadLimits): string[] | HeadParse<never> {
   const sectionEnd = fields.scan(buf, from, stop, limits.maxHeaderCount);
   if (sectionEnd === SCAN_PARTIAL) return headIncomplete(start, end, limits);
   if (sectionEnd === SCAN_FAILED) return INVALID[fields.error];
-  return fields.read(buf, true) ?? INVALID[fields.error];
+  return fields.read(buf, start, true) ?? INVALID[fields.error];
 }

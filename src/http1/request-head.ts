@@ -32,7 +32,7 @@
  * other than 100-continue (417, which Node's http layer answers on the other path).
  */
 import { AUTHORITY, CR, LF, SP, TARGET, TCHAR } from './chars.js';
-import { FieldLines, TE_CHUNKED, TE_NONE, latin1 } from './field-lines.js';
+import { FieldLines, TE_CHUNKED, TE_NONE } from './field-lines.js';
 import type { HeadLimits, HeadParse } from './head-parse.js';
 import { headFields, headIncomplete, headInvalid } from './head-parse.js';
 import { VERSION_BAD, VERSION_PARTIAL, readHttpVersion } from './http-version.js';
@@ -141,7 +141,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   }
   const head: RequestHead = {
     method,
-    target: latin1(buf, targetStart, targetEnd),
+    target: fields.text.substring(targetStart - start, targetEnd - start),
     minor,
     headers,
     body,

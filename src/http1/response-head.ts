@@ -16,7 +16,7 @@
  * some servers send and llhttp takes, is accepted with an empty reason.
  */
 import { CR, LF, REASON, SP } from './chars.js';
-import { FieldLines, TE_CHUNKED, TE_NONE, latin1 } from './field-lines.js';
+import { FieldLines, TE_CHUNKED, TE_NONE } from './field-lines.js';
 import type { HeadLimits, HeadParse } from './head-parse.js';
 import { headFields, headIncomplete, headInvalid } from './head-parse.js';
 import { VERSION_BAD, VERSION_PARTIAL, readHttpVersion } from './http-version.js';
@@ -109,7 +109,7 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, limit
   } else {
     body = 'length';
   }
-  const reason = reasonEnd - reasonStart === 2 && buf[reasonStart] === 0x4f && buf[reasonStart + 1] === 0x4b ? OK : latin1(buf, reasonStart, reasonEnd);
+  const reason = reasonEnd - reasonStart === 2 && buf[reasonStart] === 0x4f && buf[reasonStart + 1] === 0x4b ? OK : fields.text.substring(reasonStart - start, reasonEnd - start);
   const head: ResponseHead = { status, reason, minor, headers, body, contentLength: body === 'length' ? length : -1, keepAlive };
   return { kind: 'done', head, length: fields.sectionEnd - start };
 }
