@@ -35,5 +35,14 @@ node --test --test-timeout=300000 --test-reporter=spec --test-reporter-destinati
 # The runner's own closing counts, one line, for whoever reads the log from the end.
 pass=$(awk '/^# pass /{print $3}' dist/test-results.tap)
 fail=$(awk '/^# fail /{print $3}' dist/test-results.tap)
+if [ "$#" -eq 0 ]; then
+  # The proxy's tests once more with Node's HTTP/1.1 server taking every request (the raw path
+  # serves those it can by default), so that both HTTP/1.1 paths keep passing the same tests.
+  echo "== proxy tests on Node's HTTP/1.1 path (SHARDGATE_HTTP1_PATH=node)"
+  mapfile -t proxyFiles < <(find dist/test/proxy -name '*.test.js' | sort)
+  SHARDGATE_HTTP1_PATH=node node --test --test-timeout=300000 --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination=dist/test-results-node-path.tap "${proxyFiles[@]}" || status=$?
+  pass=$((pass + $(awk '/^# pass /{print $3}' dist/test-results-node-path.tap)))
+  fail=$((fail + $(awk '/^# fail /{print $3}' dist/test-results-node-path.tap)))
+fi
 echo "$pass passed, $fail failed"
 exit $status

@@ -90,7 +90,7 @@ async function side(path: Http1Path): Promise<Side> {
 
 /** Everything but the Date line, which differs by the second. */
 function masked(text: string): string {
-  return text.replace(/\r\nDate: [^\r]*/g, '\r\nDate: -');
+  return text.replace(/\r\ndate: [^\r]*/gi, '\r\nDate: -');
 }
 
 const END = 'GET /end HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n';
@@ -118,6 +118,7 @@ const CASES: readonly { readonly name: string; readonly bytes: string }[] = [
   { name: 'a body (Node\'s path)', bytes: 'POST /len HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello' },
   { name: 'a chunked body (Node\'s path)', bytes: 'PUT /len HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' },
   { name: 'absolute form (Node\'s path)', bytes: 'GET http://b:81/len HTTP/1.1\r\nHost: a\r\n\r\n' },
+  { name: 'Expect other than 100-continue: 417 (Node\'s path)', bytes: 'GET /len HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n' },
   { name: 'OPTIONS * (Node\'s path)', bytes: 'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n' },
   { name: 'no Host in HTTP/1.1: 400 from the route stage', bytes: 'GET /len HTTP/1.1\r\n\r\n' },
   { name: 'two Host lines: 400', bytes: 'GET /len HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n' },
@@ -176,6 +177,7 @@ test('the rule: requests without a body, in origin form, not upgrades, take the 
   assert.equal(servedByRawPath(head('GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n')), false);
   assert.equal(servedByRawPath(head('GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n')), false);
   assert.equal(servedByRawPath(head('OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n')), false);
+  assert.equal(servedByRawPath(head('GET / HTTP/1.1\r\nHost: a\r\nEXPECT: x\r\n\r\n')), false);
 });
 
 test('SHARDGATE_HTTP1_PATH chooses the default path, and a bad value names the variable', () => {
