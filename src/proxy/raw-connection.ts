@@ -61,6 +61,16 @@ export class RawConnection implements RawResponseOwner {
   #malformed = false;
   /** The request under way lets the connection carry another (its version and Connection field). */
   #keepAlive = true;
+  /** The request whose body is arriving (null while a body nobody wants is dropped), and its bytes still to come. */
+  #bodyReq: RawRequest | null = null;
+  #bodyLeft = 0;
+  /** The socket is paused because the body's reader has enough for now. */
+  #bodyPaused = false;
+  readonly #more = (): void => {
+    if (!this.#bodyPaused) return;
+    this.#bodyPaused = false;
+    this.socket.resume();
+  };
   readonly #onData = (chunk: Buffer): void => this.#data(chunk);
   readonly #onClose = (): void => this.#closed();
   readonly #onDrain = (): void => {
@@ -88,6 +98,10 @@ export class RawConnection implements RawResponseOwner {
   }
 
   #data(chunk: Buffer): void {
+    if (this.#bodyLeft > 0) {
+      this.#body(chunk, 0);
+      return;
+    }
     const pending = this.#pending;
     if (this.#res !== null) {
       // Pipelined behind the response under way: kept, in order, up to a bound.
@@ -118,15 +132,57 @@ export class RawConnection implements RawResponseOwner {
       return;
     }
     const head = parsed.head;
-    if (parsed.length < buf.length) this.#pending = buf.subarray(parsed.length);
+    const bodyLength = head.body === 'length' ? head.contentLength : 0;
     const socket = this.socket;
-    const req = new RawRequest(head, socket);
+    const req = new RawRequest(head, socket, bodyLength > 0 ? this.#more : null);
     this.#keepAlive = head.keepAlive;
     const res = new RawResponse(req, socket, head.keepAlive && !host.closing, this);
     this.#res = res;
     if (host.streamIdleMs !== host.idleMs) socket.setTimeout(host.streamIdleMs);
+    if (bodyLength === 0) {
+      if (parsed.length < buf.length) this.#pending = buf.subarray(parsed.length);
+      host.request(req, res);
+      this.#checkPipelined();
+      return;
+    }
+    this.#bodyReq = req;
+    this.#bodyLeft = bodyLength;
+    // As Node's server does: the request is routed on its head; the body follows as it arrives.
     host.request(req, res);
-    this.#checkPipelined();
+    if (parsed.length < buf.length) this.#body(buf, parsed.length);
+  }
+
+  /**
+   * Body bytes from buf[at...]: pushed to the request (or dropped, for a body nobody wants any
+   * more), up to its Content-Length; what follows is the next request's.
+   */
+  #body(buf: Buffer, at: number): void {
+    const n = Math.min(this.#bodyLeft, buf.length - at);
+    const req = this.#bodyReq;
+    this.#bodyLeft -= n;
+    if (req !== null && n > 0) {
+      const more = req.push(at === 0 && n === buf.length ? buf : buf.subarray(at, at + n));
+      if (!more && this.#bodyLeft > 0 && !this.#bodyPaused) {
+        this.#bodyPaused = true;
+        this.socket.pause();
+      }
+    }
+    if (this.#bodyLeft === 0) {
+      this.#bodyReq = null;
+      if (req !== null) {
+        req.complete = true;
+        req.push(null);
+      }
+    }
+    const rest = at + n;
+    if (rest === buf.length) return;
+    const next = buf.subarray(rest);
+    if (this.#res !== null) {
+      this.#pending = next;
+      this.#checkPipelined();
+    } else {
+      this.#next(next);
+    }
   }
 
   /**
@@ -169,6 +225,13 @@ export class RawConnection implements RawResponseOwner {
     }
     const host = this.#host;
     if (host.streamIdleMs !== host.idleMs) socket.setTimeout(host.idleMs);
+    if (this.#bodyLeft > 0) {
+      // Answered before its body was read (and kept alive): the rest of the body is read and
+      // dropped, as Node's server dumps it; the next request follows it.
+      this.#bodyReq = null;
+      this.#more();
+      return;
+    }
     const pending = this.#pending;
     if (pending === null) return;
     this.#pending = null;
@@ -204,6 +267,11 @@ export class RawConnection implements RawResponseOwner {
     const res = this.#res;
     this.#res = null;
     this.#pending = null;
+    const req = this.#bodyReq;
+    this.#bodyReq = null;
+    this.#bodyLeft = 0;
+    // The client left mid-body: the request is destroyed, as Node's server destroys it.
+    if (req !== null && !req.complete) req.destroy();
     if (res !== null) {
       res.destroyed = true;
       res.detach();

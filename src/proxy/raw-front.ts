@@ -5,8 +5,8 @@
  * stages as every other (route.ts, dispatch.ts), so that keys, picks, retries, the queue and the
  * limits are one code.
  *
- * Which requests it serves is decided in one place, `servedByRawPath`: a request without a body
- * (the common GET, HEAD, DELETE), in origin form, not an upgrade, without Expect. Anything else, and any head the
+ * Which requests it serves is decided in one place, `servedByRawPath`: a request without a body or
+ * with a Content-Length one, in origin form, not an upgrade, without Expect. Anything else, and any head the
  * parser refuses, takes Node's path: the connection is handed to Node's HTTP/1.1 server before
  * that request and stays there. Each path refuses malformed input the way Node answers it, since
  * the parser refuses what llhttp refuses (test/http1/differential.test.ts) and hands it to Node.
@@ -25,12 +25,12 @@ import type { RawResponse } from './raw-response.js';
 const SLASH = 0x2f;
 
 /**
- * The rule: the raw path serves a request without a body whose target is a path, with no upgrade
- * and no Expect; Node's path serves the rest (bodies, Expect, WebSocket, CONNECT, absolute and
- * asterisk targets).
+ * The rule: the raw path serves a request without a body or with a Content-Length one, whose
+ * target is a path, with no upgrade and no Expect; Node's path serves the rest (chunked bodies,
+ * Expect, WebSocket, CONNECT, absolute and asterisk targets).
  */
 export function servedByRawPath(head: RequestHead): boolean {
-  return (head.body === 'none' || head.contentLength === 0) && !head.upgrade && head.target.charCodeAt(0) === SLASH && !hasExpect(head.headers);
+  return head.body !== 'chunked' && !head.upgrade && head.target.charCodeAt(0) === SLASH && !hasExpect(head.headers);
 }
 
 /** Expect of any kind: 100-continue waits for an invitation, and anything else is Node's 417. */

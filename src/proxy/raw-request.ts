@@ -1,9 +1,9 @@
 /**
  * A request on the raw HTTP/1.1 path (raw-front.ts): the parsed head (src/http1/request-head.ts)
  * with the members of Node's IncomingMessage that the route and dispatch stages read, so that both
- * paths share them. A Readable like IncomingMessage, for the body the path may stream later; the
- * requests this path serves today have none (raw-front.ts, servedByRawPath), so it is complete
- * from the start and nothing reads it.
+ * paths share them. Like IncomingMessage it is a Readable of the body: its connection pushes the
+ * body's bytes as they arrive (raw-connection.ts) and stops reading the socket while nobody takes
+ * them (back-pressure: an unread body stays in the client's TCP window).
  */
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -17,12 +17,15 @@ export class RawRequest extends Readable {
   readonly httpVersionMajor = 1;
   readonly httpVersionMinor: 0 | 1;
   readonly socket: Socket;
-  /** The whole request has arrived (a request without a body, from its head). */
+  /** The whole request has arrived: its body to the last byte (a request without one, from its head). */
   complete: boolean;
   #headers: Record<string, string> | null = null;
+  /** Asks the connection for more body bytes (it resumes the socket); null without a body. */
+  readonly #more: (() => void) | null;
 
-  constructor(head: RequestHead, socket: Socket) {
+  constructor(head: RequestHead, socket: Socket, more: (() => void) | null) {
     super();
+    this.#more = more;
     this.method = head.method;
     this.url = head.target;
     this.rawHeaders = head.headers;
@@ -51,6 +54,7 @@ export class RawRequest extends Readable {
 
   override _read(): void {
     // No body: ended at once when someone reads.
-    this.push(null);
+    if (this.#more === null) this.push(null);
+    else this.#more();
   }
 }
