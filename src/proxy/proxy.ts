@@ -57,7 +57,7 @@ import type { WebSocketClient, WebSocketRouting } from './websocket-routing.js';
 import { routeWebSocket } from './websocket-routing.js';
 import type { KeySource } from './key-source.js';
 import { keyText } from './key-source.js';
-import { UpstreamPools } from './upstreams.js';
+import { UpstreamPools, proxyH1Transport } from './upstreams.js';
 import type { RequestObserver } from './request-observer.js';
 import { RouteGeneration } from './route-generation.js';
 import type { ProxyTimeouts } from './limits.js';
@@ -309,6 +309,7 @@ export class ShardingProxy {
         idleMs: t.upstreamIdleMs,
         maxHeaderBytes: this.#maxHeaderBytes,
         maxH2Sessions: maxSessions,
+        h1: proxyH1Transport(),
         ...(options.upstreamTls === undefined ? {} : { tls: options.upstreamTls }),
       },
       this.#log,
