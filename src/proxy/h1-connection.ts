@@ -152,7 +152,9 @@ export class H1Connection implements ChunkSink {
   /** Inside #consume: a resume() there only lets the loop go on. */
   #consuming = false;
   #referenced = true;
+  /** The last head's Keep-Alive value, and whether it had a Content-Length field. */
   #keepAliveField: string | null = null;
+  #lengthField = false;
   #connectTimer: NodeJS.Timeout | null;
   readonly #headersTimer = new DeadlineTimer(() => this.#headersExpired());
   readonly #bodyTimer = new DeadlineTimer(() => this.#bodyExpired());
@@ -404,6 +406,12 @@ export class H1Connection implements ChunkSink {
     }
     this.#headersTimer.clear();
     const headers = this.#headersOf(head.headers);
+    if (head.body === 'chunked' && this.#lengthField) {
+      // RFC 9112 section 6.3 lets the coding win; llhttp refuses the pair, and so did undici. A
+      // Content-Length that does not frame the body must not reach the client either.
+      this.#fail(parserError('the response has both Transfer-Encoding and Content-Length', 'UNEXPECTED_CONTENT_LENGTH'));
+      return -1;
+    }
     this.#keepAlive = head.keepAlive;
     if (head.keepAlive) this.#keepAliveHint();
     switch (head.body) {
@@ -505,14 +513,16 @@ export class H1Connection implements ChunkSink {
     else this.#idleMs = ms;
   }
 
-  /** undici's parseHeaders: lower-case names, repeated fields as arrays. Notes the Keep-Alive field. */
+  /** undici's parseHeaders: lower-case names, repeated fields as arrays. Notes Keep-Alive and Content-Length. */
   #headersOf(list: readonly string[]): IncomingHttpHeaders {
     const out: Record<string, string | string[]> = {};
     let keepAlive: string | null = null;
+    let length = false;
     for (let i = 0; i + 1 < list.length; i += 2) {
       const key = list[i]!.toLowerCase();
       const value = list[i + 1]!;
       if (key.length === 10 && key === 'keep-alive') keepAlive = keepAlive === null ? value : keepAlive + value;
+      else if (key.length === 14 && key === 'content-length') length = true;
       const prev = out[key];
       if (prev === undefined) {
         if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, configurable: true, writable: true });
@@ -527,6 +537,7 @@ export class H1Connection implements ChunkSink {
       }
     }
     this.#keepAliveField = keepAlive;
+    this.#lengthField = length;
     return out;
   }
 

@@ -119,7 +119,7 @@ export class H1Upstream implements ConnectionPool, CallOwner {
     if (this.settings.tls !== null) call.servername = this.#servernameFor(call.host);
     this.#active++;
     call.accept();
-    if (this.#idleCount > this.#waiting.length) {
+    if (this.#idleCount + this.#settling.length > this.#waiting.length) {
       this.#waiting.push(call);
       this.#schedule();
     } else {
@@ -217,33 +217,42 @@ export class H1Upstream implements ConnectionPool, CallOwner {
   }
 
   /**
-   * The check phase: each waiting request takes the most recent idle connection, or opens one;
-   * then the connections that finished a response before this phase become idle (undici likewise
-   * waits a turn of the loop before it reuses a connection: a pod closing it, which is common
-   * right after a response, then has a poll phase for its FIN to be seen).
+   * The check phase: each waiting request takes the most recent idle connection; then the
+   * connections that finished a response before this phase become idle. undici likewise waits a
+   * turn of the loop before it reuses a connection: a pod that closes it, as pods often do right
+   * after a response, has a poll phase for its FIN to be seen. A request that found none idle
+   * while some were settling waits for the next check phase, when they are idle (cheaper than a
+   * new connection); otherwise it opens one.
    */
   #checkPhase(): void {
     this.#scheduled = false;
     const list = this.#waiting;
     this.#waiting = this.#spare;
+    const settled = this.#settling;
+    this.#settling = this.#settlingSpare;
+    let deferred = 0;
     for (let i = 0; i < list.length; i++) {
       const call = list[i]!;
       if (call.finished) continue;
       const conn = this.#takeIdle(call.servername);
-      if (conn === null) this.#open(call);
-      else conn.assign(call);
+      if (conn !== null) {
+        conn.assign(call);
+      } else if (deferred < settled.length) {
+        deferred++;
+        this.#waiting.push(call);
+      } else {
+        this.#open(call);
+      }
     }
     list.length = 0;
     this.#spare = list;
-    const settled = this.#settling;
-    if (settled.length === 0) return;
-    this.#settling = this.#settlingSpare;
     for (let i = 0; i < settled.length; i++) {
       const conn = settled[i]!;
       if (!conn.closed) this.released(conn);
     }
     settled.length = 0;
     this.#settlingSpare = settled;
+    if (this.#waiting.length > 0) this.#schedule();
   }
 
   #takeIdle(servername: string): H1Connection | null {
