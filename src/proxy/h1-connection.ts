@@ -5,8 +5,11 @@
  * request the pieces as undici's HTTP/1.1 client did (client-h1.js), with its error classes, so
  * that upstream-failure.ts classifies every failure as before:
  *
- * - interim 1xx heads are skipped (each restarts the head timeout); a 101 is `SocketError('bad
- *   upgrade')`: this path never asks for an upgrade;
+ * - interim 1xx heads are skipped (each restarts the head timeout), 100 Continue too (RFC 9110
+ *   section 15.2: a client must take 1xx it did not expect; undici failed the request on it); a
+ *   101 is `SocketError('bad upgrade')`: this path never asks for an upgrade;
+ * - a chunked response that also has Content-Length is refused (an HTTPParserError), as llhttp
+ *   refused it: RFC 9112 section 6.3 lets the coding win, but the field would reach the client;
  * - the head goes to the request as an object with lower-case names, repeated fields as arrays,
  *   values as latin1 strings (undici's `parseHeaders`); then the body, de-chunked, span by span,
  *   each a view of the bytes read (no copy); then the trailers;
@@ -20,8 +23,9 @@
  * - reuse: after a response that keeps the connection alive, was read to its end with nothing
  *   after it, and whose request was written whole. The idle time is the pod's `Keep-Alive:
  *   timeout=N` less 2 s when that is shorter (undici's rule: close before the pod does, so that a
- *   request never meets the pod's close), else the configured one. An idle connection that gets a
- *   FIN, an RST or any byte is closed at once: stray bytes would be read as the next response.
+ *   request never meets the pod's close), else the configured one. The pool hands the connection
+ *   out again from the next check phase of the loop (h1-upstream.ts). An idle connection that gets
+ *   a FIN, an RST or any byte is closed at once: stray bytes would be read as the next response.
  *
  * Reading: the socket's 'data' events; each chunk is a fresh Buffer, so the views handed to the
  * request stay valid after the call returns. A reusable read buffer (`net.connect`'s `onread`)

@@ -18,10 +18,13 @@
  * request for an `https://` pod needs a connection with its TLS server name (its Host's name, as
  * undici sends it), and TLS sessions are kept per server name for resumption (at most 100).
  *
- * Reusing an idle connection waits for the check phase of the event loop (setImmediate), as undici
- * does: a FIN, RST or stray bytes the pod sent in the meantime, already in this loop iteration's
- * poll results, are seen first, and that connection is not used. The requests dispatched in one
- * iteration share one setImmediate.
+ * Reuse waits for the check phase of the event loop (setImmediate), as undici's does: a request
+ * takes an idle connection there, after this iteration's poll results, so that a FIN, RST or stray
+ * bytes the pod sent meanwhile are seen first and that connection is not used; and a connection
+ * that has just finished a response is idle only from the next check phase on, so that a pod
+ * closing it right after the response (a graceful restart does that to every connection) has a
+ * poll phase for its FIN to arrive. One setImmediate serves every request and connection of an
+ * iteration.
  *
  * close(): no new requests (ClientClosedError), resolves once the requests under way have ended
  * and every connection is closed. destroy(): every connection closed now, every request fails
