@@ -91,9 +91,9 @@ export function buildRequestHead(out: RequestHeadFields, method: string, path: s
         declared = parseInt(value, 10);
         break;
       case Special.Connection: {
-        const problem = connectionClose(value);
-        if (problem === null) return new errors.InvalidArgumentError('invalid connection header');
-        if (problem) close = true;
+        const asksClose = connectionClose(value);
+        if (asksClose === null) return new errors.InvalidArgumentError('invalid connection header');
+        if (asksClose) close = true;
         break;
       }
       case Special.Owned:
