@@ -37,6 +37,8 @@ export interface SpawnOptions {
   /** Give the child an IPC channel (a Node script). */
   readonly ipc?: boolean;
   readonly cwd?: string;
+  /** Variables set for the child on top of this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export class ChildRegistry {
@@ -55,7 +57,7 @@ export class ChildRegistry {
     const stdio: StdioOptions = options.ipc === true ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd];
     let child: ChildProcess;
     try {
-      child = spawn(cmd, argv, { stdio, detached: true, cwd: options.cwd });
+      child = spawn(cmd, argv, { stdio, detached: true, cwd: options.cwd, ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }) });
     } finally {
       closeSync(fd);
     }

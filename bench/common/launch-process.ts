@@ -13,6 +13,8 @@ export interface LaunchCommand {
   readonly args: readonly string[];
   /** Files to write before starting (configs). */
   readonly files: readonly { readonly path: string; readonly text: string }[];
+  /** Environment variables set for it, besides the bench's own. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Every port it must listen on; the first is probed with GET /. */
   readonly ports: readonly [number, ...number[]];
 }
@@ -21,7 +23,7 @@ export type Launched = { readonly kind: 'started'; readonly child: ManagedChild;
 
 export async function launchProcess(registry: ChildRegistry, name: string, c: LaunchCommand, logFile: string, probeHeaders: Record<string, string> = {}): Promise<Launched> {
   for (const f of c.files) writeFileSync(f.path, f.text);
-  const child = registry.spawn(name, c.command, c.args, logFile, { manyFiles: true });
+  const child = registry.spawn(name, c.command, c.args, logFile, { manyFiles: true, ...(c.env === undefined ? {} : { env: c.env }) });
   try {
     for (const port of c.ports) await waitForPort(child, port);
     const status = await http1Status(c.ports[0], probeHeaders);
@@ -31,5 +33,6 @@ export async function launchProcess(registry: ChildRegistry, name: string, c: La
     const lastLogLine = child.logTail().trim().split('\n').pop() ?? '';
     return { kind: 'absent', reason: `failed to start: ${(e as Error).message.split('\n')[0]} ${lastLogLine}` };
   }
-  return { kind: 'started', child, commandLine: commandLine(c.command, c.args) };
+  const env = Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${v} `).join('');
+  return { kind: 'started', child, commandLine: env + commandLine(c.command, c.args) };
 }

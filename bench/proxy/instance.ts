@@ -34,7 +34,7 @@ export async function startInstance(registry: ChildRegistry, spec: TargetSpec, m
   const launch = launchFor(spec, mode, { ...ctx, h1Port: h1Port!, h2Port: h2Port!, dir });
   if (launch.kind === 'unsupported') return { kind: 'absent', reason: launch.reason };
   const ports: [number, ...number[]] = launch.h2.kind === 'port' ? [launch.h1Port, launch.h2.port] : [launch.h1Port];
-  const started = await launchProcess(registry, `${spec.name} (${mode})`, { command: launch.command, args: launch.args, files: launch.files, ports }, join(dir, 'output.log'), { [KEY_HEADER]: 'probe' });
+  const started = await launchProcess(registry, `${spec.name} (${mode})`, { command: launch.command, args: launch.args, files: launch.files, ...(launch.env === undefined ? {} : { env: launch.env }), ports }, join(dir, 'output.log'), { [KEY_HEADER]: 'probe' });
   if (started.kind === 'absent') return started;
   let h2: Instance['h2'];
   if (launch.h2.kind === 'none') h2 = { reason: launch.h2.reason };

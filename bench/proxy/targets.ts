@@ -4,13 +4,14 @@
  * second port, shardgate on the same port when it speaks h2c (probed, not assumed).
  */
 import { join } from 'node:path';
+import { H1_TRANSPORT_ENV } from '../../src/proxy/upstreams.js';
 import { haproxyConfig } from './haproxy-config.js';
 import { nginxConfig } from './nginx-config.js';
 import type { PodAddress } from '../common/pod-messages.js';
 import type { BalanceMode } from './scenario.js';
 import { BOUNDED_LOAD, KEY_HEADER } from './scenario.js';
 
-export type TargetName = 'haproxy' | 'haproxy-2t' | 'nginx' | 'shardgate' | 'shardgate-w2' | 'http-proxy-3' | 'reply-from';
+export type TargetName = 'haproxy' | 'haproxy-2t' | 'nginx' | 'shardgate' | 'shardgate-undici' | 'shardgate-w2' | 'http-proxy-3' | 'reply-from';
 
 export interface TargetSpec {
   readonly name: TargetName;
@@ -25,6 +26,8 @@ export const TARGETS: readonly TargetSpec[] = [
   { name: 'haproxy', label: 'HAProxy, nbthread 1', threads: 1, reference: 'haproxy' },
   { name: 'nginx', label: 'nginx, 1 worker', threads: 1, reference: 'haproxy' },
   { name: 'shardgate', label: 'shardgate, 1 worker', threads: 1, reference: 'haproxy' },
+  // The same, with undici's Pool toward the HTTP/1.1 pods instead of the raw upstream: what the raw one saves.
+  { name: 'shardgate-undici', label: 'shardgate, 1 worker, undici to pods', threads: 1, reference: 'haproxy' },
   { name: 'http-proxy-3', label: 'node:http + http-proxy-3', threads: 1, reference: 'haproxy' },
   { name: 'reply-from', label: 'fastify + reply-from (undici)', threads: 1, reference: 'haproxy' },
   { name: 'haproxy-2t', label: 'HAProxy, nbthread 2', threads: 2, reference: 'haproxy-2t' },
@@ -73,6 +76,8 @@ export type Launch =
       readonly args: readonly string[];
       /** Files to write before starting (configs). */
       readonly files: readonly { readonly path: string; readonly text: string }[];
+      /** Environment variables set for it, besides the bench's own. */
+      readonly env?: Readonly<Record<string, string>>;
       readonly h1Port: number;
       readonly h2: H2Listener;
     }
@@ -121,6 +126,7 @@ export function launchFor(spec: TargetSpec, mode: BalanceMode, ctx: LaunchContex
       };
     }
     case 'shardgate':
+    case 'shardgate-undici':
     case 'shardgate-w2': {
       if (spec.threads > 1 && !ctx.shardgate.workers) return { kind: 'unsupported', reason: 'n/a (not supported): serve --help has no --workers' };
       const workers = ctx.shardgate.workers ? spec.threads : null;
@@ -129,6 +135,8 @@ export function launchFor(spec: TargetSpec, mode: BalanceMode, ctx: LaunchContex
         command: ctx.nodeBinary,
         args: [join(ctx.repoRoot, 'bin', 'shardgate.js'), ...shardgateServeArgs(mode, ctx.pods, ctx.h1Port, workers)],
         files: [],
+        // Named either way, so that a SHARDGATE_UPSTREAM_H1 in the bench's own environment changes no row.
+        env: { [H1_TRANSPORT_ENV]: spec.name === 'shardgate-undici' ? 'undici' : 'raw' },
         h1Port: ctx.h1Port,
         h2: { kind: 'probe', port: ctx.h1Port },
       };

@@ -12,9 +12,10 @@
  * The handler uses the controller API of undici 7 (onRequestStart, onResponseStart...), not the
  * deprecated onConnect/onHeaders one.
  *
- * The same handler serves both kinds of upstream (an undici Pool for HTTP/1.1, an H2Upstream for
- * HTTP/2, which offers the same dispatch shape) and both kinds of client (Node's HTTP/1.1 server
- * and its HTTP/2 compatibility layer, see client-response.ts).
+ * The same handler serves every kind of upstream (an H1Upstream on raw sockets, or an undici Pool,
+ * for HTTP/1.1; an H2Upstream for HTTP/2: all offer the same dispatch shape) and every kind of
+ * client (Node's HTTP/1.1 server, the raw HTTP/1.1 path and the HTTP/2 compatibility layer, see
+ * client-response.ts).
  *
  * Attempts: an attempt that fails before the response reached the client may be handed back to
  * the proxy's RetryPolicy, which picks another endpoint and dispatches this same exchange again.

@@ -10,7 +10,7 @@
  *   selector headers (src/balancer/subsets.ts), the key read with indexOf scans (key-source.ts)
  *   and hashed by `hashKey()` (R7), the body's fate; its result is one RoutedRequest record;
  * - dispatch (dispatch.ts): one pick, one Map lookup, one Exchange, one dispatch to the endpoint's
- *   upstream (upstreams.ts: an undici Pool per HTTP/1.1 endpoint, an H2Upstream per HTTP/2 one),
+ *   upstream (upstreams.ts: an H1Upstream on raw sockets per HTTP/1.1 endpoint, an H2Upstream per HTTP/2 one),
  *   bodies streamed both ways with back-pressure (exchange.ts); the waiting queue; retries.
  * Injected: the data plane (balancer, load board, key, retries), the clock, the logger.
  *
@@ -33,7 +33,7 @@ import type { ConnectionAge } from './connection-age.js';
 import { entropyRng } from '../balancer/rng.js';
 import type { Rng } from '../balancer/rng.js';
 import type { WebSocketRouting } from './websocket-routing.js';
-import { UpstreamPools } from './upstreams.js';
+import { UpstreamPools, proxyH1Transport } from './upstreams.js';
 import type { RequestObserver } from './request-observer.js';
 import { RouteGeneration } from './route-generation.js';
 import type { ProxyTimeouts } from './limits.js';
@@ -206,6 +206,7 @@ export class ShardingProxy {
         idleMs: t.upstreamIdleMs,
         maxHeaderBytes: this.#maxHeaderBytes,
         maxH2Sessions: maxSessions,
+        h1: proxyH1Transport(),
         ...(options.upstreamTls === undefined ? {} : { tls: options.upstreamTls }),
       },
       state.log,

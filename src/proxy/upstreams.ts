@@ -1,10 +1,14 @@
 /**
- * One undici Pool per endpoint, keyed by endpoint NAME and reconciled against each new endpoint
- * set (R2): a new name gets a pool, a removed one is closed after its in-flight requests finish
- * (undici's `close()` waits for them), a name whose address changed gets a new pool while the old
- * one drains. A pool keeps idle keep-alive connections to its pod and opens more while all are
- * busy (no connection limit: a request never waits in a pool queue, so there is no unbounded
- * queue to fill; concurrency is bounded by the client connections the proxy accepts).
+ * One pool per endpoint, keyed by endpoint NAME and reconciled against each new endpoint set
+ * (R2): a new name gets a pool, a removed one is closed after its in-flight requests finish
+ * (`close()` waits for them), a name whose address changed gets a new pool while the old one
+ * drains. A pool keeps idle keep-alive connections to its pod and opens more while all are busy
+ * (no connection limit: a request never waits in a pool queue, so there is no unbounded queue to
+ * fill; concurrency is bounded by the client connections the proxy accepts).
+ *
+ * The pool of an HTTP/1.1 endpoint is an H1Upstream (raw sockets, the proxy's default) or an
+ * undici Pool (`h1: 'undici'`, and always for the client library, which sets `authority`: it is
+ * built on undici by design). Both behave alike for the Exchange; the raw one costs less CPU.
  *
  * Reconciliation runs off the request path; the request path does one Map lookup by name.
  */
@@ -13,8 +17,10 @@ import { Pool, buildConnector } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { EndpointSet } from '../balancer/endpoint.js';
+import { ConfigError } from '../errors.js';
 import type { UpstreamAddress } from './address.js';
 import { parseEndpointAddress } from './address.js';
+import { H1Upstream } from './h1-upstream.js';
 import type { H2DispatchOptions } from './h2-upstream.js';
 import { H2Upstream } from './h2-upstream.js';
 
@@ -37,9 +43,31 @@ export interface UpstreamOptions {
    * which forwards the client's Host itself).
    */
   readonly authority?: string;
+  /**
+   * What carries requests to `http://` and `https://` endpoints: `raw` (H1Upstream) or `undici`
+   * (a Pool). Default `undici`; ignored with `authority` (always undici).
+   */
+  readonly h1?: H1Transport;
 }
 
-/** What the Exchange dispatches to: an undici Pool (HTTP/1.1) or an H2Upstream. */
+export type H1Transport = 'raw' | 'undici';
+
+/** The environment variable that picks the proxy's HTTP/1.1 transport (see proxyH1Transport). */
+export const H1_TRANSPORT_ENV = 'SHARDGATE_UPSTREAM_H1';
+
+/**
+ * The proxy's HTTP/1.1 transport: `raw` unless SHARDGATE_UPSTREAM_H1 says `undici`, so that the
+ * test suite (and an operator who meets a difference) can run the proxy on either.
+ * @throws ConfigError for any other value
+ */
+export function proxyH1Transport(env: NodeJS.ProcessEnv = process.env): H1Transport {
+  const value = env[H1_TRANSPORT_ENV];
+  if (value === undefined || value === '' || value === 'raw') return 'raw';
+  if (value === 'undici') return 'undici';
+  throw new ConfigError('SG_ERR_CONFIG', H1_TRANSPORT_ENV, `is "${value}": use raw (the default) or undici`);
+}
+
+/** What the Exchange dispatches to: an H1Upstream or an undici Pool (HTTP/1.1), or an H2Upstream. */
 export interface UpstreamTransport {
   dispatch(options: H2DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
   close(): Promise<void>;
@@ -151,6 +179,13 @@ export class UpstreamPools {
     }
     const tls = address.tls && o.tls !== undefined ? o.tls : undefined;
     const authority = o.authority;
+    if (o.h1 === 'raw' && authority === undefined) {
+      return new H1Upstream(
+        address,
+        { connectMs: o.connectMs, headersMs: o.headersMs, bodyMs: o.bodyMs, idleMs: o.idleMs, maxHeaderBytes: o.maxHeaderBytes, ...(tls === undefined ? {} : { tls }) },
+        this.#log,
+      );
+    }
     return new Pool(authority === undefined ? address.origin : `${address.tls ? 'https' : 'http'}://${authority}`, {
       ...(authority === undefined ? (tls === undefined ? {} : { connect: tls }) : { connect: dialing(address, tls, o.connectMs) }),
       connections: null,

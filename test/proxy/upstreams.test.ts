@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { createEndpointSet } from '../../src/balancer/endpoint.js';
 import { ConfigError } from '../../src/errors.js';
+import { proxyH1Transport } from '../../src/proxy/upstreams.js';
 import type { Backend } from '../helpers/backends.js';
 import { nameHandler, startBackend } from '../helpers/backends.js';
 import { assertNoInflight, oneConnection, send, startProxy, waitFor } from './harness.js';
@@ -182,4 +183,14 @@ test('a pod\'s Keep-Alive: timeout=N shortens the proxy\'s idle time below it: t
   } finally {
     await h.stop();
   }
+});
+
+test('SHARDGATE_UPSTREAM_H1 picks the proxy\'s HTTP/1.1 transport: raw by default, undici on request, anything else refused', () => {
+  assert.equal(proxyH1Transport({}), 'raw');
+  assert.equal(proxyH1Transport({ SHARDGATE_UPSTREAM_H1: 'raw' }), 'raw');
+  assert.equal(proxyH1Transport({ SHARDGATE_UPSTREAM_H1: 'undici' }), 'undici');
+  assert.throws(
+    () => proxyH1Transport({ SHARDGATE_UPSTREAM_H1: 'fast' }),
+    (err: unknown) => err instanceof ConfigError && err.field === 'SHARDGATE_UPSTREAM_H1' && err.message.includes('"fast"') && err.message.includes('undici'),
+  );
 });
