@@ -3,7 +3,8 @@
  * (http-proxy-3; fastify + @fastify/reply-from on undici), all configured alike, in front of the
  * same 4 pods (a child process of their own, so that each proxy's CPU is measured alone).
  * shardgate runs twice at one worker: with its raw HTTP/1.1 upstream (the default) and with
- * undici's Pool toward the pods (`shardgate-undici`, SHARDGATE_UPSTREAM_H1=undici).
+ * the previous path: Node's HTTP/1.1 server and undici's Pool toward the pods (`shardgate-prev`,
+ *    SHARDGATE_HTTP1_PATH=node SHARDGATE_UPSTREAM_H1=undici).
  *
  * 1. Every target in round robin and in consistent hashing on a header, driven by the same load
  *    generator for BENCH_DURATION seconds per run, targets alternating, BENCH_ROUNDS times: wrk

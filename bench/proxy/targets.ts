@@ -4,6 +4,7 @@
  * second port, shardgate on the same port when it speaks h2c (probed, not assumed).
  */
 import { join } from 'node:path';
+import { HTTP1_PATH_ENV } from '../../src/proxy/proxy.js';
 import { H1_TRANSPORT_ENV } from '../../src/proxy/upstreams.js';
 import { haproxyConfig } from './haproxy-config.js';
 import { nginxConfig } from './nginx-config.js';
@@ -11,7 +12,7 @@ import type { PodAddress } from '../common/pod-messages.js';
 import type { BalanceMode } from './scenario.js';
 import { BOUNDED_LOAD, KEY_HEADER } from './scenario.js';
 
-export type TargetName = 'haproxy' | 'haproxy-2t' | 'nginx' | 'shardgate' | 'shardgate-undici' | 'shardgate-w2' | 'http-proxy-3' | 'reply-from';
+export type TargetName = 'haproxy' | 'haproxy-2t' | 'nginx' | 'shardgate' | 'shardgate-prev' | 'shardgate-w2' | 'http-proxy-3' | 'reply-from';
 
 export interface TargetSpec {
   readonly name: TargetName;
@@ -26,8 +27,9 @@ export const TARGETS: readonly TargetSpec[] = [
   { name: 'haproxy', label: 'HAProxy, nbthread 1', threads: 1, reference: 'haproxy' },
   { name: 'nginx', label: 'nginx, 1 worker', threads: 1, reference: 'haproxy' },
   { name: 'shardgate', label: 'shardgate, 1 worker', threads: 1, reference: 'haproxy' },
-  // The same, with undici's Pool toward the HTTP/1.1 pods instead of the raw upstream: what the raw one saves.
-  { name: 'shardgate-undici', label: 'shardgate, 1 worker, undici to pods', threads: 1, reference: 'haproxy' },
+  // The same on the previous path: Node's HTTP/1.1 server for every client request and undici's Pool
+  // toward the pods, instead of the raw path and the raw upstream: what those save.
+  { name: 'shardgate-prev', label: 'shardgate, 1 worker, previous path (node:http + undici)', threads: 1, reference: 'haproxy' },
   { name: 'http-proxy-3', label: 'node:http + http-proxy-3', threads: 1, reference: 'haproxy' },
   { name: 'reply-from', label: 'fastify + reply-from (undici)', threads: 1, reference: 'haproxy' },
   { name: 'haproxy-2t', label: 'HAProxy, nbthread 2', threads: 2, reference: 'haproxy-2t' },
@@ -126,7 +128,7 @@ export function launchFor(spec: TargetSpec, mode: BalanceMode, ctx: LaunchContex
       };
     }
     case 'shardgate':
-    case 'shardgate-undici':
+    case 'shardgate-prev':
     case 'shardgate-w2': {
       if (spec.threads > 1 && !ctx.shardgate.workers) return { kind: 'unsupported', reason: 'n/a (not supported): serve --help has no --workers' };
       const workers = ctx.shardgate.workers ? spec.threads : null;
@@ -135,8 +137,8 @@ export function launchFor(spec: TargetSpec, mode: BalanceMode, ctx: LaunchContex
         command: ctx.nodeBinary,
         args: [join(ctx.repoRoot, 'bin', 'shardgate.js'), ...shardgateServeArgs(mode, ctx.pods, ctx.h1Port, workers)],
         files: [],
-        // Named either way, so that a SHARDGATE_UPSTREAM_H1 in the bench's own environment changes no row.
-        env: { [H1_TRANSPORT_ENV]: spec.name === 'shardgate-undici' ? 'undici' : 'raw' },
+        // Named either way, so that the bench's own environment changes no row.
+        env: spec.name === 'shardgate-prev' ? { [HTTP1_PATH_ENV]: 'node', [H1_TRANSPORT_ENV]: 'undici' } : { [HTTP1_PATH_ENV]: 'raw', [H1_TRANSPORT_ENV]: 'raw' },
         h1Port: ctx.h1Port,
         h2: { kind: 'probe', port: ctx.h1Port },
       };

@@ -96,13 +96,16 @@ export interface ProxyOptions {
 
 export type Http1Path = 'raw' | 'node';
 
+/** The environment variable that sets the default HTTP/1.1 path. */
+export const HTTP1_PATH_ENV = 'SHARDGATE_HTTP1_PATH';
+
 /**
  * The HTTP/1.1 path when the options name none: SHARDGATE_HTTP1_PATH, read here only, so that the
  * whole test suite can run against either path.
  * @throws ConfigError for a value other than raw or node
  */
 export function defaultHttp1Path(env: NodeJS.ProcessEnv = process.env): Http1Path {
-  const v = env.SHARDGATE_HTTP1_PATH;
+  const v = env[HTTP1_PATH_ENV];
   if (v === undefined || v === '' || v === 'raw') return 'raw';
   if (v === 'node') return 'node';
   throw new ConfigError('SG_ERR_CONFIG', 'SHARDGATE_HTTP1_PATH', `is ${JSON.stringify(v)}: use raw or node`);

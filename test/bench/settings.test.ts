@@ -6,7 +6,7 @@ test('readSettings: defaults are 10 s, 2 rounds, every target and load, 10,000 i
   const s = readSettings({});
   assert.equal(s.durationS, 10);
   assert.equal(s.rounds, 2);
-  assert.deepEqual(s.targets, ['haproxy', 'nginx', 'shardgate', 'shardgate-undici', 'http-proxy-3', 'reply-from', 'haproxy-2t', 'shardgate-w2']);
+  assert.deepEqual(s.targets, ['haproxy', 'nginx', 'shardgate', 'shardgate-prev', 'http-proxy-3', 'reply-from', 'haproxy-2t', 'shardgate-w2']);
   assert.deepEqual(s.loads, ['h1-1', 'h1-64', 'h2-64']);
   assert.equal(s.idleConnections, 10_000);
   assert.equal(s.hotKey, true);

@@ -42,14 +42,14 @@ test('launchFor: shardgate runs bin/shardgate.js and is probed for h2c on its on
   assert.deepEqual(l.h2, { kind: 'probe', port: 8080 });
 });
 
-test('launchFor: shardgate runs with the raw HTTP/1.1 upstream, shardgate-undici with undici\'s Pool, otherwise alike', () => {
+test('launchFor: shardgate runs on the raw paths, shardgate-prev on Node\'s server and undici\'s Pool, otherwise alike', () => {
   const raw = launchFor(targetSpec('shardgate'), 'hash', CTX);
-  const undici = launchFor(targetSpec('shardgate-undici'), 'hash', CTX);
+  const undici = launchFor(targetSpec('shardgate-prev'), 'hash', CTX);
   assert.ok(raw.kind === 'run' && undici.kind === 'run');
-  assert.deepEqual(raw.env, { SHARDGATE_UPSTREAM_H1: 'raw' });
-  assert.deepEqual(undici.env, { SHARDGATE_UPSTREAM_H1: 'undici' });
+  assert.deepEqual(raw.env, { SHARDGATE_HTTP1_PATH: 'raw', SHARDGATE_UPSTREAM_H1: 'raw' });
+  assert.deepEqual(undici.env, { SHARDGATE_HTTP1_PATH: 'node', SHARDGATE_UPSTREAM_H1: 'undici' });
   assert.deepEqual(undici.args, raw.args);
-  assert.equal(targetSpec('shardgate-undici').reference, 'haproxy');
+  assert.equal(targetSpec('shardgate-prev').reference, 'haproxy');
 });
 
 test('launchFor: shardgate with 2 workers is unsupported without --workers, and passes it with', () => {
