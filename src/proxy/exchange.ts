@@ -287,7 +287,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
-    if (controller !== undefined && controller === this.#stale) return;
+    // A refusal before the request had a controller (a closed pool) comes with none: never stale.
+    if (controller != null && controller === this.#stale) return;
     this.#upstreamDone = true;
     if (this.#ended) return;
     // A request body cut short by a client that left (Node destroys the request when its

@@ -12,6 +12,7 @@ import type { Dispatcher } from 'undici';
 import { seededRng } from '../../src/balancer/rng.js';
 import type { Balancer } from '../../src/balancer/balancer.js';
 import { Exchange } from '../../src/proxy/exchange.js';
+import { H2Upstream } from '../../src/proxy/h2-upstream.js';
 import type { ProxyResponse } from '../../src/proxy/exchange.js';
 import { closedPort, startBackend } from '../helpers/backends.js';
 import type { Backend } from '../helpers/backends.js';
@@ -413,4 +414,20 @@ test('Exchange: a pod request failing because the client destroyed its request m
   exchange.onResponseError(controller, Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }));
   assert.deepEqual(outcomes, ['cancelled']);
   assert.equal(resDestroyed, 1, 'nobody is listening: no reply, the response is destroyed');
+});
+
+test('Exchange: an upstream that refuses a request before it has a controller (a closed HTTP/2 pool) fails the exchange instead of dropping the error', async () => {
+  const outcomes: string[] = [];
+  const ctx = { clock: { nowMs: () => 0 }, log: pino({ level: 'silent' }), endpointHeader: false, closing: false, retries: null, redispatch: () => false, observe: null };
+  const req = { destroyed: false, complete: true } as unknown as IncomingMessage;
+  const written: number[] = [];
+  const res = { h2: false, destroyed: false, headersSent: false, req, socket: null, writeHead: (status: number) => written.push(status), end: () => undefined } as unknown as ProxyResponse;
+  const request = { path: '/', method: 'GET', headers: [], body: null, req, res, key: null, balancer: null as unknown as Balancer };
+  const exchange = new Exchange(ctx, request, 'pod-0', (_t: number, outcome: string) => outcomes.push(outcome), 0);
+  const upstream = new H2Upstream('h2c://127.0.0.1:1', { connectMs: 100, headersMs: 100, bodyMs: 100, maxSessions: 1, maxHeaderBytes: 16_384 }, pino({ level: 'silent' }));
+  await upstream.close();
+  upstream.dispatch(request, exchange);
+  assert.equal(outcomes.length, 1, 'the pick ended');
+  assert.equal(written.length, 1, 'the client was answered');
+  assert.ok(written[0]! >= 500, `answered ${written[0]!}`);
 });
