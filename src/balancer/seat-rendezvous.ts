@@ -18,7 +18,7 @@
  *
  * The table has 4 seats for every seat held at the top of a step, so a pick takes 4 to 16 draws
  * on average (one mix and one bitmap read each). Steps: units are weights over their greatest
- * common divisor, and a set's step is the first of 3, 12, 48, 192, 768, 3072, ... (3 x 4^k) at or
+ * common divisor, and a set's step is the first of 12, 48, 192, 768, 3072, ... (12 x 4^k) at or
  * above its units, so that common pod counts (powers of two, round numbers) sit inside a step
  * rather than at its edge. Within a step, movement is exactly rendezvous'. Crossing one re-seats
  * every endpoint: most keys move once (two thirds and more while the table keeps its smallest
@@ -27,7 +27,8 @@
  *
  * What it costs against flat rendezvous:
  * - Balance: shares follow seat counts, and seats that hash alike make them uneven: about 1% of
- *   standard deviation up to 48 units, 3% to 5% from 192 units (64 seats per unit).
+ *   standard deviation up to 48 units, 2% to 5% from there (64 seats per unit). Kept sparse on
+ *   purpose: a crowded table would favour light endpoints (see SPARSENESS).
  * - Memory: 2 bytes a seat (4 above 65,536 endpoints) and a few bitmaps: about 180 KiB up to 192
  *   units, 0.5 MiB up to 768, 1.9 MiB up to 3,072 (1,000 endpoints), 5 MiB at most (9 MiB above
  *   65,536 endpoints).
@@ -51,15 +52,20 @@ import type { RoutingKey } from './hash.js';
 import { hash64, mix32 } from './hash.js';
 import type { HashCore, HashCoreBuilder } from './hashing-balancer.js';
 
-/** Seats per unit of weight, at least, while the table stays within MAX_TABLE_SIZE. */
-export const SEATS_PER_UNIT = 64;
+/** The largest unit count of the first step; each next step is STEP_FACTOR times larger. */
+export const FIRST_STEP = 12;
+export const STEP_FACTOR = 4;
 /**
- * The smallest table: small sets get more seats per unit instead (5,461 per unit for up to 3
- * units), which evens their shares for 136 KiB.
+ * Table seats per held seat at the top of a step (STEP_FACTOR times more at its bottom), so that
+ * a pick draws 4 to 16 times on average. Kept sparse on purpose: where seats crowd, a seat shared
+ * by several endpoints is split evenly among them whatever their weights, and an endpoint's seats
+ * fall on each other, so crowded tables favour light endpoints over heavy ones.
  */
-export const MIN_TABLE_SIZE = 1 << 16;
-/** Table seats per held seat at the top of a step: a pick draws 4 to 16 times on average. */
 const SPARSENESS = 4;
+/** Seats per unit of weight wherever the table is larger than MIN_TABLE_SIZE. */
+export const SEATS_PER_UNIT = 64;
+/** The smallest table (128 KiB of entries): up to 192 units, seats per unit grow instead. */
+export const MIN_TABLE_SIZE = 1 << 16;
 /**
  * The largest table: 2^21 seats, so that a draw scales onto it exactly in doubles (fastrange).
  * Past 3,072 units, seats per unit shrink instead.
@@ -67,7 +73,7 @@ const SPARSENESS = 4;
 export const MAX_TABLE_SIZE = 1 << 21;
 /**
  * Draws one walk step may take before it gives up: with at least one seat in 16 held (a few more
- * where seats collide), the chance of missing this many times in a row is below 1e-25.
+ * where seats are shared), the chance of missing this many times in a row is below 1e-25.
  */
 const MAX_DRAWS = 1024;
 
@@ -85,14 +91,14 @@ export function seatSteps(weights: readonly number[]): { readonly units: number;
     total += w;
   }
   const units = g === 0 ? 0 : total / g;
-  let above = 3;
-  while (above < units) above *= 4;
-  return { units, above, below: above === 3 ? 0 : above / 4 };
+  let above = FIRST_STEP;
+  while (above < units) above *= STEP_FACTOR;
+  return { units, above, below: above === FIRST_STEP ? 0 : above / STEP_FACTOR };
 }
 
 /** The table of a set: its size and how many seats each endpoint holds. */
 export interface SeatPlan {
-  /** The largest unit count of the set's step: 3 x 4^k. */
+  /** The largest unit count of the set's step: 12 x 4^k. */
   readonly step: number;
   readonly size: number;
   readonly seats: Int32Array;
@@ -100,12 +106,12 @@ export interface SeatPlan {
 
 /**
  * Sizes the table for `weights`. Units are weights over their greatest common divisor; the set's
- * step is the first of 3, 12, 48, 192, 768, 3072, ... (3 x 4^k) at or above its units, so that the
- * usual pod counts (powers of two, round numbers) sit inside a step, not at its edge. The table has
- * SPARSENESS x 64 seats per unit of the step, at least MIN_TABLE_SIZE and at most MAX_TABLE_SIZE,
- * and each endpoint as many seats per unit as keep SPARSENESS table seats per seat at the top of
- * the step: 64 from 192 units up, more below, fewer past 3,072 (42 up to 12,288 units, 10, then
- * 2); past 196,608 units weights are rounded onto 2^19 seats in all.
+ * step is the first of 12, 48, 192, 768, 3,072, ... (12 x 4^k) at or above its units, so that the
+ * usual pod counts (powers of two, round numbers) sit inside a step, not at its edge. The table
+ * has SPARSENESS x 64 seats per unit of the step, at least MIN_TABLE_SIZE and at most
+ * MAX_TABLE_SIZE, and each endpoint size / (SPARSENESS x step) seats per unit: 1,365 up to 12
+ * units, 341 up to 48, 85 up to 192, 64 up to 3,072, then 42, 10 and 2 up to 196,608; past that,
+ * weights are rounded onto a quarter of the largest table, at least one seat each.
  */
 export function seatPlan(weights: readonly number[]): SeatPlan {
   const n = weights.length;
@@ -119,7 +125,6 @@ export function seatPlan(weights: readonly number[]): SeatPlan {
     for (let i = 0; i < n; i++) seats[i] = (weights[i]! / g) * perUnit;
     return { step, size, seats };
   }
-  // Rounded: every endpoint keeps at least one seat.
   const held = MAX_TABLE_SIZE / SPARSENESS;
   for (let i = 0; i < n; i++) seats[i] = Math.max(1, Math.round((weights[i]! * held) / total));
   return { step, size: MAX_TABLE_SIZE, seats };
