@@ -5,6 +5,14 @@
  * endpoint leaves or joins (and the ratio to the ideal), cost and allocations per pick, memory of
  * the structure; `hash % N` and random are measured in the same run as references.
  *
+ * Cost per pick is measured for each algorithm and size in a process of its own: a proxy runs one
+ * algorithm, so its pick path sees one hash core, one load type and one balancer class, and V8
+ * compiles it for those alone. Measured in one process after the others, every call site on the
+ * shared path (HashingBalancer's core.first, the board's loads) has seen them all and is compiled
+ * for many shapes, which costs maglev half again its own pick. The time is CPU time
+ * (process.cpuUsage), the least of COST_ROUNDS rounds, so that other processes on a shared machine
+ * add as little as they can.
+ *
  * Run with `npm run bench:balance` (it restarts node with --expose-gc and a large young
  * generation, so that a scavenge during an allocation probe is rare and detected when it happens).
  */
@@ -27,8 +35,9 @@ import type { Exclusion, PickResult } from '../src/balancer/balancer.js';
 import { seededRng } from '../src/balancer/rng.js';
 import type { Rng } from '../src/balancer/rng.js';
 
+const NODE_FLAGS = ['--expose-gc', '--max-semi-space-size=128'];
 if (typeof globalThis.gc !== 'function') {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=128', fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
 const gc = globalThis.gc as () => void;
@@ -41,6 +50,7 @@ const LOAD_FACTOR = 1.25;
 const INFLIGHT_PER_ENDPOINT = 8;
 const SIM_PICKS = 100_000;
 const COST_PICKS = 200_000;
+const COST_ROUNDS = 5;
 const PROBE_PICKS = 100_000;
 
 /** `hash % N`: what a sharding proxy written in an afternoon does. A reference, not a product. */
@@ -127,12 +137,17 @@ interface Variant {
   readonly make: (clock: ManualClock, rng: Rng) => Balancer;
 }
 
-function variant(algorithm: Algorithm, loadFactor: number | null = null): Variant {
+function variant(algorithm: Algorithm, loadFactor: number | null = null, table = false): Variant {
   const config: BalancerConfig =
-    algorithm === 'ordinal' ? { ...(defaultBalancerConfig('ordinal', loadFactor) as Extract<BalancerConfig, { algorithm: 'ordinal' }>), onMissing: 'next' } : defaultBalancerConfig(algorithm, loadFactor);
+    algorithm === 'ordinal'
+      ? { ...(defaultBalancerConfig('ordinal', loadFactor) as Extract<BalancerConfig, { algorithm: 'ordinal' }>), onMissing: 'next' }
+      : algorithm === 'rendezvous'
+        ? { ...(defaultBalancerConfig('rendezvous', loadFactor) as Extract<BalancerConfig, { algorithm: 'rendezvous' }>), table }
+        : defaultBalancerConfig(algorithm, loadFactor);
   const keyed = 'keyless' in config;
+  const name = table ? `${algorithm} table` : algorithm;
   return {
-    label: loadFactor === null ? algorithm : `${algorithm} +bl`,
+    label: loadFactor === null ? name : `${name} +bl`,
     keyed,
     reference: false,
     loadFactor,
@@ -150,11 +165,13 @@ const VARIANTS: Variant[] = [
   variant('ring-hash'),
   variant('maglev'),
   variant('rendezvous'),
+  variant('rendezvous', null, true),
   variant('jump'),
   variant('ordinal'),
   variant('ring-hash', LOAD_FACTOR),
   variant('maglev', LOAD_FACTOR),
   variant('rendezvous', LOAD_FACTOR),
+  variant('rendezvous', LOAD_FACTOR, true),
   variant('jump', LOAD_FACTOR),
   variant('ordinal', LOAD_FACTOR),
   { label: 'p2c +zone', keyed: false, reference: false, loadFactor: null, make: (clock, rng) => createBalancer({ algorithm: 'p2c' }, { clock, rng, zone: { zone: 'zone-0', minEndpoints: 1 } }) },
@@ -304,8 +321,18 @@ function keysMaxAvg(v: Variant, n: number): number | null {
   return (Math.max(...per.values()) * n) / KEYS.length;
 }
 
-/** ns per pick+done and bytes allocated per pick, with the memory the built structure holds. */
-function cost(v: Variant, n: number): { ns: number; bytesPerPick: number; gcDuringProbe: boolean; memoryBytes: number } {
+interface Cost {
+  ns: number;
+  bytesPerPick: number;
+  gcDuringProbe: boolean;
+  memoryBytes: number;
+}
+
+/**
+ * CPU ns per pick+done and bytes allocated per pick, with the memory the built structure holds.
+ * Run in a process of its own (costInChild).
+ */
+function cost(v: Variant, n: number): Cost {
   const clock = new ManualClock();
   const keys = KEYS.slice(0, 4096);
   // Typed arrays keep their bytes outside the JS heap: count both.
@@ -332,20 +359,27 @@ function cost(v: Variant, n: number): { ns: number; bytesPerPick: number; gcDuri
       if (p.kind === 'ok') p.done(0, 'ok');
     }
   };
-  run(20_000);
-  const t0 = process.hrtime.bigint();
-  run(COST_PICKS);
-  const ns = Number(process.hrtime.bigint() - t0) / COST_PICKS;
+  // Warm up as long as a proxy's first seconds: V8 tiers the loop up in steps, and compiling
+  // allocates, which the probes below must not see.
+  run(300_000);
+  let ns = Infinity;
+  for (let round = 0; round < COST_ROUNDS; round++) {
+    const c0 = process.cpuUsage();
+    run(COST_PICKS);
+    const c1 = process.cpuUsage(c0);
+    ns = Math.min(ns, ((c1.user + c1.system) * 1000) / COST_PICKS);
+  }
   // Allocation probe: no GC may run between the two heap readings; the observer tells if one did.
   let gcs = 0;
   const obs = new PerformanceObserver((list) => {
     gcs += list.getEntries().length;
   });
   obs.observe({ entryTypes: ['gc'] });
-  // The least of three probes: compilation of the loop itself can allocate during the first.
+  // The least of six probes: compilation (tier-up of the loop, which V8 does in steps and in the
+  // background) allocates now and then, a probe or two in a fresh process.
   let bytesPerPick = Infinity;
   let gcDuringProbe = false;
-  for (let probe = 0; probe < 3; probe++) {
+  for (let probe = 0; probe < 6; probe++) {
     gc();
     const gcsBefore = gcs;
     const h0 = process.memoryUsage().heapUsed;
@@ -369,6 +403,28 @@ function bytes(b: number): string {
   return `${(b / 1024 / 1024).toFixed(2)} MiB`;
 }
 
+/** cost() of one variant at one size, in a fresh node process (see the module comment). */
+function costInChild(v: Variant, n: number): Cost {
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, fileURLToPath(import.meta.url)], {
+    env: { ...process.env, BENCH_COST_CHILD: JSON.stringify({ label: v.label, n }) },
+    encoding: 'utf8',
+  });
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !last.startsWith('{')) throw new Error(`cost of ${v.label} at ${n}: exit ${String(r.status)}: ${r.stderr}`);
+  const c = JSON.parse(last) as Cost;
+  // JSON has no NaN: an unmeasured allocation comes back as null.
+  return { ...c, bytesPerPick: c.bytesPerPick ?? NaN };
+}
+
+const child = process.env.BENCH_COST_CHILD;
+if (child !== undefined) {
+  const { label, n } = JSON.parse(child) as { label: string; n: number };
+  const v = VARIANTS.find((x) => x.label === label);
+  if (v === undefined) throw new Error(`no variant ${label}`);
+  console.log(JSON.stringify(cost(v, n)));
+  process.exit(0);
+}
+
 const rows: Row[] = [];
 const hashNs = (() => {
   const texts = Array.from({ length: 4096 }, (_, i) => `account-${i}`);
@@ -386,7 +442,7 @@ for (const n of SIZES) {
     const uniform = simulate(v, n, () => rngU.nextUint32() % KEY_COUNT, seededRng(21));
     const zipf = simulate(v, n, zipfSampler(KEY_COUNT, ZIPF_S, rngZ), seededRng(22));
     const moves = v.keyed ? movement(v, n) : null;
-    const c = cost(v, n);
+    const c = costInChild(v, n);
     rows.push({
       label: v.label,
       n,
@@ -405,7 +461,7 @@ for (const n of SIZES) {
 }
 process.stderr.write('\n');
 
-const header = ['algorithm', 'N', 'keys max/avg', 'in-flight max/avg uniform', 'zipf', 'peak/bound', 'leave moved %', 'x ideal', 'join moved %', 'x ideal', 'ns/pick', 'x hash%N', 'B/pick', 'memory'];
+const header = ['algorithm', 'N', 'keys max/avg', 'in-flight max/avg uniform', 'zipf', 'peak/bound', 'leave moved %', 'x ideal', 'join moved %', 'x ideal', 'CPU ns/pick', 'x hash%N', 'B/pick', 'memory'];
 const table: string[][] = rows.map((r) => {
   const ref = rows.find((x) => x.n === r.n && x.label.startsWith('hash % N'))!;
   return [
@@ -444,14 +500,14 @@ if (at1000.length > 0) {
 }
 const allocating = rows.filter((r) => !r.label.includes('(ref)') && r.bytesPerPick >= 1);
 checks.push(['no allocation per pick (< 1 B/pick)', allocating.length === 0, allocating.map((r) => `${r.label}@${r.n} ${r.bytesPerPick.toFixed(1)} B`).join(', ') || 'none allocate']);
-const consistent = rows.filter((r) => /^(ring-hash|maglev|rendezvous)$/.test(r.label));
+const consistent = rows.filter((r) => /^(ring-hash|maglev|rendezvous|rendezvous table)$/.test(r.label));
 // Maglev's extra is inherent (see src/balancer/maglev.ts); it is reported, in % of all keys, beside the goal.
 const maglevExtra = rows
   .filter((r) => r.label === 'maglev')
   .map((r) => `n=${r.n}: +${((r.leavePct ?? 0) - 100 / r.n).toFixed(2)}% of keys`)
   .join(', ');
 const far = consistent.filter((r) => (r.leaveRatio ?? 0) > 1.1 || (r.joinRatio ?? 0) > 1.1);
-checks.push([`keys moved within 1.1x ideal (ring hash, maglev, rendezvous; maglev's extra on leave: ${maglevExtra})`, far.length === 0, far.map((r) => `${r.label}@${r.n} leave ${fmt(r.leaveRatio)} join ${fmt(r.joinRatio)}`).join(', ') || 'all within']);
+checks.push([`keys moved within 1.1x ideal (ring hash, maglev, rendezvous and its table; maglev's extra on leave: ${maglevExtra})`, far.length === 0, far.map((r) => `${r.label}@${r.n} leave ${fmt(r.leaveRatio)} join ${fmt(r.joinRatio)}`).join(', ') || 'all within']);
 const over = rows.filter((r) => r.boundRatio !== null && r.boundRatio > 1);
 checks.push([`bounded loads never above ceil(c x avg)`, over.length === 0, over.map((r) => `${r.label}@${r.n} ${fmt(r.boundRatio)}`).join(', ') || 'never above']);
 console.log('\nGoals:');

@@ -20,6 +20,7 @@ import { Ordinal } from './ordinal.js';
 import { RandomBalancer } from './random.js';
 import { Rendezvous } from './rendezvous.js';
 import { RingHash } from './ring-hash.js';
+import { SeatRendezvous } from './seat-rendezvous.js';
 import type { Rng } from './rng.js';
 import { RoundRobinBalancer } from './round-robin.js';
 import { TwoChoicesBalancer, inflightCost, peakEwmaCost } from './two-choices.js';
@@ -50,8 +51,11 @@ interface HashingCommon {
 
 export type KeyedConfig =
   | (HashingCommon & { readonly algorithm: 'ring-hash'; readonly minRingSize: number; readonly maxRingSize: number })
-  | (HashingCommon & { readonly algorithm: 'maglev'; readonly tableSize: number })
-  | (HashingCommon & { readonly algorithm: 'rendezvous' | 'jump' })
+  /** tableSize null: sized from each set's endpoint count (maglev.ts, maglevTableSize). */
+  | (HashingCommon & { readonly algorithm: 'maglev'; readonly tableSize: number | null })
+  /** table: rendezvous over a table of seats, O(1) picks (seat-rendezvous.ts); false: the O(n) scan. */
+  | (HashingCommon & { readonly algorithm: 'rendezvous'; readonly table: boolean })
+  | (HashingCommon & { readonly algorithm: 'jump' })
   | (HashingCommon & { readonly algorithm: 'ordinal'; readonly replicas: number | null; readonly onMissing: OnMissing })
   | (HashingCommon & { readonly algorithm: 'ranges'; readonly ranges: readonly KeyRange[]; readonly onMissing: OnMissing })
   | (HashingCommon & { readonly algorithm: 'lookup'; readonly entries: readonly LookupEntry[]; readonly onMissing: OnMissing; readonly default: LookupDefault });
@@ -61,7 +65,8 @@ export type BalancerConfig = KeylessConfig | KeyedConfig;
 export const DEFAULT_KEYLESS: KeylessConfig = { algorithm: 'p2c' };
 export const DEFAULT_PEAK_EWMA = { decayMs: 10_000, defaultRttMs: 10 } as const;
 export const DEFAULT_RING = { minRingSize: 0, maxRingSize: 8_388_608 } as const;
-export const DEFAULT_MAGLEV_TABLE_SIZE = 65_537;
+/** Null: the table is sized from the endpoint count (maglev.ts). 65537 was the default before. */
+export const DEFAULT_MAGLEV_TABLE_SIZE = null;
 
 export interface BalancerDeps {
   readonly clock: Clock;
@@ -99,6 +104,7 @@ export function defaultBalancerConfig(algorithm: Algorithm, loadFactor: number |
     case 'maglev':
       return { algorithm, ...common, tableSize: DEFAULT_MAGLEV_TABLE_SIZE };
     case 'rendezvous':
+      return { algorithm, ...common, table: false };
     case 'jump':
       return { algorithm, ...common };
     case 'ordinal':
@@ -180,7 +186,7 @@ export function hashCoreBuilder(config: KeyedConfig): HashCoreBuilder {
     case 'maglev':
       return new Maglev(config.tableSize);
     case 'rendezvous':
-      return new Rendezvous();
+      return config.table ? new SeatRendezvous() : new Rendezvous();
     case 'jump':
       return new JumpHash();
     case 'ordinal':
@@ -204,6 +210,7 @@ function fallbackOptions(algorithm: Exclude<LookupDefault, 'fail'>): KeyedConfig
     case 'maglev':
       return { algorithm, loadFactor: null, keyless: DEFAULT_KEYLESS, tableSize: DEFAULT_MAGLEV_TABLE_SIZE };
     case 'rendezvous':
+      return { algorithm, loadFactor: null, keyless: DEFAULT_KEYLESS, table: false };
     case 'jump':
       return { algorithm, loadFactor: null, keyless: DEFAULT_KEYLESS };
   }

@@ -18,32 +18,43 @@ import type { HashCore, HashCoreBuilder } from './hashing-balancer.js';
 const C_HI = 0x27bb2ee6;
 const C_LO = 0x87b0b0fd;
 
-/** The paper's JumpConsistentHash(key, buckets) with key = hi * 2^32 + lo. */
+/**
+ * The paper's JumpConsistentHash(key, buckets) with key = hi * 2^32 + lo, for 1 <= buckets < 2^31.
+ *
+ * Written for V8's integer paths, and for the one chain of dependent steps the loop has: each
+ * bucket candidate j = floor((b + 1) x 2^31 / ((key >>> 33) + 1)) needs the one before it, about
+ * ln(n) + 1 times. The paper's double multiplication is kept bit for bit (it decides the buckets),
+ * but its floor is a truncation to int32 once the candidate is known to be below `buckets` (so below
+ * 2^31), and the loop ends on the unfloored product (floor(y) >= n exactly when y >= n): on that
+ * chain an integer truncation is cheaper than a floor and the conversions around it. The 64-bit
+ * LCG runs beside it on 32-bit integers: every partial product comes from Math.imul and every sum
+ * is cut back with `| 0`, so no double appears on its side.
+ */
 export function jumpHash(hi: number, lo: number, buckets: number): number {
-  let b = -1;
-  let j = 0;
-  let khi = hi >>> 0;
-  let klo = lo >>> 0;
-  while (j < buckets) {
-    b = j;
-    // key = key * 2862933555777941757 + 1 (mod 2^64)
-    // The carry of klo x C_LO, from 16-bit halves (C_LO = 0x87b0_b0fd); every partial product is
-    // below 2^32, so unsigned shifts are exact.
+  if (buckets < 1) return -1;
+  // c is b + 1 of the paper: the candidate so far, plus one.
+  let c = 1;
+  let khi = hi | 0;
+  let klo = lo | 0;
+  for (;;) {
+    // key = key * 2862933555777941757 + 1 (mod 2^64), C = C_HI * 2^32 + C_LO.
+    // The high word of klo x C_LO (unsigned), from 16-bit halves (C_LO = 0x87b0_b0fd): each
+    // partial product is below 2^32, and its bits are exact in Math.imul's 32-bit result.
     const a0 = klo & 0xffff;
     const a1 = klo >>> 16;
-    const p00 = a0 * 0xb0fd;
-    const p01 = a0 * 0x87b0;
-    const p10 = a1 * 0xb0fd;
-    const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-    const carry = a1 * 0x87b0 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
-    const nhi = (Math.imul(khi, C_LO) + Math.imul(klo, C_HI) + carry) >>> 0;
-    const nlo = (Math.imul(klo, C_LO) + 1) >>> 0;
-    khi = nlo === 0 ? (nhi + 1) >>> 0 : nhi;
+    const p01 = Math.imul(a0, 0x87b0);
+    const p10 = Math.imul(a1, 0xb0fd);
+    const mid = (Math.imul(a0, 0xb0fd) >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    const carry = (Math.imul(a1, 0x87b0) + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) | 0;
+    const nlo = (Math.imul(klo, C_LO) + 1) | 0;
+    // The + 1 carries into the high word only when the low word wraps to 0.
+    khi = (Math.imul(khi, C_LO) + Math.imul(klo, C_HI) + carry + (nlo === 0 ? 1 : 0)) | 0;
     klo = nlo;
     // j = (b + 1) * (2^31 / ((key >>> 33) + 1))
-    j = Math.floor((b + 1) * (2147483648 / ((khi >>> 1) + 1)));
+    const y = c * (2147483648 / ((khi >>> 1) + 1));
+    if (y >= buckets) return c - 1;
+    c = (y | 0) + 1;
   }
-  return b;
 }
 
 function isDigit(c: number): boolean {

@@ -131,6 +131,12 @@ export abstract class EndpointLoad {
   readonly pick: Pick;
   /** Views with a watcher that hold this endpoint; replaced whole when a view syncs. */
   links: readonly ViewLink[] = NO_LINKS;
+  /**
+   * Whether anyone hears of this load's changes (its board's watcher, a view's through `links`):
+   * most boards have no watcher (only least-request keeps one), and notify() then costs one read
+   * on every begin and done. Kept by refreshWatched() wherever either changes.
+   */
+  watched = false;
   readonly #board: LoadBoard;
 
   constructor(board: LoadBoard, endpoint: Endpoint, nowMs: number, defaultRttMs: number, limit: number) {
@@ -169,12 +175,17 @@ export abstract class EndpointLoad {
 
   /** Tells every watcher that the count changed: the root board's by the endpoint's index, each view's by its own. */
   notify(): void {
+    if (!this.watched) return;
     this.#board.watcher?.loadChanged(this.endpoint.index);
     const links = this.links;
     for (let i = 0; i < links.length; i++) {
       const link = links[i]!;
       link.view.watcher?.loadChanged(link.index);
     }
+  }
+
+  refreshWatched(): void {
+    this.watched = this.#board.watcher !== null || this.links.length > 0;
   }
 
   rebind(endpoint: Endpoint): void {
@@ -295,8 +306,7 @@ export interface LoadWatcher {
 
 export class LoadBoard {
   readonly clock: Clock;
-  /** At most one per board: the algorithm that indexes loads. */
-  watcher: LoadWatcher | null = null;
+  #watcher: LoadWatcher | null = null;
   readonly decayMs: number;
   readonly defaultRttMs: number;
   /**
@@ -336,6 +346,17 @@ export class LoadBoard {
     this.#maxInflight = validateMaxInflight(options.maxInflight ?? DEFAULT_MAX_INFLIGHT, 'maxInflight');
     this.shared = options.shared ?? null;
     this.#cells = this.shared === null ? null : this.shared.counts;
+  }
+
+  /** At most one per board: the algorithm that indexes loads. */
+  get watcher(): LoadWatcher | null {
+    return this.#watcher;
+  }
+
+  set watcher(w: LoadWatcher | null) {
+    this.#watcher = w;
+    // A root's loads hear through the root's watcher; a view's through links made at its sync.
+    if (this.#root === null) for (const l of this.#byName.values()) l.refreshWatched();
   }
 
   /**
@@ -432,6 +453,7 @@ export class LoadBoard {
       }
       if (load.down !== 0 && load.endpoint.address !== ep.address) load.down = 0;
       load.rebind(ep);
+      load.refreshWatched();
       load.attached = true;
       total += load.inflight;
       next.set(ep.name, load);
@@ -465,7 +487,10 @@ export class LoadBoard {
     else root.#views.delete(this);
     // Only a watcher needs to hear of counts by this view's index; other views cost nothing per request.
     if (this.watcher !== null) {
-      for (let i = 0; i < loads.length; i++) loads[i]!.links = [...loads[i]!.links, { view: this, index: i }];
+      for (let i = 0; i < loads.length; i++) {
+        loads[i]!.links = [...loads[i]!.links, { view: this, index: i }];
+        loads[i]!.refreshWatched();
+      }
       this.#linked = loads;
     }
     this.#byName = byName;
@@ -475,7 +500,10 @@ export class LoadBoard {
   }
 
   #unlink(): void {
-    for (const load of this.#linked) load.links = load.links.filter((l) => l.view !== this);
+    for (const load of this.#linked) {
+      load.links = load.links.filter((l) => l.view !== this);
+      load.refreshWatched();
+    }
     this.#linked = [];
   }
 

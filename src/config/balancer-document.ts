@@ -16,6 +16,7 @@ export function balancerDocument(c: BalancerConfig): BalancerDocument {
     case 'maglev':
       return { ...common, algorithm: c.algorithm, tableSize: c.tableSize };
     case 'rendezvous':
+      return { ...common, algorithm: c.algorithm, table: c.table };
     case 'jump':
       return { ...common, algorithm: c.algorithm };
     case 'ordinal':

@@ -5,7 +5,9 @@
  * checks that need them are skipped.
  */
 import type { EndpointSpec } from '../balancer/endpoint.js';
+import { MAX_TABLE_SIZE, SMALL_SET_LIMIT, SMALL_TABLE_SIZE } from '../balancer/maglev.js';
 import { parseOrdinal } from '../balancer/ordinal.js';
+import { seatSteps } from '../balancer/seat-rendezvous.js';
 import type { ShardgateConfig } from './config.js';
 import { show } from './issues.js';
 
@@ -52,6 +54,21 @@ export function configWarnings(config: ShardgateConfig, endpoints: readonly Endp
   }
   if (endpoints !== null && endpoints.length > 0 && endpoints.every((e) => e.draining === true)) {
     out.push('endpoints: every endpoint is draining: requests are answered 503');
+  }
+  if (b.algorithm === 'maglev' && b.tableSize === null && endpoints !== null && Math.abs(endpoints.length - (SMALL_SET_LIMIT + 0.5)) < 4) {
+    out.push(
+      `balancer.tableSize is not set and there are ${endpoints.length} endpoints: the table grows from ${SMALL_TABLE_SIZE} to ${MAX_TABLE_SIZE} slots past ${SMALL_SET_LIMIT} endpoints and shrinks back below, and either way almost every key moves; set tableSize to one of them to keep the mapping while the set scales`,
+    );
+  }
+  if (b.algorithm === 'rendezvous' && b.table && endpoints !== null && endpoints.length > 0) {
+    const { units, above, below } = seatSteps(endpoints.map((e) => e.weight ?? 1));
+    const near = (edge: number): boolean => Math.abs(units - edge) <= Math.max(1, 0.1 * edge);
+    const edge = near(above) ? above : near(below) ? below : null;
+    if (edge !== null) {
+      out.push(
+        `balancer.table is true and the endpoints weigh ${units} units (weights over their common divisor): the table changes size between ${edge} and ${edge + 1} units, and most keys move when the set crosses it; leave room, or set table: false (the O(n) scan never re-maps)`,
+      );
+    }
   }
   const retries = config.proxy.retries.retries;
   if (endpoints !== null && retries > 0 && endpoints.length === 1) {

@@ -430,6 +430,7 @@ function toKeyed(b: Extract<BalancerDocument, { keyless?: unknown }>): KeyedConf
     case 'maglev':
       return { ...common, algorithm: b.algorithm, tableSize: b.tableSize ?? DEFAULT_MAGLEV_TABLE_SIZE };
     case 'rendezvous':
+      return { ...common, algorithm: b.algorithm, table: b.table ?? false };
     case 'jump':
       return { ...common, algorithm: b.algorithm };
     case 'ordinal':

@@ -117,8 +117,9 @@ export const balancerSchema = z.discriminatedUnion('algorithm', [
   z.strictObject({ algorithm: z.enum(['random', 'round-robin', 'least-request', 'p2c']) }),
   z.strictObject({ algorithm: z.literal('peak-ewma'), ...peakEwmaOptions }),
   z.strictObject({ algorithm: z.literal('ring-hash'), ...keyedCommon, minRingSize: z.int().optional(), maxRingSize: z.int().optional() }).superRefine(peakEwmaOnly),
-  z.strictObject({ algorithm: z.literal('maglev'), ...keyedCommon, tableSize: z.int().optional() }).superRefine(peakEwmaOnly),
-  z.strictObject({ algorithm: z.enum(['rendezvous', 'jump']), ...keyedCommon }).superRefine(peakEwmaOnly),
+  z.strictObject({ algorithm: z.literal('maglev'), ...keyedCommon, tableSize: z.int().nullable().optional() }).superRefine(peakEwmaOnly),
+  z.strictObject({ algorithm: z.literal('rendezvous'), ...keyedCommon, table: z.boolean().optional() }).superRefine(peakEwmaOnly),
+  z.strictObject({ algorithm: z.literal('jump'), ...keyedCommon }).superRefine(peakEwmaOnly),
   z.strictObject({ algorithm: z.literal('ordinal'), ...keyedCommon, replicas: z.int().nullable().optional(), onMissing: onMissing.optional() }).superRefine(peakEwmaOnly),
   z.strictObject({ algorithm: z.literal('ranges'), ...keyedCommon, ranges: z.array(range), onMissing: onMissing.optional() }).superRefine(peakEwmaOnly),
   z

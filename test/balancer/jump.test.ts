@@ -44,6 +44,24 @@ test('jumpHash: matches the paper on random 64-bit keys and bucket counts', () =
   assert.equal(jumpHash(123, 456, 0), -1, 'no buckets, no bucket');
 });
 
+test('jumpHash: matches the paper up to 2^31 - 1 buckets, where a candidate no longer fits 31 bits', () => {
+  fc.assert(
+    fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (key, buckets) => {
+      assert.equal(jumpHash(Number(key >> 32n), Number(key & 0xffffffffn), buckets), referenceJump(key, buckets));
+    }),
+    { seed: 2014, numRuns: 300 },
+  );
+  // A low word that wraps to 0 on + 1 (klo x C_LO = 2^32 - 1), so that the carry reaches the high word.
+  const wraps = 0x666313abn; // (2^32 - 1) x C_LO^-1 mod 2^32
+  assert.equal((wraps * 0x87b0b0fdn) & 0xffffffffn, 0xffffffffn);
+  for (const hi of [0n, 1n, 0xffffffffn]) {
+    for (const buckets of [1, 3, 1_000, 2 ** 31 - 1]) {
+      const key = (hi << 32n) | wraps;
+      assert.equal(jumpHash(Number(hi), Number(wraps), buckets), referenceJump(key, buckets), `key ${key}, ${buckets} buckets`);
+    }
+  }
+});
+
 test('jumpHash: published values of the paper\'s function', () => {
   // The vectors of lithammer/python-jump-consistent-hash's tests (reused by other ports).
   const cases: readonly [bigint, number, number][] = [

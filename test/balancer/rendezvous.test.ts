@@ -12,42 +12,51 @@ const HRW = defaultBalancerConfig('rendezvous') as KeyedConfig;
 const KEYS = makeKeys(20_000);
 const TEN = specs(10);
 
-contract({ label: 'rendezvous', config: HRW, endpoints: specs(6), allDraining: 'all-unavailable', allExcluded: 'all-unavailable', keys: KEYS.slice(0, 500) });
-contract({ label: 'rendezvous weighted', config: HRW, endpoints: weighted([1, 3, 2, 1, 5]), allDraining: 'all-unavailable', allExcluded: 'all-unavailable', keys: KEYS.slice(0, 500) });
+const TABLE: KeyedConfig = { ...(HRW as Extract<KeyedConfig, { algorithm: 'rendezvous' }>), table: true };
 
-test('rendezvous: removing any one of 10 endpoints moves exactly its keys', () => {
-  for (const e of TEN) {
-    const m = removal(HRW, TEN, e.name, KEYS);
-    assert.equal(m.strays, 0, e.name);
-    assert.equal(m.moved, m.owned, e.name);
-  }
-  const w = weighted([1, 3, 2, 1, 5, 2]);
-  for (const e of w) assert.equal(removal(HRW, w, e.name, KEYS).strays, 0, `weighted ${e.name}`);
-});
+// What flat rendezvous promises, the seat table (seat-rendezvous.ts) keeps.
+for (const [label, config] of [
+  ['rendezvous', HRW],
+  ['rendezvous table', TABLE],
+] as const) {
+  contract({ label, config, endpoints: specs(6), allDraining: 'all-unavailable', allExcluded: 'all-unavailable', keys: KEYS.slice(0, 500) });
+  contract({ label: `${label} weighted`, config, endpoints: weighted([1, 3, 2, 1, 5]), allDraining: 'all-unavailable', allExcluded: 'all-unavailable', keys: KEYS.slice(0, 500) });
 
-test('rendezvous: adding an 11th endpoint moves about 1/11 of the keys, all to it', () => {
-  const m = addition(HRW, TEN, { name: 'svc-new', address: '10.9.9.9:80' }, KEYS);
-  const ideal = KEYS.length / 11;
-  assert.equal(m.strays, 0);
-  assert.ok(m.moved <= ideal * 1.2 && m.moved >= ideal / 1.2, `moved ${m.moved}, ideal ${ideal.toFixed(0)}`);
-});
-
-test('rendezvous: input order and addresses do not matter', () => {
-  assertOrderFree(HRW, weighted([1, 3, 2, 5, 1, 1, 2]), KEYS);
-  assertOrderFree(HRW, TEN, KEYS);
-  assertAddressFree(HRW, TEN, KEYS);
-});
-
-test('rendezvous: equal weights share evenly, weights are honoured (1:2:3:4 within 8%)', () => {
-  const even = shares(HRW, TEN, KEYS);
-  for (const [name, share] of even) assert.ok(Math.abs(share - 0.1) < 0.01, `${name}: ${share}`);
-  const weights = [1, 2, 3, 4];
-  const s = shares(HRW, weighted(weights), KEYS);
-  weights.forEach((w, i) => {
-    const share = s.get(`svc-${i}`)!;
-    assert.ok(Math.abs(share - w / 10) / (w / 10) < 0.08, `svc-${i}: ${share}, want ${w / 10}`);
+  test(`${label}: removing any one of 10 endpoints moves exactly its keys`, () => {
+    for (const e of TEN) {
+      const m = removal(config, TEN, e.name, KEYS);
+      assert.equal(m.strays, 0, e.name);
+      assert.equal(m.moved, m.owned, e.name);
+    }
+    // 18 units: every removal stays above 12, in the table's same size step.
+    const w = weighted([1, 3, 2, 1, 5, 2, 4]);
+    for (const e of w) assert.equal(removal(config, w, e.name, KEYS).strays, 0, `weighted ${e.name}`);
   });
-});
+
+  test(`${label}: adding an 11th endpoint moves about 1/11 of the keys, all to it`, () => {
+    const m = addition(config, TEN, { name: 'svc-new', address: '10.9.9.9:80' }, KEYS);
+    const ideal = KEYS.length / 11;
+    assert.equal(m.strays, 0);
+    assert.ok(m.moved <= ideal * 1.2 && m.moved >= ideal / 1.2, `moved ${m.moved}, ideal ${ideal.toFixed(0)}`);
+  });
+
+  test(`${label}: input order and addresses do not matter`, () => {
+    assertOrderFree(config, weighted([1, 3, 2, 5, 1, 1, 2]), KEYS);
+    assertOrderFree(config, TEN, KEYS);
+    assertAddressFree(config, TEN, KEYS);
+  });
+
+  test(`${label}: equal weights share evenly, weights are honoured (1:2:3:4 within 8%)`, () => {
+    const even = shares(config, TEN, KEYS);
+    for (const [name, share] of even) assert.ok(Math.abs(share - 0.1) < 0.01, `${name}: ${share}`);
+    const weights = [1, 2, 3, 4];
+    const s = shares(config, weighted(weights), KEYS);
+    weights.forEach((w, i) => {
+      const share = s.get(`svc-${i}`)!;
+      assert.ok(Math.abs(share - w / 10) / (w / 10) < 0.08, `svc-${i}: ${share}, want ${w / 10}`);
+    });
+  });
+}
 
 test('rendezvous: the owner is the highest score, the preference order the next highest', () => {
   const list = specs(7);

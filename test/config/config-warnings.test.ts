@@ -48,3 +48,27 @@ test('configWarnings: a subset label nobody has, every endpoint draining, retrie
   assert.match(found[1]!, /every endpoint is draining/);
   assert.match(found[2]!, /proxy\.retries\.retries is 2, but there is one endpoint/);
 });
+
+function pods(n: number, weight = 1): EndpointSpec[] {
+  return Array.from({ length: n }, (_, i) => ({ name: `shard-${i}`, address: `127.0.0.1:${9000 + i}`, weight }));
+}
+
+test('configWarnings: maglev sized from the count, with a set near the size step', () => {
+  const near = warnings({ key: 'header:k', balancer: { algorithm: 'maglev' } }, pods(26));
+  assert.equal(near.length, 1);
+  assert.match(near[0]!, /^balancer\.tableSize is not set and there are 26 endpoints: the table grows from 65537 to 2097143 slots past 24 endpoints/);
+  assert.deepEqual(warnings({ key: 'header:k', balancer: { algorithm: 'maglev' } }, pods(10)), []);
+  assert.deepEqual(warnings({ key: 'header:k', balancer: { algorithm: 'maglev' } }, pods(100)), []);
+  assert.deepEqual(warnings({ key: 'header:k', balancer: { algorithm: 'maglev', tableSize: 65537 } }, pods(24)), [], 'a pinned size does not change');
+});
+
+test('configWarnings: a rendezvous table with the set near a table-size step', () => {
+  const below = warnings({ key: 'header:k', balancer: { algorithm: 'rendezvous', table: true } }, pods(190));
+  assert.equal(below.length, 1);
+  assert.match(below[0]!, /^balancer\.table is true and the endpoints weigh 190 units .* between 192 and 193 units/);
+  const over = warnings({ key: 'header:k', balancer: { algorithm: 'rendezvous', table: true } }, pods(13, 5));
+  assert.match(over[0]!, /weigh 13 units .* between 12 and 13 units/, 'weights over their common divisor');
+  assert.match(warnings({ key: 'header:k', balancer: { algorithm: 'rendezvous', table: true } }, pods(12))[0]!, /weigh 12 units .* between 12 and 13 units/, 'at the edge itself');
+  assert.deepEqual(warnings({ key: 'header:k', balancer: { algorithm: 'rendezvous', table: true } }, pods(100)), []);
+  assert.deepEqual(warnings({ key: 'header:k', balancer: { algorithm: 'rendezvous' } }, pods(190)), [], 'the scan has no steps');
+});

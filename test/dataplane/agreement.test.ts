@@ -52,6 +52,7 @@ const BALANCERS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
   'ring-hash': { algorithm: 'ring-hash', boundedLoad: 1.25 },
   maglev: { algorithm: 'maglev', boundedLoad: 1.25 },
   rendezvous: { algorithm: 'rendezvous', boundedLoad: 1.25 },
+  'rendezvous table': { algorithm: 'rendezvous', table: true, boundedLoad: 1.25 },
   jump: { algorithm: 'jump', boundedLoad: 1.25 },
   ordinal: { algorithm: 'ordinal', onMissing: 'next' },
   ranges: {
