@@ -14,7 +14,7 @@
  *
  * The same handler serves both kinds of upstream (an undici Pool for HTTP/1.1, an H2Upstream for
  * HTTP/2, which offers the same dispatch shape) and both kinds of client (Node's HTTP/1.1 server
- * and its HTTP/2 compatibility layer, see client-response.ts).
+ * and the proxy's own HTTP/2 stream responses, see client-response.ts).
  *
  * Attempts: an attempt that fails before the response reached the client may be handed back to
  * the proxy's RetryPolicy, which picks another endpoint and dispatches this same exchange again.
@@ -35,7 +35,7 @@ import type { Clock } from '../balancer/clock.js';
 import type { Endpoint } from '../balancer/endpoint.js';
 import type { RoutingKey } from '../balancer/hash.js';
 import type { ClientRequest, ClientResponse, ProxyResponse } from './client-response.js';
-import { responseGone, writeHeadTo, writeTo } from './client-response.js';
+import { responseGone, writeTo } from './client-response.js';
 import type { ErrorReply } from './error-reply.js';
 import { lingerAfterResponse } from './lingering-close.js';
 import { sendReply } from './error-reply.js';
@@ -232,7 +232,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const res = this.#res;
     try {
       if (res.h2) {
-        writeHeadTo(res, statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, false));
+        res.relayHead(statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, false));
       } else {
         // A pod that answers before the upload is complete (413, say) leaves the rest of the body
         // unread: close the connection after this response rather than have Node read it for
@@ -263,7 +263,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       controller.pause();
       if (!this.#drainHooked) {
         this.#drainHooked = true;
-        res.on('drain', onResponseDrain);
+        if (res.h2) res.resumeOnDrain();
+        else res.on('drain', onResponseDrain);
       }
     }
   }
@@ -415,7 +416,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-function onResponseDrain(this: ClientResponse): void {
+function onResponseDrain(this: ProxyResponse): void {
   this.exchange?.resume();
 }
 
