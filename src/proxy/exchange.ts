@@ -232,7 +232,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const res = this.#res;
     try {
       if (res.h2) {
-        res.relayHead(statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, false));
+        res.relayHead(statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, false), headers);
       } else {
         // A pod that answers before the upload is complete (413, say) leaves the rest of the body
         // unread: close the connection after this response rather than have Node read it for

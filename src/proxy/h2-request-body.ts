@@ -8,9 +8,9 @@
  * It behaves as Node's IncomingMessage does for HTTP/1.1, which is what the rest of the proxy
  * reads: it flows only once someone reads it (undici, the h2c upstream, the JSON key reader), so
  * that a body held back by the proxy stays in the client's flow-control window; back-pressure
- * pauses the stream; a stream that closes before END_STREAM destroys the body with an `aborted`
- * error (emitted only to 'error' listeners, as Node does), so that no pod takes a truncated body
- * for a whole one.
+ * pauses the stream; a stream that closes or is reset before END_STREAM destroys the body with
+ * an `aborted` error (emitted only to 'error' listeners, as Node does) instead of ending it, as
+ * Node ends the stream itself, so that no pod takes a truncated body for a whole one.
  *
  * Cost: made only for a request with a body, when its reader asks; the stream's listeners are
  * static functions that find the body through a symbol on the stream, so nothing is bound per
@@ -68,6 +68,13 @@ export class H2RequestBody extends Readable {
 
   static #onEnd(this: BodyStream): void {
     const body = this[kBody]!;
+    // Node ends the readable side of a stream that closes, too: after a reset from the client
+    // (the stream is destroyed by then), or one that came while the response was still open
+    // (`aborted`). Only END_STREAM ends the body; anything else cut it short.
+    if (this.destroyed || this.aborted) {
+      if (!body.destroyed) body.destroy(ABORTED);
+      return;
+    }
     body.#ended = true;
     body.push(null);
   }

@@ -9,13 +9,19 @@
  *
  * - One `stream.respond()` per head. Node 20's respond() takes only a header object (the raw
  *   [name, value, ...] form came later), so the flat list becomes one object, once.
- * - A relayed response (`relayHead()`) asks for trailers (`waitForTrailers`): the pod's trailers
- *   arrive only at its end, when the stream's 'wantTrailers' sends them, or none. The proxy's own
+ * - A relayed response (`relayHead()`) that may end with trailers asks for them
+ *   (`waitForTrailers`): the pod's trailers arrive only at its end, when the stream's
+ *   'wantTrailers' sends them, or none. Asking costs a deferred call and an empty DATA frame per
+ *   response, so a response that can have none ends without: one whose length the pod declared
+ *   with no Trailer field, to a client that did not ask for trailers (TE: trailers, as gRPC does).
+ *   An HTTP/1.1 pod cannot send trailers after a Content-Length body at all; an HTTP/2 pod could,
+ *   undeclared, and a proxy may drop such trailers (RFC 9110 section 6.5.1). The proxy's own
  *   answers end without.
  * - The stream's listeners are module functions that find the response through a symbol on the
  *   stream: nothing is bound per response. The response's 'close' is the stream's, which the
  *   front listens to itself (node-front.ts).
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { RouteLease } from './client-response.js';
 import type { ErrorReply } from './error-reply.js';
@@ -73,9 +79,13 @@ export class H2StreamResponse {
     this.#respond(status, fields, false);
   }
 
-  /** A pod's response head: its trailers, if it sends any, follow the body (addTrailers). */
-  relayHead(status: number, fields: readonly (string | string[])[]): void {
-    this.#respond(status, fields, true);
+  /**
+   * A pod's response head: `fields` as the client gets them, `podHeaders` as the pod sent them.
+   * Its trailers, if it may send any, follow the body (addTrailers).
+   */
+  relayHead(status: number, fields: readonly (string | string[])[], podHeaders: IncomingHttpHeaders): void {
+    const trailers = podHeaders['content-length'] === undefined || podHeaders.trailer !== undefined || this.grpc || this.req.headers.te !== undefined;
+    this.#respond(status, fields, trailers);
   }
 
   /** A body chunk; false: wait for the stream's 'drain' (resumeOnDrain). */
