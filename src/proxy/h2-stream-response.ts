@@ -39,6 +39,8 @@ const CONTINUE: OutgoingHttpHeaders = Object.freeze({ ':status': 100 });
 const NO_TRAILERS: OutgoingHttpHeaders = Object.freeze({});
 const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
 const END_STREAM = Object.freeze({ endStream: true });
+/** One instance for every reset: only its presence matters (it makes Node's code INTERNAL_ERROR). */
+const CUT_SHORT = new Error('the response was cut short');
 
 export class H2StreamResponse {
   readonly h2 = true;
@@ -120,9 +122,13 @@ export class H2StreamResponse {
     stream.additionalHeaders(CONTINUE);
   }
 
-  /** Resets the stream: a response cut short must not look complete. */
+  /**
+   * Resets the stream with INTERNAL_ERROR: a response cut short must not look complete. (Without
+   * an error Node resets with NO_ERROR, after which a client takes what it got for the whole
+   * response; `close(code)` would send END_STREAM before the reset.)
+   */
   destroy(): void {
-    this.stream.destroy();
+    this.stream.destroy(CUT_SHORT);
   }
 
   /** From now on, each time the client has taken what it was sent, the exchange reads on. */

@@ -108,3 +108,32 @@ test('a field the pod sends that the proxy adds too keeps both values; set-cooki
     await h.stop();
   }
 });
+
+test('a response the pod cuts short never looks complete: the stream is reset with INTERNAL_ERROR', { timeout: 10_000 }, async () => {
+  const backends = await startBackends(1, 'pod', (req, res) => {
+    req.resume();
+    if (req.url !== '/cut') {
+      res.end('whole');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first half');
+    setTimeout(() => res.socket?.destroy(), 20);
+  });
+  const h = await startProxy({ backends, algorithm: 'round-robin', keySource: null });
+  const session = await connectH2(h.origin);
+  try {
+    const failure = await requestH2(session, { ':path': '/cut' }).then(
+      (a) => `completed with ${JSON.stringify(a.body.toString())}`,
+      (err: unknown) => err,
+    );
+    assert.ok(failure instanceof Error, String(failure));
+    assert.match(failure.message, /NGHTTP2_INTERNAL_ERROR/);
+    // The session serves on.
+    assert.equal((await requestH2(session, { ':path': '/next' })).status, 200);
+    await assertNoInflight(h);
+  } finally {
+    await closeSession(session);
+    await h.stop();
+  }
+});
