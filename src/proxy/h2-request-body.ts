@@ -34,12 +34,18 @@ export class H2RequestBody extends Readable {
   #reading = false;
   /** END_STREAM came and every byte before it has been pushed. */
   #ended = false;
+  #bytesRead = 0;
 
   constructor(stream: ServerHttp2Stream) {
     // Destroyed by its reader (undici does), or when the stream closes first; never by itself.
     super({ autoDestroy: false });
     this.#stream = stream;
     (stream as BodyStream)[kBody] = this;
+  }
+
+  /** Body bytes taken from the stream so far. */
+  get bytesRead(): number {
+    return this.#bytesRead;
   }
 
   override _read(): void {
@@ -62,6 +68,7 @@ export class H2RequestBody extends Readable {
 
   static #onData(this: BodyStream, chunk: Buffer): void {
     const body = this[kBody]!;
+    body.#bytesRead += chunk.length;
     // Back-pressure, or a body destroyed by its reader: the rest waits in the client's window.
     if (!body.push(chunk)) this.pause();
   }

@@ -65,6 +65,11 @@ export class H2StreamResponse {
   writableEnded = false;
   /** Trailer fields for the end of a relayed response, sent when the stream asks for them. */
   trailers: OutgoingHttpHeaders | null = null;
+  /** The stream idle sweep's marks (stream-idle-timeouts.ts): the progress it saw last, and sweeps since. */
+  idleSeen = 0;
+  idleSweeps = 0;
+  /** Heads and chunks written, and drains: what the proxy did on the stream's writable side. */
+  #moved = 0;
 
   constructor(req: H2StreamRequest) {
     this.req = req;
@@ -74,6 +79,11 @@ export class H2StreamResponse {
 
   get headersSent(): boolean {
     return this.stream.headersSent;
+  }
+
+  /** Grows with every step either way: written, drained, or body bytes read. */
+  get progress(): number {
+    return this.#moved + (this.req.openedBody?.bytesRead ?? 0);
   }
 
   /** The head of one of the proxy's own answers: `fields` flat [name, value, ...]; no trailers follow. */
@@ -92,6 +102,7 @@ export class H2StreamResponse {
 
   /** A body chunk; false: wait for the stream's 'drain' (resumeOnDrain). */
   write(chunk: Buffer): boolean {
+    this.#moved++;
     return this.stream.write(chunk);
   }
 
@@ -99,6 +110,7 @@ export class H2StreamResponse {
   end(chunk?: Buffer): void {
     if (this.writableEnded) return;
     this.writableEnded = true;
+    this.#moved++;
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
     if (!stream.headersSent) {
@@ -133,7 +145,7 @@ export class H2StreamResponse {
 
   /** From now on, each time the client has taken what it was sent, the exchange reads on. */
   resumeOnDrain(): void {
-    this.stream.on('drain', onStreamDrain);
+    this.stream.on('drain', H2StreamResponse.#onDrain);
   }
 
   #respond(status: number, fields: readonly (string | string[])[], trailers: boolean): void {
@@ -149,12 +161,20 @@ export class H2StreamResponse {
       headers[name] = before === undefined ? value : ([] as string[]).concat(before as string | string[], value);
     }
     this.statusCode = status;
+    this.#moved++;
     if (trailers) {
       stream.respond(headers, WAIT_FOR_TRAILERS);
       stream.on('wantTrailers', onWantTrailers);
     } else {
       stream.respond(headers);
     }
+  }
+
+  static #onDrain(this: LinkedStream): void {
+    const res = this[kResponse];
+    if (res === undefined) return;
+    res.#moved++;
+    res.exchange?.resume();
   }
 }
 
@@ -171,8 +191,4 @@ function onWantTrailers(this: LinkedStream): void {
     // Node refused a field the pod sent: the response still ends, without its trailers.
     if (fields !== NO_TRAILERS) this.sendTrailers(NO_TRAILERS);
   }
-}
-
-function onStreamDrain(this: LinkedStream): void {
-  this[kResponse]?.exchange?.resume();
 }

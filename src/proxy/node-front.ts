@@ -26,6 +26,7 @@ import { REPLIES, sendReply } from './error-reply.js';
 import type { ClientAddress } from './h2-stream-request.js';
 import { H2StreamRequest } from './h2-stream-request.js';
 import { H2StreamResponse, responseOf } from './h2-stream-response.js';
+import { StreamIdleTimeouts } from './stream-idle-timeouts.js';
 import type { ProxyTimeouts } from './limits.js';
 import type { ListenTarget } from './listener.js';
 import { ProtocolListener } from './listener.js';
@@ -75,7 +76,8 @@ export class NodeFront {
   readonly #sessions: ClientSessions;
   /** Ends client connections after their maximum age; null when there is none. */
   readonly connectionAge: ConnectionAge | null;
-  readonly #streamIdleMs: number;
+  /** HTTP/2 streams without progress for streamIdleMs are reset (HTTP/1.1: `server.timeout`). */
+  readonly #idleStreams: StreamIdleTimeouts;
   /** Open WebSocket tunnels' client sides, cut when the shutdown grace period ends. */
   readonly #tunnels = new Set<Duplex | ServerHttp2Stream>();
   readonly #onResponseClose: (this: ProxyResponse) => void;
@@ -127,7 +129,7 @@ export class NodeFront {
     // While a request is under way (between requests keepAliveTimeout applies): no byte either way
     // for this long, and Node destroys the connection, which ends the exchange as cancelled.
     server.timeout = t.streamIdleMs;
-    this.#streamIdleMs = t.streamIdleMs;
+    this.#idleStreams = new StreamIdleTimeouts(t.streamIdleMs);
     // One more than allowed: Node drops fields past maxHeadersCount silently, so a head that fills
     // it had too many, and is refused by the route stage.
     server.maxHeadersCount = options.maxHeaderCount + 1;
@@ -204,6 +206,7 @@ export class NodeFront {
     for (const tunnel of this.#tunnels) tunnel.destroy();
     this.#sessions.destroyAll();
     this.#state.bodyTimeouts.close();
+    this.#idleStreams.close();
     await serverClosed;
     return drained;
   }
@@ -267,8 +270,7 @@ export class NodeFront {
     this.#active++;
     res.startedMs = this.#state.clock.nowMs();
     stream.on('close', this.#onStreamClose);
-    // HTTP/1.1 has the same bound from the server's socket timeout (`server.timeout`).
-    if (this.#streamIdleMs > 0) stream.setTimeout(this.#streamIdleMs, onStreamIdle);
+    this.#idleStreams.watch(res);
     this.#route(req, res);
   }
 
@@ -324,6 +326,7 @@ export class NodeFront {
       res.generation = null;
       generation.release();
     }
+    if (res.h2) this.#idleStreams.unwatch(res);
     const socket = res.h2 ? null : (res.clientSocket as TrackedSocket | null);
     if (socket !== null && !res.h2) {
       res.clientSocket = null;
@@ -467,11 +470,6 @@ function onSocketClose(this: Socket): void {
 /** `100-continue`, the one expectation there is, in any case (RFC 9110 section 10.1.1). */
 function isContinueExpectation(value: string): boolean {
   return value === '100-continue' || (value.length === 12 && value.toLowerCase() === '100-continue');
-}
-
-/** An HTTP/2 stream with no frame either way for streamIdleMs: reset it (the exchange ends as cancelled). */
-function onStreamIdle(this: ServerHttp2Stream): void {
-  this.close(http2.constants.NGHTTP2_CANCEL);
 }
 
 /** After a 408 for a stalled body: the client still owes the body, so end the stream with RST_STREAM. */
