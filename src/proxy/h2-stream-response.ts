@@ -113,10 +113,8 @@ export class H2StreamResponse {
     this.#moved++;
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
-    if (!stream.headersSent) {
-      this.statusCode = 200;
-      stream.respond({ ':status': 200 }, chunk === undefined ? END_STREAM : undefined);
-    }
+    // Nothing written yet: the status alone (200, as Node's responses default to).
+    if (!stream.headersSent) stream.respond({ ':status': this.statusCode }, chunk === undefined ? END_STREAM : undefined);
     // A HEAD request's stream, or a 204 or 304, is ended by Node at respond(): no body goes out.
     if (stream.writableEnded) return;
     if (chunk === undefined) stream.end();

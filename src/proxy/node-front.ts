@@ -401,7 +401,7 @@ export class NodeFront {
       if (!stream.headersSent && !stream.destroyed) stream.respond({ ':status': 405 }, { endStream: true });
       return;
     }
-    this.#openTunnel({ kind: 'h2', stream, headers }, req, String(headers[':path'] ?? '/'));
+    this.#openTunnel({ kind: 'h2', stream, headers }, req, req.url ?? '/');
   }
 
   #openTunnel(client: WebSocketClient, req: ClientRequest, path: string): void {
