@@ -16,7 +16,9 @@
  * that is after between 1 and 1.25 times the timeout of silence. Per request one Set entry, and a
  * 'data' listener from the moment its stream starts flowing (module functions, no closures).
  */
+import type { Readable } from 'node:stream';
 import type { ClientRequest, ClientResponse } from './client-response.js';
+import { openedRequestBody, requestBody } from './client-response.js';
 
 const SWEEPS = 4;
 const kWatch = Symbol('shardgate.bodyWatch');
@@ -24,6 +26,8 @@ const kWatch = Symbol('shardgate.bodyWatch');
 interface Watch {
   readonly req: ClientRequest;
   readonly res: ClientResponse;
+  /** What the listeners are on: the request itself over HTTP/1.1, its body view over HTTP/2. */
+  readonly body: Readable & WatchedBody;
   /** A body byte arrived since the last sweep. */
   seen: boolean;
   /** Sweeps in a row that found the stream flowing and silent. */
@@ -31,7 +35,7 @@ interface Watch {
   readonly owner: BodyTimeouts;
 }
 
-interface WatchedRequest {
+interface WatchedBody {
   [kWatch]?: Watch | undefined;
 }
 
@@ -58,26 +62,27 @@ export class BodyTimeouts {
    */
   watch(req: ClientRequest, res: ClientResponse): void {
     if (this.timeoutMs === 0 || req.complete || req.destroyed) return;
-    const r = req as ClientRequest & WatchedRequest;
-    if (r[kWatch] !== undefined) return;
-    const w: Watch = { req, res, seen: false, quiet: 0, owner: this };
-    r[kWatch] = w;
+    const body = requestBody(res) as Readable & WatchedBody;
+    if (body[kWatch] !== undefined) return;
+    const w: Watch = { req, res, body, seen: false, quiet: 0, owner: this };
+    body[kWatch] = w;
     this.#watched.add(w);
     // Listening for 'data' before anyone reads would start the stream flowing into nowhere: wait
     // for the reader to start it.
-    if (req.readableFlowing === true) req.on('data', onWatchedData);
-    else req.once('resume', onWatchedResume);
-    req.once('end', onWatchedEnd);
-    req.once('close', onWatchedEnd);
+    if (body.readableFlowing === true) body.on('data', onWatchedData);
+    else body.once('resume', onWatchedResume);
+    body.once('end', onWatchedEnd);
+    body.once('close', onWatchedEnd);
     if (this.#timer === null) {
       this.#timer = setInterval(() => this.#sweep(), Math.max(1, Math.floor(this.timeoutMs / SWEEPS)));
       this.#timer.unref();
     }
   }
 
-  /** Stops watching `req` (its exchange ended). Idempotent. */
-  unwatch(req: ClientRequest): void {
-    const w = (req as ClientRequest & WatchedRequest)[kWatch];
+  /** Stops watching the request of `res` (its exchange ended). Idempotent. */
+  unwatch(res: ClientResponse): void {
+    const body = openedRequestBody(res);
+    const w = body === null ? undefined : (body as Readable & WatchedBody)[kWatch];
     if (w !== undefined) this.#forget(w);
   }
 
@@ -89,12 +94,12 @@ export class BodyTimeouts {
   }
 
   #forget(w: Watch): void {
-    const req = w.req;
-    (req as ClientRequest & WatchedRequest)[kWatch] = undefined;
-    req.off('data', onWatchedData);
-    req.off('resume', onWatchedResume);
-    req.off('end', onWatchedEnd);
-    req.off('close', onWatchedEnd);
+    const body = w.body;
+    body[kWatch] = undefined;
+    body.off('data', onWatchedData);
+    body.off('resume', onWatchedResume);
+    body.off('end', onWatchedEnd);
+    body.off('close', onWatchedEnd);
     this.#watched.delete(w);
     if (this.#watched.size === 0 && this.#timer !== null) {
       clearInterval(this.#timer);
@@ -110,7 +115,7 @@ export class BodyTimeouts {
       } else if (w.seen) {
         w.seen = false;
         w.quiet = 0;
-      } else if (req.readableFlowing !== true) {
+      } else if (w.body.readableFlowing !== true) {
         // Held back by the proxy (queue, back-pressure): not the client's silence.
         w.quiet = 0;
       } else if (++w.quiet >= SWEEPS) {
@@ -121,16 +126,16 @@ export class BodyTimeouts {
   }
 }
 
-function onWatchedData(this: ClientRequest & WatchedRequest): void {
+function onWatchedData(this: Readable & WatchedBody): void {
   const w = this[kWatch];
   if (w !== undefined) w.seen = true;
 }
 
-function onWatchedResume(this: ClientRequest & WatchedRequest): void {
+function onWatchedResume(this: Readable & WatchedBody): void {
   if (this[kWatch] !== undefined) this.on('data', onWatchedData);
 }
 
-function onWatchedEnd(this: ClientRequest & WatchedRequest): void {
+function onWatchedEnd(this: Readable & WatchedBody): void {
   const w = this[kWatch];
-  if (w !== undefined) w.owner.unwatch(this);
+  if (w !== undefined) w.owner.unwatch(w.res);
 }

@@ -1,16 +1,19 @@
 /**
- * The proxy's response classes, one per client protocol, so that the request path can find a
- * request's exchange and state from its response without a side table. Node's HTTP/1.1 server and
- * HTTP/2 compatibility layer both construct them (the `ServerResponse` and `Http2ServerResponse`
- * server options), and the rest of the data plane treats them alike.
+ * The proxy's request and response classes, one pair per client protocol, so that the request
+ * path can find a request's exchange and state from its response without a side table: Node's
+ * HTTP/1.1 server constructs `ProxyResponse` (its `ServerResponse` option) for its own
+ * IncomingMessage; the HTTP/2 front makes an `H2StreamRequest` and an `H2StreamResponse` per
+ * stream (h2-stream-request.ts, h2-stream-response.ts). `ClientResponse` is their union,
+ * discriminated by `h2`; the helpers here are where the data plane treats them alike.
  */
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { ServerResponse } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
-import { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { Exchange } from './exchange.js';
 import type { ErrorReply } from './error-reply.js';
+import type { H2StreamRequest } from './h2-stream-request.js';
+import type { H2StreamResponse } from './h2-stream-response.js';
 import type { RawRequest } from './raw-request.js';
 import type { RawResponse } from './raw-response.js';
 
@@ -60,34 +63,24 @@ export function withHttp1State<T extends Constructor<object>>(Base: T) {
 
 export class ProxyResponse extends withHttp1State(ServerResponse) {}
 
-export class H2ProxyResponse extends Http2ServerResponse {
-  readonly h2 = true;
-  exchange: Exchange | null = null;
-  closeSeen = false;
-  grpc = false;
-  continuePending = false;
-  startedMs = 0;
-  reply: ErrorReply | null = null;
-  generation: RouteLease | null = null;
+/** A response on Node's HTTP/1.1 server, the raw HTTP/1.1 path (raw-front.ts), or an HTTP/2 stream of the proxy's own. */
+export type ClientResponse = ProxyResponse | H2StreamResponse | RawResponse;
+export type ClientRequest = IncomingMessage | H2StreamRequest | RawRequest;
+
+/** Ends the response (one call for every kind: their end() signatures differ). */
+export function endResponse(res: ClientResponse): void {
+  if (res.h2) res.end();
+  else res.end();
 }
 
-/** A response on Node's HTTP/1.1 server, its HTTP/2 compatibility layer, or the raw HTTP/1.1 path (raw-front.ts). */
-export type ClientResponse = ProxyResponse | H2ProxyResponse | RawResponse;
-
-/**
- * The client is gone: writes go nowhere. (Node's HTTP/2 response is typed as a Writable but is
- * not one at run time: its stream knows.)
- */
+/** The client is gone: writes go nowhere. */
 export function responseGone(res: ClientResponse): boolean {
   return res.h2 ? res.stream.destroyed : res.destroyed;
 }
 
-/**
- * Writes the status and a flat [name, value, ...] field list. Node's HTTP/2 response takes such a
- * list too (its raw headers form), though its types admit only an object.
- */
+/** Writes the status and a flat [name, value, ...] field list. */
 export function writeHeadTo(res: ClientResponse, status: number, headers: readonly (string | string[])[]): void {
-  if (res.h2) res.writeHead(status, headers as unknown as OutgoingHttpHeaders);
+  if (res.h2) res.writeHead(status, headers);
   else res.writeHead(status, headers as (string | string[])[]);
 }
 
@@ -95,7 +88,19 @@ export function writeHeadTo(res: ClientResponse, status: number, headers: readon
 export function writeTo(res: ClientResponse, chunk: Buffer): boolean {
   return res.h2 ? res.write(chunk) : res.write(chunk);
 }
-export type ClientRequest = IncomingMessage | Http2ServerRequest | RawRequest;
+
+/**
+ * The request's body as the stream its readers take (undici, the h2c upstream, a body limit, the
+ * JSON key reader): the IncomingMessage itself, or the view of the HTTP/2 stream's readable side.
+ */
+export function requestBody(res: ClientResponse): Readable {
+  return res.h2 ? res.req.body : res.req;
+}
+
+/** The request's body stream if it has one already; an HTTP/2 body nobody read has none. */
+export function openedRequestBody(res: ClientResponse): Readable | null {
+  return res.h2 ? res.req.openedBody : res.req;
+}
 
 /**
  * Invites a client that asked `Expect: 100-continue` to send its body, once the proxy is about to

@@ -14,8 +14,8 @@
  *
  * The same handler serves every kind of upstream (an H1Upstream on raw sockets, or an undici Pool,
  * for HTTP/1.1; an H2Upstream for HTTP/2: all offer the same dispatch shape) and every kind of
- * client (Node's HTTP/1.1 server, the raw HTTP/1.1 path and the HTTP/2 compatibility layer, see
- * client-response.ts).
+ * client (Node's HTTP/1.1 server, the raw HTTP/1.1 path and the proxy's own HTTP/2 stream
+ * responses, see client-response.ts).
  *
  * Attempts: an attempt that fails before the response reached the client may be handed back to
  * the proxy's RetryPolicy, which picks another endpoint and dispatches this same exchange again.
@@ -36,7 +36,7 @@ import type { Clock } from '../balancer/clock.js';
 import type { Endpoint } from '../balancer/endpoint.js';
 import type { RoutingKey } from '../balancer/hash.js';
 import type { ClientRequest, ClientResponse, ProxyResponse } from './client-response.js';
-import { responseGone, writeHeadTo, writeTo } from './client-response.js';
+import { endResponse, responseGone, writeTo } from './client-response.js';
 import type { ErrorReply } from './error-reply.js';
 import { lingerAfterResponse } from './lingering-close.js';
 import { sendReply } from './error-reply.js';
@@ -233,7 +233,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const res = this.#res;
     try {
       if (res.h2) {
-        writeHeadTo(res, statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, false));
+        res.relayHead(statusCode, responseHeaders(headers, ctx.endpointHeader ? this.endpoint : null, false), headers);
       } else {
         // A pod that answers before the upload is complete (413, say) leaves the rest of the body
         // unread: close the connection after this response rather than have Node read it for
@@ -264,7 +264,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       controller.pause();
       if (!this.#drainHooked) {
         this.#drainHooked = true;
-        res.on('drain', onResponseDrain);
+        if (res.h2) res.resumeOnDrain();
+        else res.on('drain', onResponseDrain);
       }
     }
   }
@@ -283,7 +284,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         this.#ctx.log.debug({ endpoint: this.endpoint, err }, 'response trailers dropped');
       }
     }
-    res.end();
+    endResponse(res);
   }
 
   onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
@@ -417,7 +418,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-function onResponseDrain(this: ClientResponse): void {
+function onResponseDrain(this: ProxyResponse): void {
   this.exchange?.resume();
 }
 

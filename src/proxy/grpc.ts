@@ -7,7 +7,7 @@
  * (doc/http-grpc-status-mapping.md), except that the proxy's timeouts are DEADLINE_EXCEEDED.
  */
 import type { ErrorReply } from './error-reply.js';
-import type { H2ProxyResponse } from './client-response.js';
+import type { H2StreamResponse } from './h2-stream-response.js';
 import { ENDPOINT_HEADER } from './headers.js';
 
 export const GRPC_STATUS = Object.freeze({
@@ -56,12 +56,12 @@ export function encodeGrpcMessage(message: string): string {
 }
 
 /** Answers a gRPC call with a status: Trailers-Only before the response started, trailers after. */
-export function sendGrpcStatus(res: H2ProxyResponse, status: number, message: string, endpoint: string | null): void {
+export function sendGrpcStatus(res: H2StreamResponse, status: number, message: string, endpoint: string | null): void {
   const encoded = encodeGrpcMessage(message);
   if (!res.headersSent) {
     const headers: Record<string, string> = { ':status': '200', 'content-type': 'application/grpc', 'grpc-status': String(status), 'grpc-message': encoded };
     if (endpoint !== null) headers[ENDPOINT_HEADER] = endpoint;
-    if (res.stream.destroyed || res.stream.headersSent) return;
+    if (res.stream.destroyed || res.stream.closed || res.stream.headersSent) return;
     res.stream.respond(headers, { endStream: true });
     return;
   }

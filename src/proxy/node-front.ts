@@ -3,25 +3,30 @@
  * HTTP/1.1 and HTTP/2 (listener.ts: h2c by its preface on plain TCP, ALPN with TLS). HTTP/1.1 is
  * Node's HTTP server (llhttp, strict parsing) with keep-alive; malformed requests, oversized
  * heads and slow heads are answered from 'clientError' with a status and a JSON body rather than
- * a dropped connection. HTTP/2 is Node's compatibility layer, so both protocols take the same
- * route stage (route.ts); gRPC calls are HTTP/2 requests whose failures are answered as gRPC
- * statuses (grpc.ts). WebSocket handshakes (an HTTP/1.1 Upgrade, an HTTP/2 extended CONNECT) are
+ * a dropped connection. HTTP/2 is served from the session's 'stream' event, with the proxy's own
+ * thin request and response per stream (h2-stream-request.ts, h2-stream-response.ts) rather than
+ * Node's compatibility layer, and takes the same route stage (route.ts); gRPC calls are HTTP/2
+ * requests whose failures are answered as gRPC statuses (grpc.ts). WebSocket handshakes (an HTTP/1.1 Upgrade, an HTTP/2 extended CONNECT) are
  * routed once and tunnelled. The front counts requests until their responses close, for the
  * proxy's graceful shutdown, and tells the observer (metrics, access log) of each.
  */
 import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import http2 from 'node:http2';
-import type { Http2ServerRequest, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Rng } from '../balancer/rng.js';
 import type { ClientRequest, ClientResponse } from './client-response.js';
-import { H2ProxyResponse, ProxyResponse } from './client-response.js';
+import { ProxyResponse } from './client-response.js';
 import { ClientSessions } from './client-sessions.js';
 import { ConnectionAge } from './connection-age.js';
 import type { ErrorReply } from './error-reply.js';
 import { REPLIES, sendReply } from './error-reply.js';
+import type { ClientAddress } from './h2-stream-request.js';
+import { H2StreamRequest } from './h2-stream-request.js';
+import { H2StreamResponse, responseOf } from './h2-stream-response.js';
+import { StreamIdleTimeouts } from './stream-idle-timeouts.js';
 import type { ProxyTimeouts } from './limits.js';
 import type { ListenTarget } from './listener.js';
 import { ProtocolListener } from './listener.js';
@@ -37,6 +42,12 @@ import type { WebSocketClient } from './websocket-routing.js';
 
 const kResponses = Symbol('shardgate.responses');
 const kCloseResponse = Symbol('shardgate.closeResponse');
+const kClientAddress = Symbol('shardgate.clientAddress');
+
+/** An HTTP/2 session and the client address its streams' requests share. */
+interface AddressedSession extends ServerHttp2Session {
+  [kClientAddress]: ClientAddress;
+}
 
 /**
  * A client connection and its responses not yet closed, oldest first (several only when
@@ -73,10 +84,14 @@ export class NodeFront {
   readonly #sessions: ClientSessions;
   /** Ends client connections after their maximum age; null when there is none. */
   readonly connectionAge: ConnectionAge | null;
-  readonly #streamIdleMs: number;
+  /** HTTP/2 streams without progress for streamIdleMs are reset (HTTP/1.1: `server.timeout`). */
+  readonly #idleStreams: StreamIdleTimeouts;
   /** Open WebSocket tunnels' client sides, cut when the shutdown grace period ends. */
   readonly #tunnels = new Set<Duplex | ServerHttp2Stream>();
-  readonly #onResponseClose: (this: ClientResponse) => void;
+  readonly #onResponseClose: (this: ProxyResponse) => void;
+  /** The same for HTTP/2: the stream's 'close' is its response's. */
+  readonly #onStreamClose: (this: ServerHttp2Stream) => void;
+  readonly #onStreamError: (this: ServerHttp2Stream, err: Error) => void;
   readonly #observer: RequestObserver | null;
   /** Requests whose response has not closed yet, and open tunnels. */
   #active = 0;
@@ -88,8 +103,18 @@ export class NodeFront {
     const t = options.timeouts;
     // One listener for every response, made once: it finds the exchange through the response.
     const responseClosed = (res: ClientResponse): void => this.#responseClosed(res);
-    this.#onResponseClose = function onResponseClose(this: ClientResponse): void {
+    this.#onResponseClose = function onResponseClose(this: ProxyResponse): void {
       responseClosed(this);
+    };
+    this.#onStreamClose = function onStreamClose(this: ServerHttp2Stream): void {
+      const res = responseOf(this);
+      if (res !== undefined) responseClosed(res);
+    };
+    const log = state.log;
+    this.#onStreamError = function onStreamError(this: ServerHttp2Stream, err: Error): void {
+      // A reset with an error code, or a failed session: the stream's 'close' follows and ends
+      // its exchange as cancelled.
+      if (log.isLevelEnabled('debug')) log.debug({ err: err.message, stream: this.id }, 'HTTP/2 client stream error');
     };
     const server = http.createServer<typeof IncomingMessage, typeof ProxyResponse>(
       {
@@ -112,7 +137,7 @@ export class NodeFront {
     // While a request is under way (between requests keepAliveTimeout applies): no byte either way
     // for this long, and Node destroys the connection, which ends the exchange as cancelled.
     server.timeout = t.streamIdleMs;
-    this.#streamIdleMs = t.streamIdleMs;
+    this.#idleStreams = new StreamIdleTimeouts(t.streamIdleMs);
     // One more than allowed: Node drops fields past maxHeadersCount silently, so a head that fills
     // it had too many, and is refused by the route stage.
     server.maxHeadersCount = options.maxHeaderCount + 1;
@@ -135,26 +160,18 @@ export class NodeFront {
     this.#server = server;
 
     const maxHeaderBytes = options.maxHeaderBytes;
-    const h2 = http2.createServer(
-      {
-        Http2ServerResponse: H2ProxyResponse,
-        maxHeaderListPairs: options.maxHeaderCount + 4,
-        // enableConnectProtocol: WebSocket over HTTP/2 (RFC 8441).
-        settings: { maxConcurrentStreams: options.maxConcurrentStreams, maxHeaderListSize: maxHeaderBytes, enablePush: false, enableConnectProtocol: true },
-      },
-      (req, res) => this.#onH2Request(req, res),
-    );
-    h2.on('checkContinue', (req: Http2ServerRequest, res: H2ProxyResponse) => {
-      res.continuePending = true;
-      this.#onH2Request(req, res);
+    // No 'request' listener: Node's compatibility layer is never set up; streams come as they are.
+    const h2 = http2.createServer({
+      maxHeaderListPairs: options.maxHeaderCount + 4,
+      // enableConnectProtocol: WebSocket over HTTP/2 (RFC 8441).
+      settings: { maxConcurrentStreams: options.maxConcurrentStreams, maxHeaderListSize: maxHeaderBytes, enablePush: false, enableConnectProtocol: true },
     });
+    h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.#onStream(stream, headers, rawHeaders));
     this.#sessions = new ClientSessions({ idleMs: t.clientIdleMs, headersMs: t.clientHeadersMs, log: state.log });
     h2.on('session', (session: ServerHttp2Session) => this.#onSession(session));
-    // The compatibility layer hands CONNECT streams here (without a listener it answers 405).
-    h2.on('connect', (req: Http2ServerRequest) => this.#onH2Connect(req));
     h2.on('sessionError', (err: Error) => state.log.debug({ err: err.message }, 'HTTP/2 client session failed'));
     this.connectionAge = t.maxConnectionAgeMs === 0 ? null : new ConnectionAge({ ageMs: t.maxConnectionAgeMs, graceMs: t.maxConnectionAgeGraceMs, rng: options.rng, log: state.log });
-    this.connectionAge?.attach(server as unknown as http.Server, h2 as unknown as http2.Http2Server);
+    this.connectionAge?.attach(server as unknown as http.Server, h2);
     const raw = options.rawPath
       ? new RawFront({
           // One more field than allowed, as for Node's server above: the route stage refuses the head.
@@ -169,7 +186,7 @@ export class NodeFront {
         })
       : null;
     this.#raw = raw;
-    this.#listener = new ProtocolListener(server as unknown as http.Server, h2 as unknown as http2.Http2Server, {
+    this.#listener = new ProtocolListener(server as unknown as http.Server, h2, {
       tls: options.tls,
       maxConnections: options.maxConnections,
       firstBytesMs: t.clientHeadersMs,
@@ -218,6 +235,7 @@ export class NodeFront {
     for (const tunnel of this.#tunnels) tunnel.destroy();
     this.#sessions.destroyAll();
     this.#state.bodyTimeouts.close();
+    this.#idleStreams.close();
     await serverClosed;
     return drained;
   }
@@ -271,17 +289,40 @@ export class NodeFront {
     else res.closeWhenDone = true;
   }
 
-  #onH2Request(req: Http2ServerRequest, res: H2ProxyResponse): void {
+  /**
+   * A client stream whose head has arrived: a request (one request and one response object, and
+   * the stream's listeners, all module or per-front functions), an extended CONNECT, or an
+   * expectation the proxy does not meet.
+   */
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
+    stream.on('error', this.#onStreamError);
+    const client = (stream.session as AddressedSession)[kClientAddress];
+    if (headers[':method'] === 'CONNECT') {
+      this.#onH2Connect(new H2StreamRequest(stream, headers, rawHeaders, client));
+      return;
+    }
+    const expect = headers.expect;
+    const continuePending = expect !== undefined && isContinueExpectation(expect);
+    if (expect !== undefined && !continuePending) {
+      // As Node's servers answer an expectation they cannot meet (RFC 9110 section 10.1.1).
+      if (!stream.destroyed && !stream.closed) stream.respond({ ':status': 417 }, { endStream: true });
+      return;
+    }
+    const req = new H2StreamRequest(stream, headers, rawHeaders, client);
+    const res = new H2StreamResponse(req);
+    // The proxy sends `100` itself when it starts reading the body (sendContinue).
+    res.continuePending = continuePending;
     this.#active++;
     res.startedMs = this.#state.clock.nowMs();
-    res.on('close', this.#onResponseClose);
-    // HTTP/1.1 has the same bound from the server's socket timeout (`server.timeout`).
-    if (this.#streamIdleMs > 0) req.stream.setTimeout(this.#streamIdleMs, onStreamIdle);
+    stream.on('close', this.#onStreamClose);
+    this.#idleStreams.watch(res);
     this.#route(req, res);
   }
 
   #onSession(session: ServerHttp2Session): void {
     session.on('error', (err: Error) => this.#state.log.debug({ err: err.message }, 'HTTP/2 client session error'));
+    // Read once per connection (through Node's socket proxy), not per stream.
+    (session as AddressedSession)[kClientAddress] = { remoteAddress: session.socket?.remoteAddress };
     this.#sessions.add(session, this.#state.closing);
   }
 
@@ -308,7 +349,6 @@ export class NodeFront {
       res.destroy();
       return;
     }
-    // (The compatibility response's own 'finish' waits for the stream to close: the stream's.)
     if (res.h2) res.stream.once('finish', resetStream);
     const exchange = res.exchange;
     if (exchange !== null) exchange.abandon(REPLIES.bodyTimeout);
@@ -319,7 +359,7 @@ export class NodeFront {
   #responseClosed(res: ClientResponse): void {
     if (res.closeSeen) return;
     res.closeSeen = true;
-    this.#state.bodyTimeouts.unwatch(res.req);
+    this.#state.bodyTimeouts.unwatch(res);
     const exchange = res.exchange;
     this.#observer?.ended(res, exchange);
     if (exchange !== null) {
@@ -331,6 +371,7 @@ export class NodeFront {
       res.generation = null;
       generation.release();
     }
+    if (res.h2) this.#idleStreams.unwatch(res);
     // Only Node's HTTP/1.1 responses have one (the raw path never queues a response).
     const socket = res.h2 ? null : (res.clientSocket as TrackedSocket | null);
     if (socket !== null && !res.h2) {
@@ -399,18 +440,17 @@ export class NodeFront {
   }
 
   /** An HTTP/2 CONNECT: `:protocol websocket` (RFC 8441) is tunnelled; plain CONNECT is refused. */
-  #onH2Connect(req: Http2ServerRequest): void {
+  #onH2Connect(req: H2StreamRequest): void {
     const stream = req.stream;
     const headers = req.headers;
-    stream.on('error', noop);
     if (headers[':protocol'] !== 'websocket') {
       if (!stream.headersSent && !stream.destroyed) stream.respond({ ':status': 405 }, { endStream: true });
       return;
     }
-    this.#openTunnel({ kind: 'h2', stream, headers }, req, String(headers[':path'] ?? '/'));
+    this.#openTunnel({ kind: 'h2', stream, headers }, req, req.url ?? '/');
   }
 
-  #openTunnel(client: WebSocketClient, req: IncomingMessage | Http2ServerRequest, path: string): void {
+  #openTunnel(client: WebSocketClient, req: ClientRequest, path: string): void {
     if (this.#state.closing) {
       refuseWebSocket(client, REPLIES.shuttingDown);
       return;
@@ -473,11 +513,9 @@ function onSocketClose(this: Socket): void {
   for (const res of pending) close.call(res);
 }
 
-function noop(): void {}
-
-/** An HTTP/2 stream with no frame either way for streamIdleMs: reset it (the exchange ends as cancelled). */
-function onStreamIdle(this: ServerHttp2Stream): void {
-  this.close(http2.constants.NGHTTP2_CANCEL);
+/** `100-continue`, the one expectation there is, in any case (RFC 9110 section 10.1.1). */
+function isContinueExpectation(value: string): boolean {
+  return value === '100-continue' || (value.length === 12 && value.toLowerCase() === '100-continue');
 }
 
 /** After a 408 for a stalled body: the client still owes the body, so end the stream with RST_STREAM. */

@@ -7,14 +7,12 @@
  * dispatch stage picks. The HTTP/1.1 and HTTP/2 fronts both route here, and so does a WebSocket's
  * handshake.
  */
-import type { IncomingMessage } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Balancer } from '../balancer/balancer.js';
 import type { RoutingKey } from '../balancer/hash.js';
 import { BodyLimit } from './body-limit.js';
 import type { ClientRequest, ClientResponse } from './client-response.js';
-import { sendContinue, writeHeadTo } from './client-response.js';
+import { endResponse, requestBody, sendContinue, writeHeadTo } from './client-response.js';
 import type { RequestDispatch } from './dispatch.js';
 import { REPLIES, noSubsetReply } from './error-reply.js';
 import { parseGrpcTimeout } from './grpc.js';
@@ -69,7 +67,7 @@ export class RequestRouter {
     const reader = g.reader;
     reader.read(req.rawHeaders, g.keyField, req.socket.remoteAddress);
     // An HTTP/2 request has a body unless its HEADERS frame ended the stream.
-    const hasBody = res.h2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : reader.hasBody;
+    const hasBody = res.h2 ? !res.req.stream.endAfterHeaders : reader.hasBody;
     if (res.h2) res.grpc = reader.grpc;
     if (reader.hostLines > 1 || (reader.hostLines === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor === 1)) {
       state.refuse(res, REPLIES.badHost, true);
@@ -108,8 +106,9 @@ export class RequestRouter {
     const lb = this.#balancerFor(g, res, hasBody);
     if (lb === null) return;
     const r = new RoutedRequest(g, lb, req, res, path, reader.out);
-    if (hasBody) {
-      r.body = g.maxBodyBytes > 0 ? this.#limitedBody(g.maxBodyBytes, req, res) : req;
+    const body = hasBody ? requestBody(res) : null;
+    if (body !== null) {
+      r.body = g.maxBodyBytes > 0 ? this.#limitedBody(g.maxBodyBytes, req, res, body) : body;
       if (r.body === null) return;
     }
     if (res.grpc) r.deadlineMs = parseGrpcTimeout(reader.grpcTimeout);
@@ -119,7 +118,7 @@ export class RequestRouter {
       return;
     }
     if (source !== null) r.key = g.plane.key(keyText(source, path, reader.key));
-    if (r.body === req && g.ctx.retries !== null && replayable(req)) {
+    if (body !== null && r.body === body && g.ctx.retries !== null && replayable(req)) {
       this.#bufferBody(r, null, REPLAY_BUFFER_BYTES);
       return;
     }
@@ -130,7 +129,7 @@ export class RequestRouter {
    * Routes a WebSocket handshake (an HTTP/1.1 Upgrade or an HTTP/2 extended CONNECT) to the key's
    * pod, or refuses it (its values match no subset).
    */
-  tunnel(client: WebSocketClient, req: IncomingMessage | Http2ServerRequest, path: string): void {
+  tunnel(client: WebSocketClient, req: ClientRequest, path: string): void {
     // A tunnel keeps its connection to the pod through reloads; it does not hold its generation.
     const g = this.#state.gen;
     const reader = g.reader;
@@ -165,10 +164,10 @@ export class RequestRouter {
    * (null); a body without one is counted as it streams through a BodyLimit, which answers 413
    * when it passes the limit. Only when a limit is set: otherwise the request stream itself.
    */
-  #limitedBody(limit: number, req: ClientRequest, res: ClientResponse): Readable | null {
+  #limitedBody(limit: number, req: ClientRequest, res: ClientResponse, body: Readable): Readable | null {
     const declared = req.headers['content-length'];
-    if (declared === undefined) return req.pipe(new BodyLimit(limit, res));
-    if (Number(declared) <= limit) return req;
+    if (declared === undefined) return body.pipe(new BodyLimit(limit, res));
+    if (Number(declared) <= limit) return body;
     this.#state.refuse(res, REPLIES.bodyTooLarge, true);
     return null;
   }
@@ -190,26 +189,27 @@ export class RequestRouter {
     }
     state.bodyTimeouts.watch(req, res);
     sendContinue(res);
+    const body = requestBody(res);
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (res.headersSent) {
         // Answered already (the body stopped arriving for a while: 408).
-        req.off('data', onData);
-        req.off('end', onEnd);
+        body.off('data', onData);
+        body.off('end', onEnd);
         return;
       }
       if (size <= limit) {
         chunks.push(chunk);
         return;
       }
-      req.off('data', onData);
-      req.off('end', onEnd);
+      body.off('data', onData);
+      body.off('end', onEnd);
       chunks.length = 0;
       state.refuse(res, REPLIES.bodyTooLarge, true);
       // HTTP/2: the rest of the stream is not wanted; HTTP/1.1 closes after the answer.
-      if (res.h2) req.resume();
+      if (res.h2) body.resume();
     };
     const onEnd = (): void => {
       if (res.closeSeen || res.headersSent) return;
@@ -218,8 +218,8 @@ export class RequestRouter {
       if (source !== null) r.key = r.generation.plane.key(keyText(source, r.path, undefined, body));
       this.#dispatch.pickAndForward(r);
     };
-    req.on('data', onData);
-    req.on('end', onEnd);
+    body.on('data', onData);
+    body.on('end', onEnd);
   }
 
   /**
@@ -230,7 +230,7 @@ export class RequestRouter {
   #answerOptionsAsterisk(res: ClientResponse, hasBody: boolean): void {
     const close = hasBody || this.#state.closing || (!res.h2 && res.closeWhenDone);
     writeHeadTo(res, 200, close && !res.h2 ? OPTIONS_ASTERISK_CLOSE : OPTIONS_ASTERISK);
-    res.end();
+    endResponse(res);
   }
 }
 
